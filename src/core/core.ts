@@ -1,0 +1,67 @@
+import { loadTools, type LoadOptions, type LoadResult } from '../manifest/loader.js';
+import type { LoadedTool } from '../manifest/types.js';
+import { EnvironmentError, preflight, type Preflight } from '../runtime/environment.js';
+import { RenderError } from '../runtime/launch-spec.js';
+import { ProbeCache } from '../runtime/probe-cache.js';
+import { QueueFullError, Runner, type RunnerOptions } from '../runtime/runner.js';
+import { BUILTIN_HANDLERS, viewResult } from './builtins.js';
+import { waitForExecution } from './execution-view.js';
+import { errorResult, type CallContext, type ToolResult } from './tool-result.js';
+
+export interface CoreOptions extends LoadOptions {
+  runner?: Partial<RunnerOptions>;
+}
+
+/**
+ * The one core behind both faces: MCP and the CLI call `callTool` with raw arguments and get the
+ * same ToolResult back.
+ */
+export class Core {
+  readonly loaded: LoadResult;
+  readonly runner: Runner;
+  readonly probes: ProbeCache;
+  private readonly byName = new Map<string, LoadedTool>();
+
+  constructor(opts: CoreOptions = {}) {
+    this.loaded = loadTools({ ...opts, knownHandlers: new Set(Object.keys(BUILTIN_HANDLERS)) });
+    for (const t of this.loaded.tools) this.byName.set(t.manifest.name, t);
+    this.runner = new Runner(opts.runner, () => this.preflight());
+    this.probes = new ProbeCache(() => this.preflight());
+  }
+
+  get tools(): LoadedTool[] {
+    return this.loaded.tools;
+  }
+
+  tool(name: string): LoadedTool | undefined {
+    return this.byName.get(name);
+  }
+
+  preflight(): Promise<Preflight> {
+    return preflight({ autoMountTracefs: this.runner.options.autoMountTracefs });
+  }
+
+  async callTool(name: string, args: unknown, ctx: CallContext = {}): Promise<ToolResult> {
+    const tool = this.byName.get(name);
+    if (!tool) return errorResult(`unknown tool "${name}"; available tools: ${[...this.byName.keys()].join(', ')}`, 'not_found');
+    const checked = tool.prepared.validateInput(args ?? {});
+    if (!checked.ok) return errorResult(checked.message, 'input');
+    const input = checked.value;
+    try {
+      if (tool.manifest.run.kind === 'builtin') return await BUILTIN_HANDLERS[tool.manifest.run.handler](this, input, ctx);
+      const exec = await this.runner.start(tool, input);
+      if (input.wait || ctx.signal?.aborted) {
+        await waitForExecution(exec, ctx, { onAbort: () => this.runner.stop(exec, 'cancel') });
+      }
+      return viewResult(exec, { offset: 0, limit: Number(input.limit ?? 1000), includeMaps: Boolean(input.include_maps) });
+    } catch (e) {
+      if (e instanceof EnvironmentError) return errorResult(e.message, 'environment');
+      if (e instanceof RenderError || e instanceof QueueFullError) return errorResult(e.message, 'input');
+      return errorResult(`internal error in ${name}: ${(e as Error).message}. This is a bug in mcptrace; please report it.`, 'failed');
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    await this.runner.shutdown();
+  }
+}

@@ -1,0 +1,27 @@
+/** What every tool returns, to MCP and the CLI alike. */
+export interface ToolResult {
+  structured: Record<string, unknown>;
+  text: string;
+  isError?: boolean;
+  /** CLI exit code class; MCP ignores it. */
+  errorKind?: 'input' | 'environment' | 'failed' | 'timeout' | 'not_found';
+}
+
+export function errorResult(message: string, errorKind: ToolResult['errorKind'] = 'input', extra: Record<string, unknown> = {}): ToolResult {
+  return { structured: { error: message, ...extra }, text: message, isError: true, errorKind };
+}
+
+export interface Progress {
+  elapsedMs: number;
+  lines: number;
+  status: string;
+  phase: string;
+}
+
+export interface CallContext {
+  /** Aborted by an MCP cancellation or a CLI Ctrl-C: the run is stopped. */
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** Called with each batch of new lines while a waited run is in flight (CLI live output). */
+  onLines?: (lines: string[], from: number) => void;
+}

@@ -1,0 +1,76 @@
+import { LineCounter, parseDocument } from 'yaml';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { Problem } from './problem.js';
+import { YamlLocator } from './yaml-positions.js';
+
+export interface ParsedYaml {
+  value: unknown;
+  locator?: YamlLocator;
+  problems: Problem[];
+}
+
+/**
+ * Parses a YAML file and validates it against a compiled JSON Schema, returning every
+ * problem with its source position. Never throws on bad content.
+ */
+export function parseYamlFile(file: string, text: string, validate: ValidateFunction): ParsedYaml {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const locator = new YamlLocator(doc, lines);
+  const problems: Problem[] = [];
+  for (const err of [...doc.errors, ...doc.warnings]) {
+    const pos = locator.at(err.pos[0]);
+    problems.push({ file, ...pos, message: err.message.split('\n')[0], kind: err.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'syntax' });
+  }
+  if (problems.length) return { value: undefined, locator, problems };
+  const value = doc.toJS();
+  if (!validate(value)) {
+    for (const e of relevantErrors(validate.errors ?? [])) {
+      problems.push(schemaProblem(file, locator, e));
+    }
+  }
+  return { value, locator, problems };
+}
+
+// if/then and oneOf wrappers repeat what their inner errors already say precisely.
+function relevantErrors(errors: ErrorObject[]): ErrorObject[] {
+  const inner = errors.filter((e) => e.keyword !== 'if' && e.keyword !== 'oneOf');
+  return inner.length ? inner : errors;
+}
+
+function schemaProblem(file: string, locator: YamlLocator, e: ErrorObject): Problem {
+  const where = e.instancePath || '(top level)';
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      const allowed = allowedKeys(e);
+      return {
+        file,
+        ...locator.key(e.instancePath, key),
+        message: `unknown key "${key}" in ${where}${allowed ? `; allowed keys: ${allowed}` : ''}`,
+        kind: 'schema',
+      };
+    }
+    case 'required':
+      return {
+        file,
+        ...locator.value(e.instancePath),
+        message: `${where} is missing required key "${(e.params as { missingProperty: string }).missingProperty}"`,
+        kind: 'schema',
+      };
+    case 'enum':
+      return {
+        file,
+        ...locator.value(e.instancePath),
+        message: `${where} ${e.message}: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`,
+        kind: 'schema',
+      };
+    default:
+      return { file, ...locator.value(e.instancePath), message: `${where} ${e.message}`, kind: 'schema' };
+  }
+}
+
+function allowedKeys(e: ErrorObject): string | undefined {
+  const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return props ? Object.keys(props).join(', ') : undefined;
+}

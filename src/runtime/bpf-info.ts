@@ -1,0 +1,79 @@
+import { execa } from 'execa';
+import { bpftracePath, kernelFeatures, privilegeMode, tracefsMounted, TRACEFS } from './environment.js';
+
+export type InfoSections = Record<string, Record<string, string>>;
+
+const SECTION_KEYS: Record<string, string> = {
+  System: 'system',
+  Build: 'build',
+  'Kernel helpers': 'helpers',
+  'Kernel features': 'features',
+  'Map types': 'map_types',
+  'Probe types': 'probe_types',
+};
+
+/** Parses `bpftrace --info` ("Section" headers, then indented "key: value" lines). */
+export function parseBpftraceInfo(text: string): InfoSections {
+  const out: InfoSections = {};
+  let section: Record<string, string> | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.trim() || /RLIMIT_MEMLOCK/.test(line)) continue;
+    if (!/^\s/.test(line)) {
+      const name = line.trim();
+      section = out[SECTION_KEYS[name] ?? name.toLowerCase().replace(/[^a-z0-9]+/g, '_')] = {};
+      continue;
+    }
+    const m = /^\s+(.+?):\s*(.*)$/.exec(line);
+    if (m && section) section[m[1]] = m[2];
+  }
+  return out;
+}
+
+export interface EnvironmentCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+/** The checks that decide whether tracing can work here, each with its fix. */
+export async function environmentChecks(): Promise<{ checks: EnvironmentCheck[]; version?: string }> {
+  const checks: EnvironmentCheck[] = [];
+  const bpftrace = bpftracePath();
+  let version: string | undefined;
+  if (bpftrace) {
+    const r = await execa(bpftrace, ['--version'], { reject: false, stdin: 'ignore' });
+    version = r.stdout.trim().replace(/^bpftrace\s+/, '');
+    checks.push({ name: 'bpftrace', ok: r.exitCode === 0, detail: `${bpftrace} ${version}` });
+  } else {
+    checks.push({ name: 'bpftrace', ok: false, detail: 'not found in PATH', fix: 'apt-get install -y bpftrace' });
+  }
+  const mounted = tracefsMounted();
+  checks.push({
+    name: 'tracefs',
+    ok: mounted,
+    detail: mounted ? `mounted at ${TRACEFS}` : `not mounted at ${TRACEFS}`,
+    fix: mounted ? undefined : `mount -t tracefs nodev ${TRACEFS}`,
+  });
+  const features = kernelFeatures();
+  checks.push({
+    name: 'btf',
+    ok: features.btf,
+    detail: features.btf ? '/sys/kernel/btf/vmlinux present' : 'no /sys/kernel/btf/vmlinux: struct access needs kernel headers',
+    fix: features.btf ? undefined : 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y, or install linux-headers-$(uname -r)',
+  });
+  checks.push({
+    name: 'kprobes',
+    ok: features.kprobes,
+    detail: features.kprobes ? `${TRACEFS}/kprobe_events present` : 'this kernel has no kprobes (CONFIG_KPROBES off): kprobe/kretprobe programs compile but cannot attach',
+    fix: features.kprobes ? undefined : 'use tracepoints (list_probes "tracepoint:*"), uprobes or USDT instead',
+  });
+  const priv = await privilegeMode();
+  checks.push({
+    name: 'privileges',
+    ok: priv.mode !== 'none',
+    detail: priv.mode === 'root' ? 'running as root' : priv.mode === 'sudo' ? 'using sudo -n for bpftrace' : priv.reason,
+    fix: priv.mode === 'none' ? 'run as root or allow passwordless sudo for bpftrace (see mcptrace doctor)' : undefined,
+  });
+  return { checks, version };
+}

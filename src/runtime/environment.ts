@@ -1,0 +1,113 @@
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+
+/** A problem with the machine rather than with the call; its message carries the fix. */
+export class EnvironmentError extends Error {
+  constructor(
+    message: string,
+    readonly fix: string,
+  ) {
+    super(`${message}. ${fix}`);
+  }
+}
+
+export const TRACEFS = '/sys/kernel/tracing';
+
+export function findInPath(name: string, extra: string[] = ['/usr/sbin', '/usr/local/sbin', '/sbin']): string | undefined {
+  if (name.includes('/')) return existsSync(name) ? name : undefined;
+  for (const dir of [...(process.env.PATH ?? '').split(':').filter(Boolean), ...extra]) {
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+export function bpftracePath(): string | undefined {
+  return findInPath(process.env.MCPTRACE_BPFTRACE || 'bpftrace');
+}
+
+export function tracefsMounted(): boolean {
+  try {
+    return readdirSync(TRACEFS).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+export function kernelFeatures(): { kprobes: boolean; kfunc: boolean; btf: boolean } {
+  const btf = existsSync('/sys/kernel/btf/vmlinux');
+  return {
+    kprobes: existsSync(path.join(TRACEFS, 'kprobe_events')),
+    // kfunc/fentry needs BTF and trampolines; bpftrace's own --info answer is the authority,
+    // but BTF is a precondition we can see without running it.
+    kfunc: btf && existsSync(path.join(TRACEFS, 'available_filter_functions')) && existsSync(path.join(TRACEFS, 'kprobe_events')),
+    btf,
+  };
+}
+
+export const isRoot = (): boolean => process.getuid?.() === 0;
+
+export type PrivilegeMode = { mode: 'root' } | { mode: 'sudo' } | { mode: 'none'; reason: string };
+
+let sudoChecked: Promise<PrivilegeMode> | undefined;
+
+/**
+ * How bpftrace gets its privileges: directly as root, else through `sudo -n` (never a password
+ * from the environment). Checked once per process.
+ */
+export function privilegeMode(): Promise<PrivilegeMode> {
+  if (isRoot()) return Promise.resolve({ mode: 'root' });
+  sudoChecked ??= (async () => {
+    const bpftrace = bpftracePath() ?? '/usr/bin/bpftrace';
+    const sudo = findInPath('sudo');
+    if (!sudo) return { mode: 'none', reason: 'not root and sudo is not installed' } as const;
+    const r = await execa(sudo, ['-n', '-l', bpftrace], { reject: false, stdin: 'ignore' });
+    return r.exitCode === 0 ? ({ mode: 'sudo' } as const) : ({ mode: 'none', reason: 'not root and `sudo -n` is not allowed for bpftrace' } as const);
+  })();
+  return sudoChecked;
+}
+
+export function sudoersHint(): string {
+  const user = process.env.USER || process.env.LOGNAME || 'youruser';
+  const bpftrace = bpftracePath() ?? '/usr/bin/bpftrace';
+  return `Run mcptrace as root, or add this line with visudo: "${user} ALL=(root) NOPASSWD: ${bpftrace}"`;
+}
+
+export interface Preflight {
+  bpftrace: string;
+  /** Prefix that grants privileges, e.g. ["sudo", "-n", "--"]; empty as root. */
+  privilegePrefix: string[];
+}
+
+/**
+ * Checks what every run needs, mounting tracefs when running as root and allowed to.
+ * Throws EnvironmentError with the fix.
+ */
+export async function preflight(opts: { autoMountTracefs: boolean }): Promise<Preflight> {
+  const bpftrace = bpftracePath();
+  if (!bpftrace) {
+    throw new EnvironmentError('bpftrace is not installed (not found in PATH or /usr/sbin)', 'Install it: apt-get install -y bpftrace (Debian/Ubuntu) or dnf install bpftrace (Fedora), or set MCPTRACE_BPFTRACE to its path');
+  }
+  if (!tracefsMounted()) {
+    if (isRoot() && opts.autoMountTracefs) {
+      const r = await execa('mount', ['-t', 'tracefs', 'nodev', TRACEFS], { reject: false, stdin: 'ignore' });
+      if (r.exitCode !== 0 || !tracefsMounted()) {
+        throw new EnvironmentError(`tracefs is not mounted at ${TRACEFS} and mounting it failed: ${r.stderr.trim()}`, `Mount it by hand: mount -t tracefs nodev ${TRACEFS}`);
+      }
+    } else {
+      throw new EnvironmentError(
+        `tracefs is not mounted at ${TRACEFS}, so tracepoints cannot be found or attached`,
+        `Mount it: sudo mount -t tracefs nodev ${TRACEFS} (or start mcptrace as root with MCPTRACE_MOUNT_TRACEFS=1)`,
+      );
+    }
+  }
+  const priv = await privilegeMode();
+  if (priv.mode === 'none') throw new EnvironmentError(`bpftrace needs privileges: ${priv.reason}`, sudoersHint());
+  return { bpftrace, privilegePrefix: priv.mode === 'sudo' ? ['sudo', '-n', '--'] : [] };
+}

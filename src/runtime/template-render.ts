@@ -1,0 +1,126 @@
+import Handlebars from 'handlebars';
+import type { Problem } from '../manifest/problem.js';
+import { LITERAL_HELPERS, LiteralError } from './bpftrace-literals.js';
+
+/** Input keys every runnable tool declares; the runtime consumes them. */
+export const RUNTIME_KEYS = new Set(['timeout', 'wait']);
+/** Optional keys that shape the result rather than the program. */
+export const RESULT_KEYS = new Set(['include_maps', 'limit']);
+/** Keys a template never sees. */
+export const NON_TEMPLATE_KEYS = new Set([...RUNTIME_KEYS, ...RESULT_KEYS]);
+
+const BLOCK_HELPERS = new Set(['if', 'unless']);
+
+// A private instance: nothing registered here leaks into other Handlebars users, and
+// knownHelpersOnly makes any helper but ours a compile error.
+const engine = Handlebars.create();
+for (const [name, fn] of Object.entries(LITERAL_HELPERS)) {
+  engine.registerHelper(name, (value: unknown) => fn(value));
+}
+
+const COMPILE_OPTIONS = {
+  noEscape: true,
+  strict: true,
+  knownHelpersOnly: true,
+  knownHelpers: { str: true, int: true, ident: true },
+} as const;
+
+export class TemplateValueError extends Error {}
+
+export type CompiledTemplate = (input: Record<string, unknown>) => string;
+
+/**
+ * Checks a template against its tool's input schema: every value goes through a typed helper,
+ * every variable used is declared, and every declared property is used.
+ */
+export function checkTemplate(
+  source: string,
+  file: string,
+  declared: string[],
+): { problems: Problem[]; render?: CompiledTemplate } {
+  const problems: Problem[] = [];
+  let ast: hbs.AST.Program;
+  try {
+    ast = engine.parse(source);
+  } catch (e) {
+    const err = e as { lineNumber?: number; column?: number; message: string };
+    problems.push({
+      file,
+      line: err.lineNumber ?? 1,
+      col: (err.column ?? 0) + 1,
+      message: `template syntax error: ${err.message.split('\n')[0]}`,
+      kind: 'template',
+    });
+    return { problems };
+  }
+  const used = new Set<string>();
+  const at = (node: hbs.AST.Node) => ({ line: node.loc?.start.line ?? 1, col: (node.loc?.start.column ?? 0) + 1 });
+  const usePath = (p: hbs.AST.Expression, where: hbs.AST.Node) => {
+    if (p.type !== 'PathExpression') {
+      problems.push({ file, ...at(where), message: 'helper arguments must be input properties, not literals', kind: 'template' });
+      return;
+    }
+    const name = (p as hbs.AST.PathExpression).original;
+    used.add(name);
+    if (!declared.includes(name)) {
+      problems.push({
+        file,
+        ...at(where),
+        message: `template uses "${name}", which the input schema does not declare; declared: ${declared.join(', ') || '(none)'}`,
+        kind: 'template',
+      });
+    }
+  };
+  const walk = (program: hbs.AST.Program | undefined) => {
+    for (const node of program?.body ?? []) {
+      if (node.type === 'MustacheStatement') {
+        const m = node as hbs.AST.MustacheStatement;
+        const helper = m.path.type === 'PathExpression' ? (m.path as hbs.AST.PathExpression).original : '';
+        if (!(helper in LITERAL_HELPERS) || m.params.length !== 1) {
+          problems.push({
+            file,
+            ...at(node),
+            message: `values must pass through a typed helper: write {{str NAME}}, {{int NAME}} or {{ident NAME}}`,
+            kind: 'template',
+          });
+          if (m.params.length === 0) usePath(m.path, node);
+        }
+        m.params.forEach((p) => usePath(p, node));
+      } else if (node.type === 'BlockStatement') {
+        const b = node as hbs.AST.BlockStatement;
+        const helper = (b.path as hbs.AST.PathExpression).original;
+        if (!BLOCK_HELPERS.has(helper) || b.params.length !== 1) {
+          problems.push({ file, ...at(node), message: `only {{#if NAME}} and {{#unless NAME}} blocks are allowed`, kind: 'template' });
+        }
+        b.params.forEach((p) => usePath(p, node));
+        walk(b.program);
+        walk(b.inverse);
+      } else if (node.type !== 'ContentStatement' && node.type !== 'CommentStatement') {
+        problems.push({ file, ...at(node), message: `unsupported template construct ${node.type}`, kind: 'template' });
+      }
+    }
+  };
+  walk(ast);
+  for (const name of declared) {
+    if (!used.has(name)) {
+      problems.push({
+        file,
+        line: 1,
+        col: 1,
+        message: `input property "${name}" is declared but the template never uses it; use it or remove it from the schema`,
+        kind: 'template',
+      });
+    }
+  }
+  if (problems.length) return { problems };
+  const compiled = engine.compile(source, COMPILE_OPTIONS);
+  const render: CompiledTemplate = (input) => {
+    try {
+      return compiled(input);
+    } catch (e) {
+      if (e instanceof LiteralError) throw new TemplateValueError(e.message);
+      throw e;
+    }
+  };
+  return { problems, render };
+}
