@@ -43,12 +43,12 @@ export function executionView(e: Execution, page: PageOptions = {}): Record<stri
 }
 
 /** The readable rendering of a view, as bpftrace prints output, framed by status. */
-export function renderExecutionText(v: Record<string, any>): string {
+export function renderExecutionText(v: Record<string, any>, opts: { omitLines?: boolean } = {}): string {
   const secs = v.duration_ms === null ? '' : ` after ${(v.duration_ms / 1000).toFixed(2)} s`;
   const head = `${v.execution_id} (${v.tool}): ${v.status}${secs}${v.exit_code !== null ? `, exit code ${v.exit_code}` : ''}`;
   const out = [head];
   if (!['completed', 'failed'].includes(v.status)) out.push(`phase: ${v.phase}`);
-  if (v.lines.length) out.push('', ...v.lines);
+  if (v.lines.length && !opts.omitLines) out.push('', ...v.lines);
   const notes: string[] = [];
   if (v.error) notes.push(`error: ${v.error}`);
   if (v.hint) notes.push(`fix: ${v.hint}`);
@@ -56,7 +56,9 @@ export function renderExecutionText(v: Record<string, any>): string {
   if (v.lost_events) notes.push(`bpftrace reported ${v.lost_events} lost events (the kernel ring buffer overflowed)`);
   if (v.stderr.length && !v.error) notes.push(`stderr:\n${v.stderr.join('\n')}`);
   const shown = v.lines.length ? `lines ${v.offset}-${v.offset + v.lines.length - 1} of ${v.lines_total}` : `no lines from offset ${v.offset} (${v.lines_total} in all)`;
-  if (v.has_more) {
+  if (opts.omitLines) {
+    // The caller streamed the lines already.
+  } else if (v.has_more) {
     notes.push(`${shown}; ${['queued', 'running'].includes(v.status) ? 'still running: ' : ''}call get_result with execution_id "${v.execution_id}" and offset ${v.next_offset}${['queued', 'running'].includes(v.status) ? ' (wait: 5 to long-poll)' : ''} for more`);
   } else if (v.lines_total > v.lines.length) {
     notes.push(shown);

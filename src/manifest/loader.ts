@@ -139,7 +139,8 @@ export function loadManifestFile(
   const manifest: Manifest = {
     name: raw.name,
     title: raw.title,
-    description: raw.description.trim(),
+    // YAML block text keeps its line breaks; paragraphs are what readers and help wrapping want.
+    description: raw.description.trim().replace(/([^\n])\n(?!\n)/g, '$1 '),
     kind: raw.kind,
     aliases: raw.aliases ?? [],
     examples: raw.examples ?? [],

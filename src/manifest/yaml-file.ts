@@ -44,10 +44,11 @@ function schemaProblem(file: string, locator: YamlLocator, e: ErrorObject): Prob
     case 'additionalProperties': {
       const key = (e.params as { additionalProperty: string }).additionalProperty;
       const allowed = allowedKeys(e);
+      const guess = allowed ? closest(key, allowed.split(', ')) : undefined;
       return {
         file,
         ...locator.key(e.instancePath, key),
-        message: `unknown key "${key}" in ${where}${allowed ? `; allowed keys: ${allowed}` : ''}`,
+        message: `unknown key "${key}" in ${where}${guess ? ` (did you mean "${guess}"?)` : ''}${allowed ? `; allowed keys: ${allowed}` : ''}`,
         kind: 'schema',
       };
     }
@@ -65,12 +66,40 @@ function schemaProblem(file: string, locator: YamlLocator, e: ErrorObject): Prob
         message: `${where} ${e.message}: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`,
         kind: 'schema',
       };
-    default:
-      return { file, ...locator.value(e.instancePath), message: `${where} ${e.message}`, kind: 'schema' };
+    default: {
+      // A pattern alone is cryptic; the schema's description says it in words.
+      const said = (e.parentSchema as { description?: string } | undefined)?.description;
+      const extra = e.keyword === 'pattern' && said ? ` (${said})` : '';
+      return { file, ...locator.value(e.instancePath), message: `${where} ${e.message}${extra}`, kind: 'schema' };
+    }
   }
 }
 
 function allowedKeys(e: ErrorObject): string | undefined {
   const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
   return props ? Object.keys(props).join(', ') : undefined;
+}
+
+/** The allowed key nearest to a misspelt one, if it is near enough to be a typo. */
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: { c: string; d: number } | undefined;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (!best || d < best.d) best = { c, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(word.length / 4)) ? best.c : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length];
 }

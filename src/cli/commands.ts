@@ -1,0 +1,22 @@
+import type { Command } from '@oclif/core';
+import Serve from './commands/serve.js';
+import { sharedCore } from './shared-core.js';
+import { commandForTool, commandId } from './tool-command.js';
+
+/**
+ * oclif's explicit strategy: the command list is built from the loaded manifests on every
+ * start, so a file dropped into tools.d is a command at once and no oclif.manifest.json can
+ * go stale.
+ */
+function buildCommands(): Record<string, Command.Class> {
+  const commands: Record<string, Command.Class> = {
+    serve: Serve,
+  };
+  for (const tool of sharedCore().tools) {
+    const id = commandId(tool.manifest);
+    if (!(id in commands)) commands[id] = commandForTool(tool);
+  }
+  return commands;
+}
+
+export const COMMANDS = buildCommands();

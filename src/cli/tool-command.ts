@@ -1,0 +1,104 @@
+import { Command, Flags } from '@oclif/core';
+import type { Core } from '../core/core.js';
+import { renderExecutionText } from '../core/execution-view.js';
+import type { CallContext, ToolResult } from '../core/tool-result.js';
+import type { LoadedTool } from '../manifest/types.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { flagsFromSchema, kebab } from './schema-flags.js';
+import { sharedCore } from './shared-core.js';
+import { Spinner } from './spinner.js';
+
+export const GLOBAL_FLAGS = {
+  json: Flags.boolean({ description: 'Print exactly the structured result the MCP tool returns, as JSON.' }),
+  'tools-dir': Flags.string({ description: 'Also load tool manifests from this directory.', multiple: true, helpValue: 'dir' }),
+  debug: Flags.boolean({ description: 'Show stack traces for internal errors.' }),
+};
+
+export function commandId(m: LoadedTool['manifest']): string {
+  return m.aliases[0] ?? kebab(m.name);
+}
+
+/** Builds the oclif command for one manifest: flags from its schema, help from its text. */
+export function commandForTool(tool: LoadedTool, core: () => Core = sharedCore): Command.Class {
+  const m = tool.manifest;
+  const runnable = m.kind !== 'builtin';
+  // In a terminal a trace runs in the foreground by default; --no-wait returns its id.
+  const { flags, args, argNames, flagNames } = flagsFromSchema(m.input, runnable ? { wait: { default: true } } : {});
+  const id = commandId(m);
+  const aliases = m.aliases.slice(1);
+  // The tool's own name works too, for people coming from the MCP side, without cluttering help.
+  const hiddenAliases = [...new Set([kebab(m.name), m.name])].filter((a) => a !== id && !aliases.includes(a));
+  const examples = m.examples.map((ex) => {
+    const parts = ['<%= config.bin %>', id];
+    for (const [k, v] of Object.entries(ex.input)) {
+      if (argNames.includes(k)) parts.push(`'${String(v).replace(/'/g, `'\\''`)}'`);
+      else if (typeof v === 'boolean') parts.push(v ? `--${kebab(k)}` : `--no-${kebab(k)}`);
+      else parts.push(`--${kebab(k)}`, /^[\w.:/-]+$/.test(String(v)) ? String(v) : `'${String(v)}'`);
+    }
+    return { description: ex.description, command: parts.join(' ') };
+  });
+
+  class ToolCommand extends Command {
+    static id = id;
+    static summary = m.title;
+    static description = m.description;
+    static aliases = aliases;
+    static hiddenAliases = hiddenAliases;
+    static examples = examples;
+    static args = args;
+    static flags = { ...flags, ...GLOBAL_FLAGS };
+    static strict = true;
+
+    async run(): Promise<void> {
+      const { args: parsedArgs, flags: parsed } = await this.parse(ToolCommand);
+      const input: Record<string, unknown> = {};
+      for (const name of argNames) input[name] = (parsedArgs as Record<string, unknown>)[name];
+      for (const [flag, prop] of Object.entries(flagNames)) {
+        const v = (parsed as Record<string, unknown>)[flag];
+        if (v !== undefined) input[prop] = v;
+      }
+      const stream = runnable && input.wait === true;
+      const result = await this.callWithTerminal(input, stream, Boolean(parsed.json));
+      process.exitCode = exitCodeFor(result);
+    }
+
+    private async callWithTerminal(input: Record<string, unknown>, stream: boolean, json: boolean): Promise<ToolResult> {
+      const c = core();
+      const abort = new AbortController();
+      const spinner = new Spinner(process.stderr, Boolean(process.stderr.isTTY) && stream && !json);
+      let interrupts = 0;
+      const onSigint = () => {
+        interrupts++;
+        if (interrupts === 1) {
+          spinner.note('stopping: SIGINT sent to the tracer, waiting for its maps (Ctrl-C again to kill)');
+          abort.abort();
+        } else {
+          for (const e of c.runner.list()) if (!e.finished && e.pid) process.kill(e.pid, 'SIGKILL');
+          spinner.stop();
+          process.stderr.write('killed\n');
+          process.exit(EXIT.interrupted);
+        }
+      };
+      process.on('SIGINT', onSigint);
+      const ctx: CallContext = { signal: abort.signal };
+      if (stream && !json) {
+        ctx.onLines = (lines) => spinner.above(() => process.stdout.write(`${lines.join('\n')}\n`));
+        ctx.onProgress = (p) => spinner.update(`${p.status} ${(p.elapsedMs / 1000).toFixed(1)}s  ${p.lines} lines  ${p.phase}`);
+      }
+      try {
+        const result = await c.callTool(m.name, input, ctx);
+        spinner.stop();
+        if (json) process.stdout.write(`${JSON.stringify(result.structured, null, 2)}\n`);
+        else if (stream && 'execution_id' in result.structured) process.stderr.write(`${renderExecutionText(result.structured, { omitLines: true })}\n`);
+        else if (result.isError) process.stderr.write(`Error: ${result.text}\n`);
+        else process.stdout.write(`${result.text}\n`);
+        if (interrupts && !result.isError) return { ...result, errorKind: undefined, isError: false, text: result.text };
+        return result;
+      } finally {
+        process.off('SIGINT', onSigint);
+        spinner.stop();
+      }
+    }
+  }
+  return ToolCommand as unknown as Command.Class;
+}

@@ -1,0 +1,55 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Core } from '../core/core.js';
+import type { ToolResult } from '../core/tool-result.js';
+
+const VERSION = '0.1.0';
+
+/** The MCP face of the core: every loaded manifest is a tool, validated by our Ajv, not Zod. */
+export function createServer(core: Core): { server: Server; cleanup: () => Promise<void> } {
+  const server = new Server({ name: 'mcptrace', version: VERSION }, { capabilities: { tools: { listChanged: false } } });
+  const tools: Tool[] = core.tools.map(({ manifest: m }) => ({
+    name: m.name,
+    title: m.title,
+    description: m.description,
+    inputSchema: m.input as Tool['inputSchema'],
+    ...(m.output ? { outputSchema: m.output as Tool['outputSchema'] } : {}),
+    annotations: { title: m.title, ...m.annotations },
+  }));
+  const hasOutputSchema = new Set(core.tools.filter((t) => t.manifest.output).map((t) => t.manifest.name));
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const { name, arguments: args } = request.params;
+    const token = request.params._meta?.progressToken;
+    const result = await core.callTool(name, args ?? {}, {
+      signal: extra.signal,
+      onProgress:
+        token === undefined
+          ? undefined
+          : (p) => {
+              void extra
+                .sendNotification({
+                  method: 'notifications/progress',
+                  params: { progressToken: token, progress: p.elapsedMs / 1000, message: `${p.status}: ${p.lines} lines after ${(p.elapsedMs / 1000).toFixed(1)} s (${p.phase})` },
+                })
+                .catch(() => undefined);
+            },
+    });
+    return toCallToolResult(result, hasOutputSchema.has(name));
+  });
+
+  return { server, cleanup: () => core.shutdown() };
+}
+
+export function toCallToolResult(r: ToolResult, hasOutputSchema: boolean): CallToolResult {
+  // An error that is not an execution has no execution shape; sending it as structuredContent
+  // would fail the client's outputSchema check and hide the message.
+  const conforms = !hasOutputSchema || 'execution_id' in r.structured;
+  return {
+    content: [{ type: 'text', text: r.text }],
+    ...(conforms ? { structuredContent: r.structured } : {}),
+    ...(r.isError ? { isError: true } : {}),
+  };
+}

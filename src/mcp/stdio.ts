@@ -1,0 +1,28 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { Core, type CoreOptions } from '../core/core.js';
+import { formatProblem } from '../manifest/problem.js';
+import { createServer } from './server.js';
+
+/** stdout carries the protocol only; everything for people goes to stderr. */
+const log = (msg: string) => process.stderr.write(`mcptrace: ${msg}\n`);
+
+export async function serveStdio(opts: CoreOptions): Promise<void> {
+  const core = new Core(opts);
+  for (const p of core.loaded.problems) log(`skipped: ${formatProblem(p)}`);
+  const { server, cleanup } = createServer(core);
+  const transport = new StdioServerTransport();
+  let closing = false;
+  const shutdown = async (why: string) => {
+    if (closing) return;
+    closing = true;
+    log(`shutting down (${why}); stopping running traces`);
+    await cleanup();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.stdin.on('end', () => void shutdown('stdin closed'));
+  transport.onclose = () => void shutdown('transport closed');
+  await server.connect(transport);
+  log(`serving ${core.tools.length} tools on stdio`);
+}

@@ -1,0 +1,63 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe } from 'vitest';
+
+/**
+ * Whether real kernel tracing works here. In CI a missing environment is a failure, never a
+ * silent skip; elsewhere the skip is announced on stderr.
+ */
+function probeKernel(): { ok: true } | { ok: false; reason: string } {
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'not running as root' };
+  try {
+    execFileSync('bpftrace', ['--version'], { stdio: 'pipe' });
+  } catch {
+    return { ok: false, reason: 'bpftrace is not installed (apt-get install -y bpftrace libbpf-tools)' };
+  }
+  try {
+    if (readdirSync('/sys/kernel/tracing').length === 0) throw new Error();
+  } catch {
+    return { ok: false, reason: 'tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)' };
+  }
+  try {
+    execFileSync('bpftrace', ['-e', 'BEGIN { exit(); }'], { stdio: 'pipe', timeout: 20_000 });
+  } catch (e) {
+    return { ok: false, reason: `bpftrace cannot run a program: ${(e as Error).message}` };
+  }
+  return { ok: true };
+}
+
+export const kernel = probeKernel();
+
+if (!kernel.ok) {
+  if (process.env.CI === 'true') {
+    throw new Error(`Kernel tests must run in CI, but the environment is missing: ${kernel.reason}`);
+  }
+  process.stderr.write(`\n!!! SKIPPING kernel tests: ${kernel.reason}\n\n`);
+}
+
+/** describe() for tests that run real bpftrace or bcc tools. */
+export const describeKernel = describe.skipIf(!kernel.ok);
+
+/** Pids of processes whose command line contains `marker` (a unique string in a program). */
+export function pidsWith(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes(marker) && !cmd.includes('vitest')) pids.push(Number(entry));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return pids;
+}
+
+export async function waitFor(cond: () => boolean, ms: number, stepMs = 50): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return cond();
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { Core } from '../../src/core/core.js';
+
+// Validation happens before anything runs, so these need no kernel.
+const core = new Core({ env: { HOME: '/nonexistent' } });
+
+describe('tool input validation', () => {
+  it('applies schema defaults', () => {
+    const r = core.tool('exec_program')!.prepared.validateInput({ program: 'BEGIN { exit(); }' });
+    expect(r).toEqual({ ok: true, value: { program: 'BEGIN { exit(); }', timeout: 10, wait: false, include_maps: false } });
+  });
+
+  it('names the argument, the bad value and the rule', async () => {
+    const r = await core.callTool('count_syscalls', { pid: -3, duration: 'long' });
+    expect(r.isError).toBe(true);
+    expect(r.errorKind).toBe('input');
+    expect(r.text).toBe(
+      'Invalid input for count_syscalls:\n' +
+        '- invalid value for "pid" (got -3): must be >= 1\n' +
+        '- invalid value for "duration" (got "long"): must be integer',
+    );
+  });
+
+  it('lists the valid arguments for an unknown one', async () => {
+    const r = await core.callTool('list_probes', { filtr: 'sched*' });
+    expect(r.text).toContain('unknown argument "filtr"; valid arguments: filter, limit, offset');
+  });
+
+  it('lists valid values for an enum', async () => {
+    const r = await core.callTool('list_executions', { status: 'done' });
+    expect(r.text).toContain('invalid value for "status" (got "done"): valid values are "queued", "running", "completed", "failed", "stopped", "timed_out"');
+  });
+
+  it('explains a missing required argument', async () => {
+    const r = await core.callTool('exec_program', {});
+    expect(r.text).toContain('missing required argument "program" (string): The bpftrace program text');
+  });
+
+  it('rejects an unknown tool with the list of tools', async () => {
+    const r = await core.callTool('run_shell', { cmd: 'id' });
+    expect(r.isError).toBe(true);
+    expect(r.text).toMatch(/^unknown tool "run_shell"; available tools: .*exec_program/);
+  });
+
+  it('refuses a timeout above the manifest maximum before running anything', async () => {
+    const r = await core.callTool('exec_program', { program: 'BEGIN { exit(); }', timeout: 7200 });
+    expect(r.isError).toBe(true);
+    expect(r.text).toContain('"timeout" (got 7200): must be <= 3600');
+  });
+});
