@@ -1,0 +1,38 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import path from 'node:path';
+
+export const REPO = path.resolve(__dirname, '../..');
+export const BIN = path.join(REPO, 'bin/run.js');
+
+export interface TestServer {
+  client: Client;
+  transport: StdioClientTransport;
+  stderr: () => string;
+  call: (name: string, args: Record<string, unknown>, opts?: Parameters<Client['callTool']>[2]) => Promise<CallToolResult & { structuredContent?: any }>;
+  close: () => Promise<void>;
+}
+
+/** Spawns the built server over real stdio, as an MCP client would. */
+export async function startServer(args: string[] = [], env: Record<string, string> = {}): Promise<TestServer> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BIN, 'serve', ...args],
+    env: { ...(process.env as Record<string, string>), ...env },
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (d) => (stderr += d.toString()));
+  const client = new Client({ name: 'mcptrace-test', version: '1.0.0' });
+  await client.connect(transport);
+  return {
+    client,
+    transport,
+    stderr: () => stderr,
+    call: async (name, a, opts) => (await client.callTool({ name, arguments: a }, CallToolResultSchema, opts)) as CallToolResult & { structuredContent?: any },
+    close: () => client.close(),
+  };
+}
+
+export const textOf = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');

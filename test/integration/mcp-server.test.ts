@@ -1,0 +1,198 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, copyFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeKernel, pidsWith, waitFor } from '../helpers/kernel.js';
+import { startServer, textOf, type TestServer } from '../helpers/mcp.js';
+
+const marker = (tag: string) => `m${tag}${process.pid}${Date.now().toString(36)}`;
+
+describeKernel('MCP server over stdio, real bpftrace', () => {
+  let s: TestServer;
+  let userDir: string;
+
+  beforeAll(async () => {
+    userDir = mkdtempSync(path.join(os.tmpdir(), 'mcptrace-user-'));
+    copyFileSync(path.join(__dirname, '../fixtures/user-tools/hello_user.yaml'), path.join(userDir, 'hello_user.yaml'));
+    copyFileSync(path.join(__dirname, '../fixtures/bad-manifests/unknown-key.yaml'), path.join(userDir, 'broken.yaml'));
+    s = await startServer(['--tools-dir', userDir]);
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('lists every manifest as a tool with its schema and all four hints', async () => {
+    const { tools } = await s.client.listTools();
+    const names = tools.map((t) => t.name).sort();
+    expect(names).toEqual(['bpf_info', 'count_syscalls', 'exec_program', 'execsnoop', 'get_result', 'hello_user', 'list_executions', 'list_probes', 'stop_execution']);
+    for (const t of tools) {
+      expect(t.inputSchema.type).toBe('object');
+      expect(Object.keys(t.annotations ?? {}).sort()).toEqual(['destructiveHint', 'idempotentHint', 'openWorldHint', 'readOnlyHint', 'title']);
+    }
+    const exec = tools.find((t) => t.name === 'exec_program')!;
+    expect(exec.inputSchema.required).toEqual(['program']);
+    expect(exec.outputSchema?.properties).toHaveProperty('lines_total');
+  });
+
+  it('runs a dropped-in user manifest and reports the broken one on stderr', async () => {
+    const r = await s.call('hello_user', { word: 'kernel' });
+    expect(r.structuredContent.status).toBe('completed');
+    expect(r.structuredContent.lines).toEqual(['hello kernel']);
+    expect(s.stderr()).toMatch(/skipped: .*broken\.yaml:3:1: unknown key "descripton"/);
+  });
+
+  it('returns the map of a program stopped by its timeout', async () => {
+    const r = await s.call('exec_program', {
+      program: 'interval:ms:100 { @ticks = count(); } tracepoint:syscalls:sys_enter_nanosleep { @sleeps[comm] = count(); }',
+      timeout: 1.5,
+      wait: true,
+      include_maps: true,
+    });
+    const v = r.structuredContent;
+    expect(v.status).toBe('timed_out');
+    expect(r.isError).toBeFalsy();
+    const ticks = v.lines.find((l: string) => l.startsWith('@ticks: '));
+    expect(Number(ticks.split(': ')[1])).toBeGreaterThanOrEqual(5);
+    expect(v.maps['@ticks']).toEqual({ type: 'map', value: Number(ticks.split(': ')[1]) });
+    expect(v.attached_probes).toBe(2);
+    expect(textOf(r)).toContain('timed_out');
+  });
+
+  it('reports a syntax error as failed, with its location', async () => {
+    const r = await s.call('exec_program', { program: 'BEGIN { printf("hi\\n" }', wait: true });
+    expect(r.isError).toBe(true);
+    expect(r.structuredContent.status).toBe('failed');
+    expect(r.structuredContent.error).toContain('stdin:1:23-24: ERROR: syntax error');
+    expect(r.structuredContent.hint).toMatch(/line:column/);
+    expect(r.structuredContent.notices.join()).toMatch(/RLIMIT_MEMLOCK.*harmless/);
+  });
+
+  it('reports a kprobe that cannot attach as failed, saying the kernel has no kprobes', async () => {
+    const r = await s.call('exec_program', { program: 'kprobe:do_nanosleep { @ = count(); }', wait: true });
+    expect(r.structuredContent.status).toBe('failed');
+    expect(r.structuredContent.error).toContain("Error attaching probe: 'kprobe:do_nanosleep'");
+    expect(r.structuredContent.hint).toMatch(/no kprobes/);
+  });
+
+  it('stop_execution ends the process with SIGINT and returns its final map', async () => {
+    const m = marker('stop');
+    const started = await s.call('exec_program', { program: `interval:ms:50 { @${m} = count(); }`, timeout: 60 });
+    const id = started.structuredContent.execution_id;
+    expect(started.structuredContent.status).toMatch(/queued|running/);
+    expect(await waitFor(() => pidsWith(m).length > 0, 10_000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 600));
+    const stopped = await s.call('stop_execution', { execution_id: id });
+    expect(stopped.structuredContent.status).toBe('stopped');
+    expect(stopped.structuredContent.lines.some((l: string) => l.startsWith(`@${m}: `))).toBe(true);
+    expect(await waitFor(() => pidsWith(m).length === 0, 5_000)).toBe(true);
+  });
+
+  it('an MCP cancellation stops the run and leaves no bpftrace behind', async () => {
+    const m = marker('cancel');
+    const ac = new AbortController();
+    const call = s.call('exec_program', { program: `interval:ms:50 { @${m} = count(); }`, timeout: 60, wait: true }, { signal: ac.signal });
+    // Cancel once probes are live, so there is a map to lose if the stop were not graceful.
+    let row: any;
+    for (let i = 0; i < 100 && !row?.phase.startsWith('attached'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      row = (await s.call('list_executions', {})).structuredContent.executions.find((e: any) => e.command.includes(m));
+    }
+    expect(row.phase).toMatch(/^attached/);
+    await new Promise((r) => setTimeout(r, 300));
+    ac.abort();
+    await expect(call).rejects.toThrow();
+    expect(await waitFor(() => pidsWith(m).length === 0, 5_000)).toBe(true);
+    // The process is gone; its last output may still be draining through the pipes.
+    let after = await s.call('get_result', { execution_id: row.execution_id });
+    for (let i = 0; i < 50 && after.structuredContent.status === 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await s.call('get_result', { execution_id: row.execution_id });
+    }
+    expect(after.structuredContent.status).toBe('stopped');
+    expect(after.structuredContent.lines.some((l: string) => l.startsWith(`@${m}: `))).toBe(true);
+  });
+
+  it('sends progress notifications while a waited run is in flight', async () => {
+    const progress: { progress: number; message?: string }[] = [];
+    const r = await s.call(
+      'exec_program',
+      { program: 'interval:ms:200 { printf("tick\\n"); } interval:ms:1500 { exit(); }', wait: true },
+      { onprogress: (p) => progress.push(p) },
+    );
+    expect(r.structuredContent.status).toBe('completed');
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(progress.at(-1)!.message).toMatch(/lines after/);
+    for (let i = 1; i < progress.length; i++) expect(progress[i].progress).toBeGreaterThanOrEqual(progress[i - 1].progress);
+  });
+
+  it('get_result pages, long-polls, and answers an offset past the end with an empty page', async () => {
+    const started = await s.call('exec_program', { program: 'interval:ms:100 { printf("line %d\\n", @n); @n++; if (@n == 8) { exit(); } }' });
+    const id = started.structuredContent.execution_id;
+    const first = await s.call('get_result', { execution_id: id, offset: 0, wait: 10 });
+    expect(first.structuredContent.lines_total).toBeGreaterThan(0);
+    const done = await s.call('get_result', { execution_id: id, offset: 0, limit: 3, wait: 10 });
+    await waitFor(() => false, 1500);
+    const all = await s.call('get_result', { execution_id: id, offset: 0, limit: 3 });
+    expect(all.structuredContent.lines).toEqual(['line 0', 'line 1', 'line 2']);
+    expect(all.structuredContent.has_more).toBe(true);
+    expect(all.structuredContent.next_offset).toBe(3);
+    expect(done.structuredContent.execution_id).toBe(id);
+    const past = await s.call('get_result', { execution_id: id, offset: 1000 });
+    expect(past.isError).toBeFalsy();
+    expect(past.structuredContent.lines).toEqual([]);
+    expect(past.structuredContent.has_more).toBe(false);
+  });
+
+  it('an unknown execution id is an actionable error', async () => {
+    const r = await s.call('get_result', { execution_id: 'exec-zzzz' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain('no execution "exec-zzzz"');
+    expect(textOf(r)).toContain('list_executions');
+  });
+
+  it('list_probes returns what bpftrace -l returns for the same pattern', async () => {
+    for (const pattern of ['tracepoint:syscalls:sys_enter_open*', '*sleep*', 'sched*', 'tracepoint:sched*', 'syscalls:*open*', 'sys_enter_read', 'tracepoint:*:sched_switch']) {
+      const direct = spawnSync('bpftrace', ['-l', pattern], { encoding: 'utf8' })
+        .stdout.split('\n')
+        // bpftrace echoes the pattern as "hardware:PATTERN:" and "software:PATTERN:"; not probes.
+        .filter((l) => l && !/^(hardware|software):.*:$/.test(l));
+      const r = await s.call('list_probes', { filter: pattern, limit: 10000 });
+      expect(r.structuredContent.probes, pattern).toEqual(direct);
+    }
+  });
+
+  it('list_probes gives the arguments of a single probe', async () => {
+    const r = await s.call('list_probes', { filter: 'tracepoint:syscalls:sys_enter_openat' });
+    expect(r.structuredContent.detail.args).toContain('const char * filename');
+  });
+
+  it('bpf_info parses bpftrace --info and checks the environment', async () => {
+    const r = await s.call('bpf_info', {});
+    const v = r.structuredContent;
+    expect(v.bpftrace_version).toMatch(/^v\d+\.\d+/);
+    expect(v.probe_types.tracepoint).toBe('yes');
+    expect(v.build.version).toBe(v.bpftrace_version);
+    const checks = Object.fromEntries(v.environment.map((c: any) => [c.name, c]));
+    expect(checks.tracefs.ok).toBe(true);
+    expect(checks.privileges.detail).toBe('running as root');
+    expect(checks.kprobes).toBeDefined();
+  });
+
+  it('count_syscalls renders its template and ends after its duration', async () => {
+    const r = await s.call('count_syscalls', { duration: 1, include_maps: true });
+    expect(r.structuredContent.status).toBe('completed');
+    expect(Object.keys(r.structuredContent.maps)).toEqual(expect.arrayContaining(['@syscalls_by_process', '@syscalls_by_number']));
+  });
+});
+
+describeKernel('server death', () => {
+  it('killing the server with SIGKILL leaves no bpftrace process', async () => {
+    const s = await startServer();
+    const m = marker('kill');
+    await s.call('exec_program', { program: `interval:ms:100 { @${m} = count(); }`, timeout: 120 });
+    expect(await waitFor(() => pidsWith(m).length > 0, 10_000)).toBe(true);
+    process.kill(s.transport.pid!, 'SIGKILL');
+    expect(await waitFor(() => pidsWith(m).length === 0, 5_000)).toBe(true);
+  });
+});
