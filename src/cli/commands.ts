@@ -1,5 +1,9 @@
 import type { Command } from '@oclif/core';
+import Doctor from './commands/doctor.js';
 import Serve from './commands/serve.js';
+import Setup from './commands/setup.js';
+import ToolsList from './commands/tools-list.js';
+import ToolsValidate from './commands/tools-validate.js';
 import { sharedCore } from './shared-core.js';
 import { commandForTool, commandId } from './tool-command.js';
 
@@ -11,6 +15,10 @@ import { commandForTool, commandId } from './tool-command.js';
 function buildCommands(): Record<string, Command.Class> {
   const commands: Record<string, Command.Class> = {
     serve: Serve,
+    doctor: Doctor,
+    setup: Setup,
+    'tools:list': ToolsList,
+    'tools:validate': ToolsValidate,
   };
   for (const tool of sharedCore().tools) {
     const id = commandId(tool.manifest);

@@ -47,7 +47,7 @@ export function renderExecutionText(v: Record<string, any>, opts: { omitLines?: 
   const secs = v.duration_ms === null ? '' : ` after ${(v.duration_ms / 1000).toFixed(2)} s`;
   const head = `${v.execution_id} (${v.tool}): ${v.status}${secs}${v.exit_code !== null ? `, exit code ${v.exit_code}` : ''}`;
   const out = [head];
-  if (!['completed', 'failed'].includes(v.status)) out.push(`phase: ${v.phase}`);
+  if (['queued', 'running'].includes(v.status)) out.push(`phase: ${v.phase}`);
   if (v.lines.length && !opts.omitLines) out.push('', ...v.lines);
   const notes: string[] = [];
   if (v.error) notes.push(`error: ${v.error}`);

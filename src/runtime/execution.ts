@@ -85,12 +85,24 @@ export class Execution extends EventEmitter {
     return true;
   }
 
+  /**
+   * A map print is kept whole or held back whole. A held-back print is appended at the end if
+   * it is still the latest for its map; one superseded by a later print counts as dropped.
+   */
   pushMap(map: TypedMap, lines: string[]): void {
     this.maps.set(map.name, map);
-    let kept = true;
-    for (const l of lines) kept = this.pushLine(l) && kept;
-    if (kept) this.mapsMissingFromLines.delete(map.name);
-    else this.mapsMissingFromLines.set(map.name, lines);
+    const superseded = this.mapsMissingFromLines.get(map.name);
+    if (superseded) {
+      this.mapsMissingFromLines.delete(map.name);
+      this.droppedLines += superseded.length;
+      this.droppedBytes += superseded.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+    }
+    const size = lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+    if (this.lines.length + lines.length <= this.limits.max_lines && this.bytes + size <= this.limits.max_bytes) {
+      for (const l of lines) this.pushLine(l, true);
+    } else {
+      this.mapsMissingFromLines.set(map.name, lines);
+    }
   }
 
   pushStderr(text: string): StderrLine {

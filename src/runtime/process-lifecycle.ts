@@ -147,7 +147,6 @@ function finish(exec: Execution, status: Execution['status'], error?: string, hi
   exec.error = error;
   exec.hint = hint;
   exec.endedAt = Date.now();
-  exec.startedAt ??= exec.endedAt;
   exec.phase = status === 'failed' ? 'ended with an error' : exec.killed ? 'ended: killed after the grace period, map output may be incomplete' : 'ended';
   exec.changed();
   exec.emit('end');

@@ -1,0 +1,52 @@
+import { Command, Flags } from '@oclif/core';
+import { environmentChecks, type EnvironmentCheck } from '../../runtime/bpf-info.js';
+import { resolveBccCommand } from '../../runtime/bcc-tools.js';
+import { EXIT } from '../exit-codes.js';
+import { sharedCore } from '../shared-core.js';
+
+export default class Doctor extends Command {
+  static summary = 'Check that this machine can trace, and say how to fix what is missing.';
+  static description = 'Reports node, bpftrace and its version, tracefs, BTF, kprobes, privileges, the bcc tools found and any manifest that failed to load. Each failed check comes with its fix. Exits 3 when a required check fails.';
+  static examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --json'];
+  static flags = { json: Flags.boolean({ description: 'Print the checks as JSON.' }) };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Doctor);
+    const core = sharedCore();
+    const { checks } = await environmentChecks();
+    const major = Number(process.versions.node.split('.')[0]);
+    const all: (EnvironmentCheck & { required?: boolean })[] = [
+      { name: 'node', ok: major >= 20, detail: `v${process.versions.node}`, fix: major >= 20 ? undefined : 'install Node.js 20 or newer', required: true },
+      ...checks.map((c) => ({ ...c, required: c.name !== 'kprobes' && c.name !== 'btf' })),
+    ];
+    for (const { manifest: m, prepared } of core.tools) {
+      if (m.run.kind !== 'bcc' || !prepared.bccSpec) continue;
+      try {
+        const r = resolveBccCommand(prepared.bccSpec, {}, new Set());
+        all.push({ name: `bcc:${prepared.bccSpec.tool}`, ok: true, detail: `${r.argv[0]}${r.viaBpftrace ? ' (bpftrace script)' : ''}` });
+      } catch (e) {
+        all.push({ name: `bcc:${prepared.bccSpec.tool}`, ok: false, detail: (e as Error).message, fix: 'apt-get install -y libbpf-tools' });
+      }
+    }
+    const problems = core.loaded.problems;
+    all.push({
+      name: 'manifests',
+      ok: problems.length === 0,
+      detail: `${core.tools.length} tools loaded${problems.length ? `, ${problems.length} problems` : ''}`,
+      fix: problems.length ? 'run: mcptrace tools validate' : undefined,
+    });
+    const failed = all.filter((c) => !c.ok && c.required !== false);
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify({ ok: failed.length === 0, checks: all.map(({ required: _r, ...c }) => c) }, null, 2)}\n`);
+    } else {
+      const w = Math.max(...all.map((c) => c.name.length));
+      for (const c of all) {
+        const mark = c.ok ? 'ok  ' : c.required === false ? 'warn' : 'FAIL';
+        process.stdout.write(`${mark}  ${c.name.padEnd(w)}  ${c.detail}\n`);
+        if (!c.ok && c.fix) process.stdout.write(`      ${' '.repeat(w)}  fix: ${c.fix}\n`);
+      }
+      process.stdout.write(failed.length ? `\n${failed.length} check${failed.length === 1 ? '' : 's'} failed.\n` : '\nReady to trace.\n');
+    }
+    if (failed.length) process.exitCode = EXIT.environment;
+  }
+}

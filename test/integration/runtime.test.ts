@@ -1,0 +1,100 @@
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { afterAll, expect, it } from 'vitest';
+import { Core } from '../../src/core/core.js';
+import { describeKernel, pidsWith, waitFor } from '../helpers/kernel.js';
+
+const USER_TOOLS = path.join(__dirname, '../fixtures/user-tools');
+const cores: Core[] = [];
+const newCore = (runner = {}) => {
+  const c = new Core({ toolsDirs: [USER_TOOLS], env: { HOME: '/nonexistent' }, runner });
+  cores.push(c);
+  return c;
+};
+afterAll(async () => {
+  await Promise.all(cores.map((c) => c.shutdown()));
+});
+
+describeKernel('scheduler limits (real bpftrace)', () => {
+  it('runs at most `concurrency` at once, queues the next and refuses past the queue bound', async () => {
+    const core = newCore({ concurrency: 1, maxQueued: 1 });
+    const m = `msched${process.pid}`;
+    const prog = (n: number) => ({ program: `interval:ms:100 { @${m}_${n} = count(); }`, timeout: 30 });
+    const a = await core.callTool('exec_program', prog(1));
+    const b = await core.callTool('exec_program', prog(2));
+    const c = await core.callTool('exec_program', prog(3));
+    expect(a.structured.status).toBe('running');
+    expect(b.structured.status).toBe('queued');
+    expect(c.isError).toBe(true);
+    expect(c.text).toContain('the run queue is full: 1 runs are executing and 1 are waiting (limit 1)');
+    expect(c.text).toContain('stop_execution');
+    // Stopping the running one lets the queued one start.
+    const ea = core.runner.get(String(a.structured.execution_id))!;
+    const eb = core.runner.get(String(b.structured.execution_id))!;
+    await waitFor(() => ea.attachedAt !== undefined, 10_000);
+    await core.callTool('stop_execution', { execution_id: ea.id });
+    expect(ea.status).toBe('stopped');
+    expect(await waitFor(() => eb.status === 'running', 5_000)).toBe(true);
+    await core.callTool('stop_execution', { execution_id: eb.id });
+    expect(pidsWith(m)).toEqual([]);
+  });
+
+  it('a run stopped while queued never starts', async () => {
+    const core = newCore({ concurrency: 1, maxQueued: 4 });
+    const a = await core.callTool('exec_program', { program: 'interval:ms:100 { @a = count(); }', timeout: 30 });
+    const b = await core.callTool('exec_program', { program: 'BEGIN { printf("never\\n"); exit(); }' });
+    const stopped = await core.callTool('stop_execution', { execution_id: b.structured.execution_id });
+    expect(stopped.structured.status).toBe('stopped');
+    expect(stopped.structured.started_at).toBeNull();
+    await core.callTool('stop_execution', { execution_id: a.structured.execution_id });
+    expect(core.runner.get(String(b.structured.execution_id))!.lines).toEqual([]);
+  });
+});
+
+describeKernel('output bounds', () => {
+  it('caps lines and bytes, counts what it dropped, and always keeps the final maps', async () => {
+    const core = newCore();
+    const r = await core.callTool('capped_program', {
+      program: 'BEGIN { $i = 0; while ($i < 50) { printf("line %d\\n", $i); $i++; } @big[1] = 1; @big[2] = 2; @total = count(); exit(); }',
+      wait: true,
+      include_maps: true,
+    });
+    const v = r.structured as any;
+    expect(v.status).toBe('completed');
+    expect(v.lines.slice(0, 5)).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4']);
+    expect(v.dropped.lines).toBe(45 + 0);
+    expect(v.lines.slice(5)).toEqual(['@big[1]: 1', '@big[2]: 2', '@total: 1']);
+    expect(v.maps['@big'].value).toEqual({ 1: 1, 2: 2 });
+    expect(r.text).toContain('45 lines');
+    expect(r.text).toContain('the final map output is always kept');
+  });
+});
+
+describeKernel('bcc tools', () => {
+  it('execsnoop streams live and loses nothing when stopped', async () => {
+    const core = newCore();
+    const r = await core.callTool('execsnoop', { duration: 30 });
+    const exec = core.runner.get(String(r.structured.execution_id))!;
+    // libbpf tools print a header once attached; wait for it before generating events.
+    expect(await waitFor(() => exec.lines.length > 0, 10_000)).toBe(true);
+    const tag = `mcptrace-live-${process.pid}`;
+    const runs = 20;
+    for (let i = 0; i < runs; i++) {
+      await new Promise((res) => spawn('/bin/echo', [tag, String(i)], { stdio: 'ignore' }).on('exit', res));
+    }
+    // Live: the lines arrive while the tool is still running.
+    expect(await waitFor(() => exec.lines.filter((l) => l.includes(tag)).length === runs, 10_000)).toBe(true);
+    expect(exec.status).toBe('running');
+    const stopped = await core.callTool('stop_execution', { execution_id: exec.id });
+    expect(stopped.structured.status).toBe('stopped');
+    expect(exec.lines.filter((l) => l.includes(tag))).toHaveLength(runs);
+    expect(exec.variant).toBe('execsnoop');
+  });
+
+  it('a bcc tool ends normally after its duration', async () => {
+    const core = newCore();
+    const r = await core.callTool('execsnoop', { duration: 1, wait: true });
+    expect(r.structured.status).toBe('completed');
+    expect((r.structured.lines as string[])[0]).toMatch(/PCOMM\s+PID\s+PPID/);
+  });
+});
