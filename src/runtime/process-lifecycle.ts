@@ -64,12 +64,26 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
   }
   exec.pid = child.pid;
   let graceTimer: NodeJS.Timeout | undefined;
+  // Measured: bpftrace loses a SIGINT that arrives before its probes are attached, and would run
+  // until the grace period ends. Its attach notification tells when SIGINT will be honoured, so
+  // a stop that comes earlier is held until then. Exactly one SIGINT is ever sent.
+  let sigintPending = false;
+  const sendSigint = () => {
+    sigintPending = false;
+    child.kill('SIGINT');
+  };
   const stop = (reason: StopReason) => {
     if (exec.stopReason || exec.finished) return;
     exec.stopReason = reason;
     exec.stopRequestedAt = Date.now();
-    exec.phase = `stopping (${reason}): SIGINT sent, waiting for the tracer to print its maps and detach (SIGKILL after ${Math.round(opts.graceMs / 1000)} s)`;
-    child.kill('SIGINT');
+    const grace = `SIGKILL after ${Math.round(opts.graceMs / 1000)} s`;
+    if (spec.output === 'bpftrace-json' && exec.attachedAt === undefined) {
+      sigintPending = true;
+      exec.phase = `stopping (${reason}): waiting for probes to attach, then SIGINT (${grace})`;
+    } else {
+      exec.phase = `stopping (${reason}): SIGINT sent, waiting for the tracer to print its maps and detach (${grace})`;
+      sendSigint();
+    }
     graceTimer = setTimeout(() => {
       exec.killed = true;
       exec.phase = 'stopping: grace period over, SIGKILL sent; the kernel may still be detaching probes';
@@ -102,6 +116,10 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
     if (line.startsWith('__BPFTRACE_NOTIFY_PROBES_ATTACHED')) {
       exec.attachedAt = Date.now();
       if (!exec.stopReason) exec.phase = 'attached: probes are live';
+      if (sigintPending) {
+        exec.phase = `stopping (${exec.stopReason}): SIGINT sent, waiting for the tracer to print its maps and detach`;
+        sendSigint();
+      }
       return;
     }
     const lost = /^Lost (\d+) events/.exec(line);
