@@ -59,6 +59,7 @@ export function commandForTool(tool: LoadedTool, core: () => Core = sharedCore):
       }
       const stream = runnable && input.wait === true;
       const result = await this.callWithTerminal(input, stream, Boolean(parsed.json));
+      if (parsed.debug && result.debug) process.stderr.write(`${result.debug}\n`);
       process.exitCode = exitCodeFor(result);
     }
 

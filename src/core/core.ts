@@ -57,7 +57,7 @@ export class Core {
     } catch (e) {
       if (e instanceof EnvironmentError) return errorResult(e.message, 'environment');
       if (e instanceof RenderError || e instanceof QueueFullError) return errorResult(e.message, 'input');
-      return errorResult(`internal error in ${name}: ${(e as Error).message}. This is a bug in mcptrace; please report it.`, 'failed');
+      return { ...errorResult(`internal error in ${name}: ${(e as Error).message}. This is a bug in mcptrace; please report it (run with --debug for the stack).`, 'failed'), debug: (e as Error).stack };
     }
   }
 

@@ -5,6 +5,8 @@ export interface ToolResult {
   isError?: boolean;
   /** CLI exit code class; MCP ignores it. */
   errorKind?: 'input' | 'environment' | 'failed' | 'timeout' | 'not_found';
+  /** Stack of an internal error; the CLI shows it only with --debug, MCP never. */
+  debug?: string;
 }
 
 export function errorResult(message: string, errorKind: ToolResult['errorKind'] = 'input', extra: Record<string, unknown> = {}): ToolResult {

@@ -1,0 +1,71 @@
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { describeKernel, pidsWith, waitFor } from '../helpers/kernel.js';
+
+const marker = (tag: string) => `c${tag}${process.pid}${Date.now().toString(36)}`;
+
+describeKernel('CLI with real bpftrace', () => {
+  it('a manifest dropped into a tools dir becomes a command', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mcptrace-cli-tools-'));
+    copyFileSync(path.join(__dirname, '../fixtures/user-tools/hello_user.yaml'), path.join(dir, 'hello_user.yaml'));
+    const help = runCli(['hello', '--help', '--tools-dir', dir]);
+    expect(await help.exited).toBe(0);
+    expect(help.stdout()).toMatch(/--word=string\s+\[default: world\] Word to greet\./);
+    const r = runCli(['hello', '--word', 'cli', '--tools-dir', dir]);
+    expect(await r.exited).toBe(0);
+    expect(r.stdout()).toBe('hello cli\n');
+  });
+
+  it('SIGINT to the CLI stops the trace gracefully and still prints the map', async () => {
+    const m = marker('int');
+    const r = runCli(['exec', `interval:ms:50 { @${m} = count(); } interval:ms:200 { printf("tick\\n"); }`, '--timeout', '60']);
+    // The first printed line proves the probes are attached.
+    expect(await waitFor(() => r.stdout().includes('tick'), 15_000)).toBe(true);
+    r.child.kill('SIGINT');
+    expect(await r.exited).toBe(0);
+    expect(r.stdout()).toMatch(new RegExp(`^@${m}: \\d+$`, 'm'));
+    expect(r.stderr()).toContain('stopped');
+    expect(pidsWith(m)).toEqual([]);
+  });
+
+  it('on a TTY: live output and a spinner line on stderr', async () => {
+    const r = runCli(['exec', 'interval:ms:200 { printf("tick %d\\n", @n++); }', '--timeout', '60'], { tty: true });
+    // Live: a line shows while the trace is still running (it only ends when we interrupt it).
+    expect(await waitFor(() => r.stdout().includes('tick 0'), 15_000)).toBe(true);
+    expect(await waitFor(() => /running \d+\.\d+s\s+\d+ lines/.test(r.stdout()), 5_000)).toBe(true);
+    r.child.stdin!.write('\x03'); // Ctrl-C through the terminal
+    await r.exited;
+    expect(r.stdout()).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] running/);
+    expect(r.stdout()).toContain('stopping: SIGINT sent to the tracer');
+  });
+
+  it('piped: the same output, with no spinner or escape codes', async () => {
+    const r = runCli(['exec', 'interval:ms:100 { printf("tick %d\\n", @n++); if (@n == 5) { exit(); } }']);
+    expect(await r.exited).toBe(0);
+    expect(r.stdout()).toBe('tick 0\ntick 1\ntick 2\ntick 3\ntick 4\n@n: 5\n');
+    expect(r.stderr()).not.toMatch(/\x1b|⠋|running \d/);
+  });
+
+  it('exit codes distinguish a failed trace, a timeout and bad input', async () => {
+    const failed = runCli(['exec', 'BEGIN { printf("x" }']);
+    expect(await failed.exited).toBe(4);
+    expect(failed.stderr()).toContain('stdin:1:');
+    const timeout = runCli(['exec', 'interval:ms:100 { @x = count(); }', '--timeout', '0.5']);
+    expect(await timeout.exited).toBe(124);
+    expect(timeout.stdout()).toMatch(/^@x: \d+$/m);
+    const bad = runCli(['syscalls', '--pid', '-1']);
+    expect(await bad.exited).toBe(2);
+    expect(bad.stderr()).toContain('invalid value for "pid" (got -1): must be >= 1');
+    expect(bad.stderr()).not.toMatch(/\n\s+at /);
+  });
+
+  it('--json prints the MCP structured result', async () => {
+    const r = runCli(['exec', 'BEGIN { printf("hi\\n"); exit(); }', '--json']);
+    expect(await r.exited).toBe(0);
+    const v = JSON.parse(r.stdout());
+    expect(v).toMatchObject({ tool: 'exec_program', status: 'completed', lines: ['hi'], lines_total: 1 });
+  });
+});
