@@ -1,5 +1,4 @@
 import { Command, Flags } from '@oclif/core';
-import { serveStdio } from '../../mcp/stdio.js';
 
 export default class Serve extends Command {
   static summary = 'Run the MCP server on stdio.';
@@ -15,6 +14,8 @@ export default class Serve extends Command {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve);
+    // Loaded here, not at the top: the MCP SDK is not needed for any other command's start-up.
+    const { serveStdio } = await import('../../mcp/stdio.js');
     await serveStdio({
       toolsDirs: flags['tools-dir'],
       runner: {
