@@ -80,6 +80,7 @@ export function waitForExecution(
   return new Promise((resolve) => {
     const started = Date.now();
     let lastProgress = 0;
+    let reportedLines = false;
     let sentLines = e.lines.length;
     const progress = (): Progress => ({ elapsedMs: e.durationMs() ?? 0, lines: e.lines.length, status: e.status, phase: e.phase });
     const onChange = () => {
@@ -90,8 +91,10 @@ export function waitForExecution(
       }
       const now = Date.now();
       // The first line is reported at once (time to first event), later ones at most every 200 ms.
-      if (ctx.onProgress && (now - lastProgress > 200 || (lastProgress === 0 && e.lines.length > 0))) {
+      const firstLine = !reportedLines && e.lines.length > 0;
+      if (ctx.onProgress && (firstLine || now - lastProgress > 200)) {
         lastProgress = now;
+        reportedLines ||= e.lines.length > 0;
         ctx.onProgress(progress());
       }
       if (e.finished || (opts.untilLines !== undefined && e.lines.length > opts.untilLines)) done();

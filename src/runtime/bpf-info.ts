@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { statSync } from 'node:fs';
 import { bpftracePath, kernelFeatures, privilegeMode, tracefsMounted, TRACEFS } from './environment.js';
 
 export type InfoSections = Record<string, Record<string, string>>;
@@ -29,6 +30,19 @@ export function parseBpftraceInfo(text: string): InfoSections {
   return out;
 }
 
+const versions = new Map<string, Promise<{ ok: boolean; version: string }>>();
+
+/** `bpftrace --version`, asked once per binary (path and mtime), not on every bpf_info. */
+function bpftraceVersion(bpftrace: string): Promise<{ ok: boolean; version: string }> {
+  const key = `${bpftrace}:${statSync(bpftrace).mtimeMs}`;
+  let v = versions.get(key);
+  if (!v) {
+    v = execa(bpftrace, ['--version'], { reject: false, stdin: 'ignore' }).then((r) => ({ ok: r.exitCode === 0, version: r.stdout.trim().replace(/^bpftrace\s+/, '') }));
+    versions.set(key, v);
+  }
+  return v;
+}
+
 export interface EnvironmentCheck {
   name: string;
   ok: boolean;
@@ -42,9 +56,9 @@ export async function environmentChecks(): Promise<{ checks: EnvironmentCheck[];
   const bpftrace = bpftracePath();
   let version: string | undefined;
   if (bpftrace) {
-    const r = await execa(bpftrace, ['--version'], { reject: false, stdin: 'ignore' });
-    version = r.stdout.trim().replace(/^bpftrace\s+/, '');
-    checks.push({ name: 'bpftrace', ok: r.exitCode === 0, detail: `${bpftrace} ${version}` });
+    const v = await bpftraceVersion(bpftrace);
+    version = v.version;
+    checks.push({ name: 'bpftrace', ok: v.ok, detail: `${bpftrace} ${version}` });
   } else {
     checks.push({ name: 'bpftrace', ok: false, detail: 'not found in PATH', fix: 'apt-get install -y bpftrace' });
   }

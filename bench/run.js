@@ -1,0 +1,438 @@
+#!/usr/bin/env node
+// mcptrace benchmarks: every figure is mcptrace against bpftrace run directly, side by side in
+// the same run, alternating A B A B so that drift on a shared machine cancels out.
+// Usage: npm run bench [-- --smoke] [-- --only NAME]
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, closeSync, writeFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..');
+const SMOKE = process.argv.includes('--smoke');
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const RUNS = SMOKE ? 2 : 7;
+const now = () => performance.now();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (m) => process.stderr.write(`${m}\n`);
+
+// ---------- helpers ----------
+
+function buildGenerator() {
+  const out = path.join(REPO, 'bench/.build/tpgen');
+  mkdirSync(path.dirname(out), { recursive: true });
+  execFileSync('cc', ['-O2', '-o', out, path.join(HERE, 'load/tpgen.c')]);
+  return out;
+}
+const TPGEN = buildGenerator();
+
+/** Runs the generator to completion; resolves with its own report. */
+function generate(count, rate) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(TPGEN, [String(count), String(rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`tpgen exited ${code}`))));
+  });
+}
+
+async function startServer(args = []) {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [path.join(REPO, 'bin/run.js'), 'serve', ...args], stderr: 'ignore' });
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  await client.connect(transport);
+  const call = async (name, args, opts) => {
+    const r = await client.callTool({ name, arguments: args }, CallToolResultSchema, { timeout: 600_000, ...opts });
+    return r.structuredContent ?? { text: r.content?.[0]?.text };
+  };
+  return { client, transport, call, close: () => client.close() };
+}
+
+/** Spawns bpftrace directly, as a user would from Node. */
+function direct(args, { env = {}, stdout = 'pipe', onLine, onStderr } = {}) {
+  const child = spawn('bpftrace', args, { stdio: ['ignore', stdout, 'pipe'], env: { ...process.env, ...env } });
+  let lines = 0;
+  let events = 0;
+  let rest = '';
+  if (child.stdout) {
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      const parts = (rest + chunk).split('\n');
+      rest = parts.pop();
+      for (const p of parts) {
+        lines++;
+        // One event line: a bare number in text mode, a printf record in JSON mode.
+        if (/^\d+$/.test(p) || p.startsWith('{"type": "printf"')) events++;
+        onLine?.(p);
+      }
+    });
+  }
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => onStderr?.(d));
+  // 'close', not 'exit': the run is over when its output has been read, as for mcptrace.
+  const exited = new Promise((r) => child.on('close', () => r()));
+  return { child, exited, lines: () => lines, events: () => events };
+}
+
+function waitAttachedDirect(env = {}) {
+  let attached;
+  const ready = new Promise((r) => (attached = r));
+  return {
+    env: { ...env, __BPFTRACE_NOTIFY_PROBES_ATTACHED: '1' },
+    onStderr: (d) => d.includes('__BPFTRACE_NOTIFY_PROBES_ATTACHED') && attached(),
+    ready,
+  };
+}
+
+async function waitAttachedMcp(s, id) {
+  for (let i = 0; i < 1000; i++) {
+    const r = await s.call('get_result', { execution_id: id, limit: 1 });
+    if (r.phase?.startsWith('attached')) return;
+    if (!['queued', 'running'].includes(r.status)) throw new Error(`run ended before attaching: ${r.error}`);
+    await sleep(10);
+  }
+  throw new Error('never attached');
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const stat = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs });
+
+/** Warm-up, then RUNS alternating pairs. */
+async function abab(a, b, runs = RUNS) {
+  await a();
+  await b();
+  const A = [];
+  const B = [];
+  for (let i = 0; i < runs; i++) {
+    A.push(await a());
+    B.push(await b());
+  }
+  return { mcptrace: stat(A), direct: stat(B) };
+}
+
+const results = [];
+function record(metric, unit, r, target, ok, note = '') {
+  const ratio = r.direct.median ? r.mcptrace.median / r.direct.median : NaN;
+  results.push({ metric, unit, mcptrace: r.mcptrace, direct: r.direct, ratio, target, ok, note });
+  log(`  ${metric}: mcptrace ${fmt(r.mcptrace.median)} ${unit}, direct ${fmt(r.direct.median)} ${unit}, ratio ${ratio.toFixed(2)} -> ${ok ? 'meets' : 'MISSES'} ${target}`);
+}
+const fmt = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1));
+
+const PROG_EVENT = 'tracepoint:syscalls:sys_enter_getppid /comm == "tpgen"/ { printf("%d\\n", nsecs); }';
+
+// ---------- scenarios ----------
+
+const scenarios = {
+  async exec_round_trip(s) {
+    const HI = 'BEGIN { printf("hi\\n"); exit(); }';
+    const r = await abab(
+      async () => {
+        const t0 = now();
+        const v = await s.call('exec_program', { program: HI, wait: true });
+        if (v.lines?.[0] !== 'hi') throw new Error(`unexpected: ${JSON.stringify(v)}`);
+        return now() - t0;
+      },
+      async () => {
+        const t0 = now();
+        const d = direct(['-e', HI]);
+        await d.exited;
+        return now() - t0;
+      },
+      SMOKE ? RUNS : 15,
+    );
+    const added = r.mcptrace.median - r.direct.median;
+    record('exec round trip (BEGIN printf exit)', 'ms', r, 'adds < 5 ms', added < 5, `adds ${added.toFixed(1)} ms`);
+  },
+
+  async time_to_first_event(s) {
+    // A background generator fires the tracepoint every millisecond, so the first event follows
+    // the attach at once; both sides measure call/spawn -> first line.
+    const gen = spawn(TPGEN, ['100000000', '1000'], { stdio: 'ignore' });
+    await sleep(100);
+    const prog = PROG_EVENT.replace('printf("%d\\n", nsecs);', 'printf("first\\n"); exit();');
+    try {
+      const r = await abab(
+        async () => {
+          const t0 = now();
+          let t1;
+          await s.call('exec_program', { program: prog, wait: true }, {
+            onprogress: (p) => {
+              if (t1 === undefined && /: [1-9]\d* lines/.test(p.message ?? '')) t1 = now();
+            },
+          });
+          if (t1 === undefined) throw new Error('no progress notification with a line');
+          return t1 - t0;
+        },
+        async () => {
+          const t0 = now();
+          let t1;
+          const d = direct(['-e', prog], { onLine: (l) => l === 'first' && t1 === undefined && (t1 = now()) });
+          await d.exited;
+          return t1 - t0;
+        },
+      );
+      const added = r.mcptrace.median - r.direct.median;
+      record('time to first event', 'ms', r, 'adds < 5 ms', added < 5, `adds ${added.toFixed(1)} ms`);
+    } finally {
+      gen.kill('SIGKILL');
+    }
+  },
+
+  async throughput(s) {
+    const count = SMOKE ? 50_000 : 300_000;
+    for (const rate of [75_000, 100_000]) {
+      for (const mode of ['text', 'json']) {
+        const mcpRun = async () => {
+          const started = await s.call('exec_program', { program: PROG_EVENT, timeout: 300 });
+          await waitAttachedMcp(s, started.execution_id);
+          await generate(count, rate);
+          const v = await s.call('stop_execution', { execution_id: started.execution_id, wait: 120, limit: 1 });
+          return { received: v.lines_total + v.dropped.lines, reported: v.lost_events };
+        };
+        const directRun = async () => {
+          const w = waitAttachedDirect();
+          let reported = 0;
+          const d = direct(mode === 'json' ? ['-f', 'json', '-e', PROG_EVENT] : ['-e', PROG_EVENT], {
+            env: w.env,
+            onStderr: (x) => {
+              w.onStderr(x);
+              for (const m of x.matchAll(/Lost (\d+) events/g)) reported += Number(m[1]);
+            },
+            onLine: mode === 'json' ? (l) => l.includes('"lost_events"') && (reported += JSON.parse(l).data.events) : undefined,
+          });
+          await w.ready;
+          await generate(count, rate);
+          d.child.kill('SIGINT');
+          await d.exited;
+          return { received: d.events(), reported };
+        };
+        const m = [];
+        const dd = [];
+        for (let i = 0; i < (SMOKE ? 1 : 3); i++) {
+          m.push(await mcpRun());
+          dd.push(await directRun());
+        }
+        const r = { mcptrace: stat(m.map((x) => count - x.received)), direct: stat(dd.map((x) => count - x.received)) };
+        const delivered = median(m.map((x) => x.received)) / Math.max(1, median(dd.map((x) => x.received)));
+        results.push({
+          metric: `lost events at ${rate / 1000}k/s (direct ${mode} mode)`,
+          unit: 'events',
+          mcptrace: r.mcptrace,
+          direct: r.direct,
+          ratio: delivered,
+          target: '0 lost, delivered 1.00x direct',
+          ok: r.mcptrace.max === 0 && delivered >= 0.995,
+          note: `of ${count}; delivered ${delivered.toFixed(3)}x direct; bpftrace-reported lost: mcptrace ${median(m.map((x) => x.reported))}, direct ${median(dd.map((x) => x.reported))}`,
+        });
+        log(`  throughput ${rate}/s ${mode}: mcptrace lost ${r.mcptrace.median}, direct lost ${r.direct.median}, delivered ${delivered.toFixed(3)}x`);
+      }
+    }
+  },
+
+  async overload(s) {
+    const perGen = SMOKE ? 100_000 : 400_000;
+    const rate = 200_000; // each; two of them
+    const gens = () => Promise.all([generate(perGen, rate), generate(perGen, rate)]);
+    const mcp = [];
+    const devnull = [];
+    for (let i = 0; i < (SMOKE ? 1 : 3); i++) {
+      const started = await s.call('exec_program', { program: PROG_EVENT, timeout: 300 });
+      await waitAttachedMcp(s, started.execution_id);
+      const t0 = now();
+      const g = await gens();
+      const secs = Math.max(...g.map((x) => x.seconds));
+      const v = await s.call('stop_execution', { execution_id: started.execution_id, wait: 120, limit: 1 });
+      const received = v.lines_total + v.dropped.lines;
+      mcp.push({ rate: received / secs, lost: 2 * perGen - received, wall: (now() - t0) / 1000 });
+
+      const file = path.join(os.tmpdir(), `mcptrace-bench-${process.pid}.out`);
+      const fd = openSync(file, 'w');
+      const w = waitAttachedDirect();
+      const d = direct(['-e', PROG_EVENT], { env: w.env, stdout: fd, onStderr: w.onStderr });
+      await w.ready;
+      const g2 = await gens();
+      d.child.kill('SIGINT');
+      await d.exited;
+      closeSync(fd);
+      const lines = readFileSync(file, 'utf8').split('\n').filter((l) => /^\d+$/.test(l)).length;
+      rmSync(file);
+      devnull.push({ rate: lines / Math.max(...g2.map((x) => x.seconds)), lost: 2 * perGen - lines });
+    }
+    const r = { mcptrace: stat(mcp.map((x) => x.rate)), direct: stat(devnull.map((x) => x.rate)) };
+    const ratio = r.mcptrace.median / r.direct.median;
+    results.push({
+      metric: 'overload: 2 generators x 200k/s, delivered lines/s (direct: bpftrace > file)',
+      unit: 'lines/s',
+      ...r,
+      ratio,
+      target: '>= 0.6x direct',
+      ok: ratio >= 0.6,
+      note: `lost of ${2 * perGen}: mcptrace ${median(mcp.map((x) => x.lost))}, direct ${median(devnull.map((x) => x.lost))}; line buffering (-B line) kept on purpose for live output`,
+    });
+    log(`  overload: mcptrace ${r.mcptrace.median.toFixed(0)}/s, direct-to-file ${r.direct.median.toFixed(0)}/s`);
+  },
+
+  async stop_big_map(s) {
+    const keys = 10_000;
+    const prog = `BEGIN { $i = 0; while ($i < ${keys}) { @m[$i] = $i; $i++; } printf("ready\\n"); }`;
+    const mapLines = (lines) => lines.filter((l) => l.startsWith('@m[')).length;
+    let lastMcpKeys = 0;
+    let lastDirectKeys = 0;
+    const r = await abab(
+      async () => {
+        const started = await s.call('exec_program', { program: prog, timeout: 300 });
+        await s.call('get_result', { execution_id: started.execution_id, offset: 0, wait: 30 });
+        await waitAttachedMcp(s, started.execution_id);
+        const t0 = now();
+        await s.call('stop_execution', { execution_id: started.execution_id, wait: 120, limit: 1 });
+        const page = await s.call('get_result', { execution_id: started.execution_id, offset: 1, limit: 10_000 });
+        const t = now() - t0;
+        lastMcpKeys = mapLines(page.lines);
+        return t;
+      },
+      async () => {
+        const seen = [];
+        let ready;
+        const isReady = new Promise((res) => (ready = res));
+        const d = direct(['-e', prog], { env: { BPFTRACE_MAP_KEYS_MAX: '65536' }, onLine: (l) => (l === 'ready' ? ready() : seen.push(l)) });
+        await isReady;
+        await sleep(50);
+        const t0 = now();
+        d.child.kill('SIGINT');
+        await d.exited;
+        const t = now() - t0;
+        lastDirectKeys = mapLines(seen);
+        return t;
+      },
+    );
+    // bpftrace's default BPFTRACE_MAP_KEYS_MAX drops keys without a word; show it.
+    const dropped = [];
+    const d = direct(['-e', prog], { onLine: (l) => dropped.push(l) });
+    await new Promise((res) => setTimeout(res, 1500));
+    d.child.kill('SIGINT');
+    await d.exited;
+    const ratio = r.mcptrace.median / r.direct.median;
+    record('stop with a 10k-key map, until the full map is read', 'ms', r, '<= 1.1x direct', ratio <= 1.1,
+      `keys returned: mcptrace ${lastMcpKeys}, direct ${lastDirectKeys}; bpftrace with its default BPFTRACE_MAP_KEYS_MAX prints ${mapLines(dropped)} of ${keys}`);
+  },
+
+  async server_startup() {
+    const spawnToList = async (args) => {
+      const t0 = now();
+      const transport = new StdioClientTransport({ command: process.execPath, args, stderr: 'ignore' });
+      const client = new Client({ name: 'bench', version: '1.0.0' });
+      await client.connect(transport);
+      const { tools } = await client.listTools();
+      const t = now() - t0;
+      await client.close();
+      if (!tools.length) throw new Error('no tools');
+      return t;
+    };
+    const r = await abab(() => spawnToList([path.join(REPO, 'bin/run.js'), 'serve']), () => spawnToList([path.join(HERE, 'minimal-server.js')]));
+    const ratio = r.mcptrace.median / r.direct.median;
+    record('server start-up: spawn to tools/list (direct: minimal 1-tool SDK server)', 'ms', r, '<= 1.5x', ratio <= 1.5);
+  },
+
+  async tool_latency(s) {
+    const filter = 'tracepoint:syscalls:sys_enter_open*';
+    const N = SMOKE ? 5 : 21;
+    await s.call('list_probes', { filter });
+    await s.call('bpf_info', {});
+    const pairs = [
+      ['list_probes (cached) vs bpftrace -l FILTER', () => s.call('list_probes', { filter }), ['-l', filter]],
+      ['bpf_info (cached) vs bpftrace --info', () => s.call('bpf_info', {}), ['--info']],
+    ];
+    for (const [metric, mcpCall, args] of pairs) {
+      const r = await abab(
+        async () => {
+          const t0 = now();
+          await mcpCall();
+          return now() - t0;
+        },
+        async () => {
+          const t0 = now();
+          await direct(args).exited;
+          return now() - t0;
+        },
+        N,
+      );
+      const speedup = r.direct.median / r.mcptrace.median;
+      record(metric, 'ms', r, 'p50 >= 5x faster', speedup >= 5, `${speedup.toFixed(1)}x faster`);
+    }
+  },
+
+  async memory() {
+    const count = SMOKE ? 200_000 : 1_000_000;
+    const s = await startServer();
+    try {
+      const started = await s.call('exec_program', { program: PROG_EVENT, timeout: 600 });
+      await waitAttachedMcp(s, started.execution_id);
+      await generate(count, 120_000);
+      const v = await s.call('stop_execution', { execution_id: started.execution_id, wait: 120, limit: 1 });
+      const status = readFileSync(`/proc/${s.transport.pid}/status`, 'utf8');
+      const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)[1]) / 1024;
+      const received = v.lines_total + v.dropped.lines;
+      results.push({
+        metric: `server peak RSS during a ${count / 1e6}M-line flood`,
+        unit: 'MB',
+        mcptrace: stat([hwm]),
+        direct: stat([NaN]),
+        ratio: NaN,
+        target: '< 150 MB',
+        ok: hwm < 150,
+        note: `received ${received}, kept ${v.lines_total} (cap ${v.limits.max_lines}), dropped ${v.dropped.lines} and reported so`,
+      });
+      log(`  memory: peak RSS ${hwm.toFixed(0)} MB, kept ${v.lines_total}, dropped ${v.dropped.lines}`);
+    } finally {
+      await s.close();
+    }
+  },
+};
+
+// ---------- main ----------
+
+const t0 = now();
+const s = await startServer();
+for (const [name, fn] of Object.entries(scenarios)) {
+  if (ONLY && name !== ONLY) continue;
+  log(`== ${name}`);
+  await fn(s);
+}
+await s.close();
+
+const rows = results.map((r) => [
+  r.metric,
+  `${fmt(r.mcptrace.median)} (${fmt(r.mcptrace.min)}–${fmt(r.mcptrace.max)})`,
+  Number.isNaN(r.direct.median) ? '—' : `${fmt(r.direct.median)} (${fmt(r.direct.min)}–${fmt(r.direct.max)})`,
+  Number.isNaN(r.ratio) ? '—' : r.ratio.toFixed(2),
+  r.unit,
+  r.target,
+  r.ok ? 'yes' : 'NO',
+  r.note,
+]);
+const header = ['metric', 'mcptrace median (min–max)', 'direct median (min–max)', 'ratio', 'unit', 'target', 'met', 'note'];
+const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+process.stdout.write(`${table}\n`);
+const meta = {
+  date: new Date().toISOString(),
+  machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, kernel ${os.release()}`,
+  bpftrace: execFileSync('bpftrace', ['--version']).toString().trim(),
+  node: process.version,
+  smoke: SMOKE,
+  runs: RUNS,
+  seconds: ((now() - t0) / 1000).toFixed(0),
+};
+const dir = path.join(HERE, 'results');
+mkdirSync(dir, { recursive: true });
+const file = path.join(dir, `${meta.date.replace(/[:.]/g, '-')}${SMOKE ? '-smoke' : ''}.json`);
+writeFileSync(file, `${JSON.stringify({ meta, results }, null, 2)}\n`);
+log(`\n${meta.machine}; ${meta.bpftrace}; ${meta.seconds} s; written to ${path.relative(REPO, file)}`);
+if (SMOKE && results.length === 0) process.exit(1);
+
