@@ -44,7 +44,13 @@ export class Core {
   async callTool(name: string, args: unknown, ctx: CallContext = {}): Promise<ToolResult> {
     const tool = this.byName.get(name);
     if (!tool) return errorResult(`unknown tool "${name}"; available tools: ${[...this.byName.keys()].join(', ')}`, 'not_found');
-    const checked = tool.prepared.validateInput(args ?? {});
+    let checked: ReturnType<typeof tool.prepared.validateInput>;
+    try {
+      checked = tool.prepared.validateInput(args ?? {});
+    } catch (e) {
+      // Input schemas compile on first use; a strict-mode error in a user manifest lands here.
+      return errorResult(`${name} has an invalid input schema (${(e as Error).message}); fix ${tool.manifest.file} (check it with: mcptrace tools validate ${tool.manifest.file})`, 'input');
+    }
     if (!checked.ok) return errorResult(checked.message, 'input');
     const input = checked.value;
     try {

@@ -5,7 +5,7 @@ import { BCC_DIR, BUILTIN_TOOLS_DIR, SCHEMAS_DIR, TEMPLATES_DIR } from '../paths
 import { loadBccSpec } from '../runtime/bcc-tools.js';
 import { compileInputValidator } from '../runtime/input-validation.js';
 import { checkTemplate, NON_TEMPLATE_KEYS, RUNTIME_KEYS } from '../runtime/template-render.js';
-import { createStrictAjv } from '../runtime/ajv.js';
+import { ajv } from '../runtime/ajv.js';
 import type { Problem } from './problem.js';
 import { inlineCommonRefs, type RefProblem } from './schema-refs.js';
 import { DEFAULT_LIMITS, type JsonSchema, type LoadedTool, type Manifest, type Prepared, type RunSpec } from './types.js';
@@ -14,7 +14,7 @@ import type { YamlLocator } from './yaml-positions.js';
 
 const manifestSchema = JSON.parse(readFileSync(path.join(SCHEMAS_DIR, 'manifest.schema.json'), 'utf8'));
 const commonDefs = JSON.parse(readFileSync(path.join(SCHEMAS_DIR, 'common.json'), 'utf8')).$defs as Record<string, JsonSchema>;
-const validateManifest = createStrictAjv().compile(manifestSchema);
+const validateManifest = ajv.compile(manifestSchema);
 
 export interface LoadOptions {
   /** Extra directories from --tools-dir, highest priority of the user directories. */
@@ -24,6 +24,8 @@ export interface LoadOptions {
   knownHandlers?: ReadonlySet<string>;
   /** Skip the package's own tools.d (for linting a single user directory). */
   skipBuiltin?: boolean;
+  /** Compile every input schema now (linting) instead of on first use (serving). */
+  eager?: boolean;
 }
 
 export interface ToolDirectory {
@@ -66,7 +68,7 @@ export function loadTools(opts: LoadOptions = {}): LoadResult {
       continue;
     }
     for (const file of yamlFilesIn(dir)) {
-      const result = loadManifestFile(file, opts.knownHandlers);
+      const result = loadManifestFile(file, opts.knownHandlers, { eager: opts.eager });
       problems.push(...result.problems);
       const tool = result.tool;
       if (!tool) continue;
@@ -100,6 +102,7 @@ export function yamlFilesIn(dir: string): string[] {
 export function loadManifestFile(
   file: string,
   knownHandlers?: ReadonlySet<string>,
+  opts: { eager?: boolean } = {},
 ): { tool?: LoadedTool; problems: Problem[]; nameLine: number } {
   let text: string;
   try {
@@ -121,7 +124,7 @@ export function loadManifestFile(
 
   let validateInput: Prepared['validateInput'];
   try {
-    validateInput = compileInputValidator(raw.name, input);
+    validateInput = compileInputValidator(raw.name, input, { eager: opts.eager });
   } catch (e) {
     return { problems: [{ file, ...locator.value('/input'), message: `input is not a valid JSON Schema: ${(e as Error).message}`, kind: 'input-schema' }], nameLine };
   }

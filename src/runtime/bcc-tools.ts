@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Problem } from '../manifest/problem.js';
 import { parseYamlFile } from '../manifest/yaml-file.js';
 import { SCHEMAS_DIR } from '../paths.js';
-import { createStrictAjv } from './ajv.js';
+import { ajv } from './ajv.js';
 
 export interface BccArg {
   input: string;
@@ -25,7 +25,7 @@ export interface BccSpec {
   variants: BccVariant[];
 }
 
-const validate = createStrictAjv().compile(JSON.parse(readFileSync(path.join(SCHEMAS_DIR, 'bcc.schema.json'), 'utf8')));
+const validate = ajv.compile(JSON.parse(readFileSync(path.join(SCHEMAS_DIR, 'bcc.schema.json'), 'utf8')));
 
 export function loadBccSpec(file: string): { spec?: BccSpec; problems: Problem[] } {
   let text: string;

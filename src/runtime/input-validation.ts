@@ -1,17 +1,22 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { createStrictAjv } from './ajv.js';
+import { ajv } from './ajv.js';
 import type { JsonSchema, Prepared } from '../manifest/types.js';
 
-// Defaults are applied here, once, so MCP and the CLI see the same effective input.
-const ajv = createStrictAjv({ useDefaults: true, strictTypes: false, strictRequired: false, strictTuples: false });
-
-/** Compiles a tool's input schema; throws Ajv's message when the schema itself is invalid. */
-export function compileInputValidator(toolName: string, schema: JsonSchema): Prepared['validateInput'] {
-  const validate: ValidateFunction = ajv.compile(schema);
+/**
+ * Checks a tool's input schema against the JSON Schema meta-schema now (throwing Ajv's message
+ * when it is invalid) and compiles it on first use: compiling every tool's schema at start-up
+ * is most of the server's load time, and most tools are never called in a session.
+ */
+export function compileInputValidator(toolName: string, schema: JsonSchema, opts: { eager?: boolean } = {}): Prepared['validateInput'] {
+  if (!ajv.validateSchema(schema)) throw new Error(ajv.errorsText(ajv.errors, { dataVar: 'input' }));
+  let validate: ValidateFunction | undefined;
+  const compile = () => (validate ??= ajv.compile(schema));
+  if (opts.eager) compile();
   return (input) => {
     const value = structuredClone(input ?? {}) as Record<string, unknown>;
-    if (validate(value)) return { ok: true, value };
-    return { ok: false, message: formatInputErrors(toolName, schema, validate.errors ?? []) };
+    const v = compile();
+    if (v(value)) return { ok: true, value };
+    return { ok: false, message: formatInputErrors(toolName, schema, v.errors ?? []) };
   };
 }
 

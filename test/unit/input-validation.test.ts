@@ -48,3 +48,20 @@ describe('tool input validation', () => {
     expect(r.text).toContain('"timeout" (got 7200): must be <= 3600');
   });
 });
+
+describe('input schemas compiled on first use', () => {
+  it('a strict-mode error in a user schema is a clear tool error, not a crash', async () => {
+    const { mkdtempSync, copyFileSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mcptrace-lazy-'));
+    const file = path.join(dir, 'bad.yaml');
+    copyFileSync(path.join(__dirname, '../fixtures/bad-manifests/bad-input-schema.yaml'), file);
+    const lazy = new Core({ toolsDirs: [dir], env: { HOME: '/nonexistent' } });
+    const r = await lazy.callTool('bad_input_schema', { count: 2 });
+    expect(r.isError).toBe(true);
+    expect(r.text).toBe(
+      `bad_input_schema has an invalid input schema (strict mode: unknown keyword: "minimun"); fix ${file} (check it with: mcptrace tools validate ${file})`,
+    );
+  });
+});

@@ -11,7 +11,7 @@ const handlers = new Set(Object.keys(BUILTIN_HANDLERS));
 
 /** Problems as a user sees them, with paths relative to the fixture folder. */
 function problemsOf(file: string): string {
-  return `${loadManifestFile(file, handlers)
+  return `${loadManifestFile(file, handlers, { eager: true })
     .problems.map((p) => formatProblem({ ...p, file: path.relative(BAD, p.file) }))
     .join('\n')}\n`;
 }

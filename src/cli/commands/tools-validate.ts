@@ -37,7 +37,7 @@ export function validatePaths(paths: string[], display: (file: string) => string
     }
     for (const file of yamlFilesIn(p)) {
       files++;
-      const r = loadManifestFile(file, new Set(Object.keys(BUILTIN_HANDLERS)));
+      const r = loadManifestFile(file, new Set(Object.keys(BUILTIN_HANDLERS)), { eager: true });
       const found: Problem[] = [...r.problems];
       const name = r.tool?.manifest.name;
       if (name && seen.has(name)) {
