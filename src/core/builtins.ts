@@ -1,7 +1,7 @@
-import { execa } from 'execa';
 import { environmentChecks, parseBpftraceInfo } from '../runtime/bpf-info.js';
 import type { Execution } from '../runtime/execution.js';
 import { EnvironmentError } from '../runtime/environment.js';
+import { runToCompletion } from '../runtime/subprocess.js';
 import type { Core } from './core.js';
 import { executionView, renderExecutionText, waitForExecution } from './execution-view.js';
 import { errorResult, type CallContext, type ToolResult } from './tool-result.js';
@@ -109,8 +109,8 @@ const bpfInfo: BuiltinHandler = async (core) => {
     infoCache ??= (async () => {
       const pre = await core.preflight();
       const argv = [...pre.privilegePrefix, pre.bpftrace, '--info'];
-      const r = await execa(argv[0], argv.slice(1), { reject: false, stdin: 'ignore', all: true });
-      return parseBpftraceInfo(r.all ?? '');
+      const r = await runToCompletion(argv[0], argv.slice(1), { all: true });
+      return parseBpftraceInfo(String(r.all ?? ''));
     })().catch((e) => {
       infoCache = undefined;
       return { error: (e as Error).message };

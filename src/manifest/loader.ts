@@ -5,16 +5,14 @@ import { BCC_DIR, BUILTIN_TOOLS_DIR, SCHEMAS_DIR, TEMPLATES_DIR } from '../paths
 import { loadBccSpec } from '../runtime/bcc-tools.js';
 import { compileInputValidator } from '../runtime/input-validation.js';
 import { checkTemplate, NON_TEMPLATE_KEYS, RUNTIME_KEYS } from '../runtime/template-render.js';
-import { ajv } from '../runtime/ajv.js';
+import { validateManifest } from '../generated/validators.js';
 import type { Problem } from './problem.js';
 import { inlineCommonRefs, type RefProblem } from './schema-refs.js';
 import { DEFAULT_LIMITS, type JsonSchema, type LoadedTool, type Manifest, type Prepared, type RunSpec } from './types.js';
 import { parseYamlFile } from './yaml-file.js';
-import type { YamlLocator } from './yaml-positions.js';
+import type { Position, YamlLocator } from './yaml-positions.js';
 
-const manifestSchema = JSON.parse(readFileSync(path.join(SCHEMAS_DIR, 'manifest.schema.json'), 'utf8'));
 const commonDefs = JSON.parse(readFileSync(path.join(SCHEMAS_DIR, 'common.json'), 'utf8')).$defs as Record<string, JsonSchema>;
-const validateManifest = ajv.compile(manifestSchema);
 
 export interface LoadOptions {
   /** Extra directories from --tools-dir, highest priority of the user directories. */
@@ -75,12 +73,12 @@ export function loadTools(opts: LoadOptions = {}): LoadResult {
       const m = tool.manifest;
       const clash = byName.get(m.name) ?? byAlias.get(m.name);
       if (clash) {
-        problems.push({ file, line: result.nameLine, col: 7, message: `duplicate tool name "${m.name}": already defined in ${clash}; rename one of them`, kind: 'duplicate-name' });
+        problems.push({ file, ...result.namePos(), message: `duplicate tool name "${m.name}": already defined in ${clash}; rename one of them`, kind: 'duplicate-name' });
         continue;
       }
       const aliasClash = m.aliases.find((a) => byAlias.has(a) || byName.has(a));
       if (aliasClash) {
-        problems.push({ file, line: result.nameLine, col: 1, message: `alias "${aliasClash}" is already used by ${byAlias.get(aliasClash) ?? byName.get(aliasClash)}; choose another alias`, kind: 'duplicate-name' });
+        problems.push({ file, ...result.namePos(), message: `alias "${aliasClash}" is already used by ${byAlias.get(aliasClash) ?? byName.get(aliasClash)}; choose another alias`, kind: 'duplicate-name' });
         continue;
       }
       byName.set(m.name, file);
@@ -103,30 +101,31 @@ export function loadManifestFile(
   file: string,
   knownHandlers?: ReadonlySet<string>,
   opts: { eager?: boolean } = {},
-): { tool?: LoadedTool; problems: Problem[]; nameLine: number } {
+): { tool?: LoadedTool; problems: Problem[]; namePos: () => Position } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    return { problems: [{ file, line: 1, col: 1, message: `cannot read: ${(e as Error).message}`, kind: 'io' }], nameLine: 1 };
+    return { problems: [{ file, line: 1, col: 1, message: `cannot read: ${(e as Error).message}`, kind: 'io' }], namePos: () => ({ line: 1, col: 1 }) };
   }
   const parsed = parseYamlFile(file, text, validateManifest);
-  const locator = parsed.locator!;
-  const nameLine = locator.value('/name').line;
-  if (parsed.problems.length) return { problems: parsed.problems, nameLine };
+  // Positions are needed only to report a problem; with a cache hit they cost a parse then.
+  const locator = lazyLocator(parsed.locator);
+  const namePos = () => locator.value('/name');
+  if (parsed.problems.length) return { problems: parsed.problems, namePos };
   const raw = parsed.value as Record<string, any>;
   const problems: Problem[] = [];
   const refProblems: RefProblem[] = [];
   const input = inlineCommonRefs(raw.input, commonDefs, '/input', refProblems) as JsonSchema;
   const output = raw.output ? (inlineCommonRefs(raw.output, commonDefs, '/output', refProblems) as JsonSchema) : undefined;
   for (const r of refProblems) problems.push({ file, ...locator.value(r.pointer), message: r.message, kind: 'ref' });
-  if (problems.length) return { problems, nameLine };
+  if (problems.length) return { problems, namePos };
 
   let validateInput: Prepared['validateInput'];
   try {
     validateInput = compileInputValidator(raw.name, input, { eager: opts.eager });
   } catch (e) {
-    return { problems: [{ file, ...locator.value('/input'), message: `input is not a valid JSON Schema: ${(e as Error).message}`, kind: 'input-schema' }], nameLine };
+    return { problems: [{ file, ...locator.value('/input'), message: `input is not a valid JSON Schema: ${(e as Error).message}`, kind: 'input-schema' }], namePos };
   }
   const properties = Object.keys((input.properties ?? {}) as object);
   const limits = {
@@ -138,7 +137,7 @@ export function loadManifestFile(
   }
   const prepared: Prepared = { validateInput };
   const run = prepareRun(file, raw, properties, locator, prepared, problems, knownHandlers);
-  if (problems.length || !run) return { problems, nameLine };
+  if (problems.length || !run) return { problems, namePos };
   const manifest: Manifest = {
     name: raw.name,
     title: raw.title,
@@ -154,7 +153,7 @@ export function loadManifestFile(
     run,
     file,
   };
-  return { tool: { manifest, prepared }, problems, nameLine };
+  return { tool: { manifest, prepared }, problems, namePos };
 }
 
 function prepareRun(
@@ -197,7 +196,7 @@ function prepareRun(
       const checked = checkTemplate(readFileSync(templatePath, 'utf8'), templatePath, declared);
       problems.push(...checked.problems);
       prepared.renderTemplate = checked.render;
-      return { kind: 'template', template: run.template, templatePath };
+      return { kind: 'template', template: run.template, templatePath, declared };
     }
     case 'bcc': {
       needRuntimeKeys();
@@ -231,6 +230,11 @@ function prepareRun(
 }
 
 /** A user tools dir may carry its own templates/ and bcc/ beside its manifests. */
+/** A YamlLocator whose file is parsed only when a position is actually asked for. */
+function lazyLocator(get: () => YamlLocator): YamlLocator {
+  return { value: (p: string) => get().value(p), key: (p: string, k: string) => get().key(p, k), at: (o: number) => get().at(o) } as YamlLocator;
+}
+
 function findBeside(manifestFile: string, subdir: string, name: string, fallbackDir: string): string | undefined {
   for (const candidate of [path.join(path.dirname(manifestFile), subdir, name), path.join(fallbackDir, name)]) {
     if (existsSync(candidate)) return candidate;

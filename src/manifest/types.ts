@@ -17,7 +17,7 @@ export interface Limits {
 
 export type RunSpec =
   | { kind: 'bpftrace'; program?: string; program_input?: string; positional?: string[] }
-  | { kind: 'template'; template: string; templatePath: string }
+  | { kind: 'template'; template: string; templatePath: string; declared: string[] }
   | { kind: 'bcc'; tool: string; duration_input?: string; specPath: string }
   | { kind: 'builtin'; handler: string };
 

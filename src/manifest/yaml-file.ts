@@ -1,11 +1,13 @@
-import { LineCounter, parseDocument } from 'yaml';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Problem } from './problem.js';
+import { yamlLib } from './lazy-libs.js';
+import { cached } from './parse-cache.js';
 import { YamlLocator } from './yaml-positions.js';
 
 export interface ParsedYaml {
   value: unknown;
-  locator?: YamlLocator;
+  /** Source positions; parses the file on first use when the value came from the cache. */
+  locator: () => YamlLocator;
   problems: Problem[];
 }
 
@@ -14,6 +16,16 @@ export interface ParsedYaml {
  * problem with its source position. Never throws on bad content.
  */
 export function parseYamlFile(file: string, text: string, validate: ValidateFunction): ParsedYaml {
+  const hit = cached(file, text);
+  if (hit !== undefined && validate(hit)) {
+    let locator: YamlLocator | undefined;
+    return { value: hit, problems: [], locator: () => (locator ??= parseWithPositions(file, text, validate).locator()) };
+  }
+  return parseWithPositions(file, text, validate);
+}
+
+function parseWithPositions(file: string, text: string, validate: ValidateFunction): ParsedYaml {
+  const { LineCounter, parseDocument } = yamlLib();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const locator = new YamlLocator(doc, lines);
@@ -22,14 +34,14 @@ export function parseYamlFile(file: string, text: string, validate: ValidateFunc
     const pos = locator.at(err.pos[0]);
     problems.push({ file, ...pos, message: err.message.split('\n')[0], kind: err.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'syntax' });
   }
-  if (problems.length) return { value: undefined, locator, problems };
+  if (problems.length) return { value: undefined, locator: () => locator, problems };
   const value = doc.toJS();
   if (!validate(value)) {
     for (const e of relevantErrors(validate.errors ?? [])) {
       problems.push(schemaProblem(file, locator, e));
     }
   }
-  return { value, locator, problems };
+  return { value, locator: () => locator, problems };
 }
 
 // if/then and oneOf wrappers repeat what their inner errors already say precisely.

@@ -1,4 +1,5 @@
-import { isMap, isNode, isPair, isScalar, LineCounter, type Document, type Node } from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
+import { yamlLib } from './lazy-libs.js';
 
 export interface Position {
   line: number;
@@ -19,6 +20,7 @@ export class YamlLocator {
 
   /** Position of the value at `pointer`, or of the deepest existing ancestor. */
   value(pointer: string): Position {
+    const { isNode } = yamlLib();
     const segments = pointerSegments(pointer);
     for (let n = segments.length; n >= 0; n--) {
       const node = n === 0 ? this.doc.contents : (this.doc.getIn(segments.slice(0, n), true) as unknown);
@@ -29,6 +31,7 @@ export class YamlLocator {
 
   /** Position of the key `key` in the mapping at `pointer` (for unknown-key errors). */
   key(pointer: string, key: string): Position {
+    const { isMap, isPair, isScalar } = yamlLib();
     const segments = pointerSegments(pointer);
     const node = segments.length === 0 ? this.doc.contents : this.doc.getIn(segments, true);
     if (isMap(node)) {

@@ -2,6 +2,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Core } from '../core/core.js';
 import type { ToolResult } from '../core/tool-result.js';
+import { loadExeca } from '../runtime/subprocess.js';
 
 const VERSION = '0.1.0';
 
@@ -18,7 +19,12 @@ export function createServer(core: Core): { server: Server; cleanup: () => Promi
   }));
   const hasOutputSchema = new Set(core.tools.filter((t) => t.manifest.output).map((t) => t.manifest.name));
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    // A client lists tools right after connecting; once that is answered, load the process
+    // library in the background so the first trace does not pay for it.
+    setImmediate(() => void loadExeca());
+    return { tools };
+  });
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name, arguments: args } = request.params;

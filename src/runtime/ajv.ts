@@ -1,9 +1,11 @@
 import { Ajv } from 'ajv';
 
 /**
- * One Ajv for manifests, bcc specs and tool inputs: every error (allErrors), unknown keywords
- * rejected (strict), defaults applied to inputs so MCP and the CLI see the same effective
- * input. One instance, because each compiles the JSON Schema meta-schema (~17 ms) once.
+ * The Ajv that compiles tool input schemas: every error (allErrors), unknown keywords rejected
+ * (strict), defaults applied so MCP and the CLI see the same effective input. The fixed
+ * schemas (manifest, bcc, the meta-schema) are compiled at build time with the same options
+ * (scripts/build-validators.mjs); input schemas are already checked against the meta-schema
+ * there, so this instance never compiles it (~30 ms saved at start-up).
  */
 export const ajv = new Ajv({
   allErrors: true,
@@ -13,4 +15,5 @@ export const ajv = new Ajv({
   strictTuples: false,
   verbose: true,
   useDefaults: true,
+  validateSchema: false,
 });

@@ -2,8 +2,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Problem } from '../manifest/problem.js';
 import { parseYamlFile } from '../manifest/yaml-file.js';
-import { SCHEMAS_DIR } from '../paths.js';
-import { ajv } from './ajv.js';
+import { validateBcc } from '../generated/validators.js';
 
 export interface BccArg {
   input: string;
@@ -25,7 +24,6 @@ export interface BccSpec {
   variants: BccVariant[];
 }
 
-const validate = ajv.compile(JSON.parse(readFileSync(path.join(SCHEMAS_DIR, 'bcc.schema.json'), 'utf8')));
 
 export function loadBccSpec(file: string): { spec?: BccSpec; problems: Problem[] } {
   let text: string;
@@ -34,7 +32,7 @@ export function loadBccSpec(file: string): { spec?: BccSpec; problems: Problem[]
   } catch (e) {
     return { problems: [{ file, line: 1, col: 1, message: `cannot read bcc spec: ${(e as Error).message}`, kind: 'bcc' }] };
   }
-  const parsed = parseYamlFile(file, text, validate);
+  const parsed = parseYamlFile(file, text, validateBcc);
   if (parsed.problems.length) return { problems: parsed.problems };
   return { spec: parsed.value as BccSpec, problems: [] };
 }

@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { runToCompletion } from './subprocess.js';
 import { statSync } from 'node:fs';
 import { bpftracePath, kernelFeatures, privilegeMode, tracefsMounted, TRACEFS } from './environment.js';
 
@@ -37,7 +37,7 @@ function bpftraceVersion(bpftrace: string): Promise<{ ok: boolean; version: stri
   const key = `${bpftrace}:${statSync(bpftrace).mtimeMs}`;
   let v = versions.get(key);
   if (!v) {
-    v = execa(bpftrace, ['--version'], { reject: false, stdin: 'ignore' }).then((r) => ({ ok: r.exitCode === 0, version: r.stdout.trim().replace(/^bpftrace\s+/, '') }));
+    v = runToCompletion(bpftrace, ['--version']).then((r) => ({ ok: r.exitCode === 0, version: String(r.stdout).trim().replace(/^bpftrace\s+/, '') }));
     versions.set(key, v);
   }
   return v;

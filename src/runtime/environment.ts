@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+import { runToCompletion } from './subprocess.js';
 
 /** A problem with the machine rather than with the call; its message carries the fix. */
 export class EnvironmentError extends Error {
@@ -67,7 +67,7 @@ export function privilegeMode(): Promise<PrivilegeMode> {
     const bpftrace = bpftracePath() ?? '/usr/bin/bpftrace';
     const sudo = findInPath('sudo');
     if (!sudo) return { mode: 'none', reason: 'not root and sudo is not installed' } as const;
-    const r = await execa(sudo, ['-n', '-l', bpftrace], { reject: false, stdin: 'ignore' });
+    const r = await runToCompletion(sudo, ['-n', '-l', bpftrace]);
     return r.exitCode === 0 ? ({ mode: 'sudo' } as const) : ({ mode: 'none', reason: 'not root and `sudo -n` is not allowed for bpftrace' } as const);
   })();
   return sudoChecked;
@@ -96,9 +96,9 @@ export async function preflight(opts: { autoMountTracefs: boolean }): Promise<Pr
   }
   if (!tracefsMounted()) {
     if (isRoot() && opts.autoMountTracefs) {
-      const r = await execa('mount', ['-t', 'tracefs', 'nodev', TRACEFS], { reject: false, stdin: 'ignore' });
+      const r = await runToCompletion('mount', ['-t', 'tracefs', 'nodev', TRACEFS]);
       if (r.exitCode !== 0 || !tracefsMounted()) {
-        throw new EnvironmentError(`tracefs is not mounted at ${TRACEFS} and mounting it failed: ${r.stderr.trim()}`, `Mount it by hand: mount -t tracefs nodev ${TRACEFS}`);
+        throw new EnvironmentError(`tracefs is not mounted at ${TRACEFS} and mounting it failed: ${String(r.stderr).trim()}`, `Mount it by hand: mount -t tracefs nodev ${TRACEFS}`);
       }
     } else {
       throw new EnvironmentError(

@@ -1,4 +1,5 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { validateJsonSchema } from '../generated/validators.js';
 import { ajv } from './ajv.js';
 import type { JsonSchema, Prepared } from '../manifest/types.js';
 
@@ -8,7 +9,7 @@ import type { JsonSchema, Prepared } from '../manifest/types.js';
  * is most of the server's load time, and most tools are never called in a session.
  */
 export function compileInputValidator(toolName: string, schema: JsonSchema, opts: { eager?: boolean } = {}): Prepared['validateInput'] {
-  if (!ajv.validateSchema(schema)) throw new Error(ajv.errorsText(ajv.errors, { dataVar: 'input' }));
+  if (!validateJsonSchema(schema)) throw new Error(ajv.errorsText(validateJsonSchema.errors, { dataVar: 'input' }));
   let validate: ValidateFunction | undefined;
   const compile = () => (validate ??= ajv.compile(schema));
   if (opts.eager) compile();

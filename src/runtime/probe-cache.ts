@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { runToCompletion } from './subprocess.js';
 import type { Preflight } from './environment.js';
 
 const TYPE_ALIASES: Record<string, string> = {
@@ -49,14 +49,15 @@ export class ProbeCache {
   all(): Promise<string[]> {
     this.probes ??= (async () => {
       const p = await this.pre();
-      const r = await execa(p.privilegePrefix[0] ?? p.bpftrace, [...p.privilegePrefix.slice(1), ...(p.privilegePrefix.length ? [p.bpftrace] : []), '-l'], { reject: false, stdin: 'ignore' });
+      const argv = [...p.privilegePrefix, p.bpftrace, '-l'];
+      const r = await runToCompletion(argv[0], argv.slice(1));
       if (r.exitCode !== 0) {
         this.probes = undefined;
-        throw new Error(`bpftrace -l failed (exit ${r.exitCode}): ${r.stderr.split('\n').filter((l) => !/RLIMIT_MEMLOCK/.test(l)).join(' ').trim()}`);
+        throw new Error(`bpftrace -l failed (exit ${r.exitCode}): ${String(r.stderr).split('\n').filter((l) => !/RLIMIT_MEMLOCK/.test(l)).join(' ').trim()}`);
       }
       this.loadedAt = Date.now();
       // "hardware:*:" and "software:*:" are bpftrace echoing a pattern, not probes.
-      return r.stdout.split('\n').filter((l) => l && !/^(hardware|software):.*:$/.test(l));
+      return String(r.stdout).split('\n').filter((l) => l && !/^(hardware|software):.*:$/.test(l));
     })();
     return this.probes;
   }
@@ -79,8 +80,8 @@ export class ProbeCache {
   private async live(args: string[], raw = false): Promise<string[]> {
     const p = await this.pre();
     const argv = [...p.privilegePrefix, p.bpftrace, ...args];
-    const r = await execa(argv[0], argv.slice(1), { reject: false, stdin: 'ignore' });
-    const lines = r.stdout.split('\n').filter(Boolean);
+    const r = await runToCompletion(argv[0], argv.slice(1));
+    const lines = String(r.stdout).split('\n').filter(Boolean);
     return raw ? lines : lines.filter((l) => !/^(hardware|software):.*:$/.test(l));
   }
 }

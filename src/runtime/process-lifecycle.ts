@@ -1,7 +1,8 @@
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { BpftraceJsonDecoder, diagnoseFailure } from './bpftrace-output.js';
 import { kernelFeatures } from './environment.js';
 import type { Execution, StopReason } from './execution.js';
+import { loadExeca } from './subprocess.js';
 
 export interface LaunchSpec {
   /** argv[0] is the executable; nothing is ever joined into a shell string. */
@@ -43,6 +44,9 @@ export function requestStop(exec: Execution, reason: StopReason): boolean {
 
 /** Runs the process to its end, filling `exec`. Resolves when the process has exited. */
 export async function runProcess(exec: Execution, spec: LaunchSpec, opts: LifecycleOptions): Promise<void> {
+  const { execa } = await loadExeca();
+  // Stopped while execa was loading: still 'queued' then, so the runner has already ended it.
+  if (exec.finished) return;
   const argv = [...PDEATHSIG_PREFIX, ...spec.argv];
   exec.status = 'running';
   exec.phase = 'starting';

@@ -1,5 +1,6 @@
-import Handlebars from 'handlebars';
 import type { Problem } from '../manifest/problem.js';
+import { handlebarsLib } from '../manifest/lazy-libs.js';
+import { cached } from '../manifest/parse-cache.js';
 import { LITERAL_HELPERS, LiteralError } from './bpftrace-literals.js';
 
 /** Input keys every runnable tool declares; the runtime consumes them. */
@@ -11,11 +12,17 @@ export const NON_TEMPLATE_KEYS = new Set([...RUNTIME_KEYS, ...RESULT_KEYS]);
 
 const BLOCK_HELPERS = new Set(['if', 'unless']);
 
+let instance: ReturnType<typeof handlebarsLib> | undefined;
+
 // A private instance: nothing registered here leaks into other Handlebars users, and
 // knownHelpersOnly makes any helper but ours a compile error.
-const engine = Handlebars.create();
-for (const [name, fn] of Object.entries(LITERAL_HELPERS)) {
-  engine.registerHelper(name, (value: unknown) => fn(value));
+function engine() {
+  if (!instance) {
+    const lib = handlebarsLib();
+    instance = lib.create();
+    for (const [name, fn] of Object.entries(LITERAL_HELPERS)) instance.registerHelper(name, (value: unknown) => fn(value));
+  }
+  return instance;
 }
 
 const COMPILE_OPTIONS = {
@@ -38,10 +45,13 @@ export function checkTemplate(
   file: string,
   declared: string[],
 ): { problems: Problem[]; render?: CompiledTemplate } {
+  // Checked at build time against the same declared inputs: only compile, and only when used.
+  const passed = cached(file, source);
+  if (Array.isArray(passed) && passed.join(',') === declared.join(',')) return { problems: [], render: renderer(source) };
   const problems: Problem[] = [];
   let ast: hbs.AST.Program;
   try {
-    ast = engine.parse(source);
+    ast = engine().parse(source);
   } catch (e) {
     const err = e as { lineNumber?: number; column?: number; message: string };
     problems.push({
@@ -113,14 +123,18 @@ export function checkTemplate(
     }
   }
   if (problems.length) return { problems };
-  const compiled = engine.compile(source, COMPILE_OPTIONS);
-  const render: CompiledTemplate = (input) => {
+  return { problems, render: renderer(source) };
+}
+
+function renderer(source: string): CompiledTemplate {
+  let compiled: ((input: Record<string, unknown>) => string) | undefined;
+  return (input) => {
+    const run = (compiled ??= engine().compile(source, COMPILE_OPTIONS));
     try {
-      return compiled(input);
+      return run(input);
     } catch (e) {
       if (e instanceof LiteralError) throw new TemplateValueError(e.message);
       throw e;
     }
   };
-  return { problems, render };
 }

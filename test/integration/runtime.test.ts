@@ -21,9 +21,10 @@ describeKernel('scheduler limits (real bpftrace)', () => {
     const m = `msched${process.pid}`;
     const prog = (n: number) => ({ program: `interval:ms:100 { @${m}_${n} = count(); }`, timeout: 30 });
     const a = await core.callTool('exec_program', prog(1));
+    // Queued until its process is spawned, which is at once for the first slot.
+    expect(await waitFor(() => core.runner.get(String(a.structured.execution_id))!.status === 'running', 5_000)).toBe(true);
     const b = await core.callTool('exec_program', prog(2));
     const c = await core.callTool('exec_program', prog(3));
-    expect(a.structured.status).toBe('running');
     expect(b.structured.status).toBe('queued');
     expect(c.isError).toBe(true);
     expect(c.text).toContain('the run queue is full: 1 runs are executing and 1 are waiting (limit 1)');

@@ -1,30 +1,34 @@
 import { Command, Flags } from '@oclif/core';
+import { SERVE_OPTIONS, toCoreOptions } from '../../mcp/serve-options.js';
 
+// Built from data, so typed loosely.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const flags: Record<string, any> = Object.fromEntries(
+  Object.entries(SERVE_OPTIONS).map(([name, o]) => [
+    name,
+    o.type === 'boolean'
+      ? Flags.boolean({ description: o.description })
+      : o.type === 'dirs'
+        ? Flags.string({ description: o.description, multiple: true, helpValue: 'dir' })
+        : Flags.integer({ description: o.description, min: o.min, max: o.max, default: o.default }),
+  ]),
+);
+
+/**
+ * `mcptrace serve`. MCP clients reach the same server through bin/run.js's fast path, which
+ * skips oclif; this command serves `serve --help` and anyone calling it through oclif.
+ */
 export default class Serve extends Command {
   static summary = 'Run the MCP server on stdio.';
   static description = 'Serves every loaded tool manifest as an MCP tool over stdio. stdout carries the protocol only; logs go to stderr.';
   static examples = ['<%= config.bin %> serve', '<%= config.bin %> serve --tools-dir ./my-tools --concurrency 2'];
-  static flags = {
-    'tools-dir': Flags.string({ description: 'Also load tool manifests from this directory.', multiple: true, helpValue: 'dir' }),
-    concurrency: Flags.integer({ description: 'Traces running at once.', min: 1, max: 64, default: 4 }),
-    'max-queued': Flags.integer({ description: 'Traces waiting for a slot before new ones are refused.', min: 0, max: 1000, default: 16 }),
-    'grace-ms': Flags.integer({ description: 'Time between SIGINT and SIGKILL when stopping a trace.', min: 100, default: 30000 }),
-    'mount-tracefs': Flags.boolean({ description: 'Mount tracefs when it is missing (root only).' }),
-  };
+  static flags = flags;
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(Serve);
+    const { flags: values } = await this.parse(Serve);
     // Loaded here, not at the top: the MCP SDK is not needed for any other command's start-up.
     const { serveStdio } = await import('../../mcp/stdio.js');
-    await serveStdio({
-      toolsDirs: flags['tools-dir'],
-      runner: {
-        concurrency: flags.concurrency,
-        maxQueued: flags['max-queued'],
-        graceMs: flags['grace-ms'],
-        ...(flags['mount-tracefs'] ? { autoMountTracefs: true } : {}),
-      },
-    });
+    await serveStdio(toCoreOptions(values as Record<string, string | boolean | string[] | number | undefined>));
     // Runs until stdin closes or a signal arrives; serveStdio exits the process then.
     await new Promise(() => undefined);
   }

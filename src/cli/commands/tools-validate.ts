@@ -41,7 +41,7 @@ export function validatePaths(paths: string[], display: (file: string) => string
       const found: Problem[] = [...r.problems];
       const name = r.tool?.manifest.name;
       if (name && seen.has(name)) {
-        found.push({ file, line: r.nameLine, col: 7, message: `duplicate tool name "${name}": already defined in ${display(seen.get(name)!)}`, kind: 'duplicate-name' });
+        found.push({ file, ...r.namePos(), message: `duplicate tool name "${name}": already defined in ${display(seen.get(name)!)}`, kind: 'duplicate-name' });
       } else if (name) seen.set(name, file);
       for (const prob of found) {
         let source: string | undefined;

@@ -1,0 +1,34 @@
+// Writes dist/generated/parse-cache.json: the parsed YAML of the package's own manifests and
+// bcc specs, and which templates passed their check against which inputs. See
+// src/manifest/parse-cache.ts: entries are keyed by content hash, so they never go stale.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cacheFile = path.join(root, 'dist/generated/parse-cache.json');
+rmSync(cacheFile, { force: true }); // check everything for real, not against an older cache
+
+const sha1 = (text) => createHash('sha1').update(text).digest('hex');
+const entries = {};
+for (const dir of ['tools.d', 'bcc']) {
+  for (const name of readdirSync(path.join(root, dir)).filter((f) => /\.ya?ml$/.test(f))) {
+    const rel = path.join(dir, name);
+    const text = readFileSync(path.join(root, rel), 'utf8');
+    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+    if (doc.errors.length === 0) entries[rel] = { sha1: sha1(text), value: doc.toJS() };
+  }
+}
+const { loadTools } = await import(path.join(root, 'dist/manifest/loader.js'));
+const { BUILTIN_HANDLERS } = await import(path.join(root, 'dist/core/builtins.js'));
+const { tools, problems } = loadTools({ env: { HOME: '/nonexistent' }, knownHandlers: new Set(Object.keys(BUILTIN_HANDLERS)), eager: true });
+for (const p of problems) process.stderr.write(`build-cache: ${p.file}:${p.line}:${p.col}: ${p.message} [${p.kind}]\n`);
+for (const { manifest } of tools) {
+  if (manifest.run.kind !== 'template') continue;
+  const text = readFileSync(manifest.run.templatePath, 'utf8');
+  entries[path.relative(root, manifest.run.templatePath)] = { sha1: sha1(text), value: manifest.run.declared };
+}
+writeFileSync(cacheFile, `${JSON.stringify(entries)}\n`);
+if (problems.length) process.exit(1);

@@ -1,0 +1,6 @@
+// Types for validators.js, which scripts/build-validators.mjs generates from schemas/.
+import type { ValidateFunction } from 'ajv';
+
+export declare const validateManifest: ValidateFunction;
+export declare const validateBcc: ValidateFunction;
+export declare const validateJsonSchema: ValidateFunction;

@@ -1,0 +1,12 @@
+import { parseServeArgv, toCoreOptions } from './serve-options.js';
+import { serveStdio } from './stdio.js';
+
+/** The fast path for `mcptrace serve`, started by bin/run.js without oclif. */
+export async function serveFromArgv(argv: string[]): Promise<void> {
+  const parsed = parseServeArgv(argv);
+  if ('error' in parsed) {
+    process.stderr.write(`Error: ${parsed.error}\n`);
+    process.exit(2);
+  }
+  await serveStdio(toCoreOptions(parsed.values));
+}
