@@ -1,4 +1,5 @@
 import type { Execution } from '../runtime/execution.js';
+import { BPFTRACE_ENV } from '../runtime/launch-spec.js';
 import type { CallContext, Progress } from './tool-result.js';
 
 export interface PageOptions {
@@ -38,8 +39,19 @@ export function executionView(e: Execution, page: PageOptions = {}): Record<stri
     notices: e.stderr.filter((l) => l.level === 'notice').map((l) => `${l.text} (harmless: this kernel accounts BPF memory without RLIMIT_MEMLOCK)`),
   };
   if (e.variant) view.variant = e.variant;
+  view.warnings = fullMaps(e).map(
+    (m) => `map ${m.name} holds ${m.keys} keys, the BPFTRACE_MAP_KEYS_MAX limit: bpftrace dropped any further keys without a word. Aggregate on fewer keys (e.g. by comm instead of pid), or filter with a predicate.`,
+  );
   if (page.includeMaps) view.maps = Object.fromEntries([...e.maps.values()].map((m) => [m.name, { type: m.type, value: m.value }]));
   return view;
+}
+
+/** Maps that reached the key limit, where bpftrace silently stops adding keys. */
+function fullMaps(e: Execution): { name: string; keys: number }[] {
+  const limit = Number(BPFTRACE_ENV.BPFTRACE_MAP_KEYS_MAX);
+  return [...e.maps.values()]
+    .map((m) => ({ name: m.name, keys: m.value && typeof m.value === 'object' && !Array.isArray(m.value) ? Object.keys(m.value).length : 0 }))
+    .filter((m) => m.keys >= limit);
 }
 
 /** The readable rendering of a view, as bpftrace prints output, framed by status. */
@@ -54,6 +66,7 @@ export function renderExecutionText(v: Record<string, any>, opts: { omitLines?: 
   if (v.hint) notes.push(`fix: ${v.hint}`);
   if (v.dropped.lines) notes.push(`${v.dropped.lines} lines (${v.dropped.bytes} bytes) were dropped past the output cap of ${v.limits.max_lines} lines / ${v.limits.max_bytes} bytes; the final map output is always kept`);
   if (v.lost_events) notes.push(`bpftrace reported ${v.lost_events} lost events (the kernel ring buffer overflowed)`);
+  for (const w of v.warnings ?? []) notes.push(`warning: ${w}`);
   if (v.stderr.length && !v.error) notes.push(`stderr:\n${v.stderr.join('\n')}`);
   const shown = v.lines.length ? `lines ${v.offset}-${v.offset + v.lines.length - 1} of ${v.lines_total}` : `no lines from offset ${v.offset} (${v.lines_total} in all)`;
   if (opts.omitLines) {

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { executionView, renderExecutionText } from '../../src/core/execution-view.js';
+import { Execution } from '../../src/runtime/execution.js';
+
+function finished(): Execution {
+  const e = new Execution('exec-t1', 'exec_program', {}, { max_lines: 100, max_bytes: 10_000 }, 'bpftrace -e ...');
+  e.status = 'completed';
+  e.startedAt = 1_000;
+  e.endedAt = 1_250;
+  e.exitCode = 0;
+  return e;
+}
+
+describe('execution view', () => {
+  it('warns when a map reached BPFTRACE_MAP_KEYS_MAX, where bpftrace drops keys silently', () => {
+    const e = finished();
+    const value = Object.fromEntries(Array.from({ length: 65536 }, (_, i) => [String(i), 1]));
+    e.pushMap({ type: 'map', name: '@bypid', value }, ['@bypid[0]: 1']);
+    const v = executionView(e) as { warnings: string[] };
+    expect(v.warnings).toHaveLength(1);
+    expect(v.warnings[0]).toMatch(/^map @bypid holds 65536 keys, the BPFTRACE_MAP_KEYS_MAX limit/);
+    expect(renderExecutionText(v)).toContain('-- warning: map @bypid holds 65536 keys');
+  });
+
+  it('an offset past the end is an empty page with the totals', () => {
+    const e = finished();
+    e.pushLine('a');
+    e.pushLine('b');
+    const v = executionView(e, { offset: 10 }) as Record<string, unknown>;
+    expect(v).toMatchObject({ lines: [], lines_total: 2, has_more: false, next_offset: 2, duration_ms: 250, warnings: [] });
+  });
+
+  it('tells the caller how to get the next page', () => {
+    const e = finished();
+    for (let i = 0; i < 5; i++) e.pushLine(`l${i}`);
+    const text = renderExecutionText(executionView(e, { offset: 0, limit: 2 }));
+    expect(text).toBe('exec-t1 (exec_program): completed after 0.25 s, exit code 0\n\nl0\nl1\n\n-- lines 0-1 of 5; call get_result with execution_id "exec-t1" and offset 2 for more');
+  });
+});
