@@ -205,7 +205,12 @@ const scenarios = {
               w.onStderr(x);
               for (const m of x.matchAll(/Lost (\d+) events/g)) reported += Number(m[1]);
             },
-            onLine: mode === 'json' ? (l) => l.includes('"lost_events"') && (reported += JSON.parse(l).data.events) : undefined,
+            // JSON mode reports loss as a record; text mode prints "Lost N events" on stdout.
+            onLine: (l) => {
+              if (l.includes('"lost_events"')) reported += JSON.parse(l).data.events;
+              const m = /^Lost (\d+) events/.exec(l);
+              if (m) reported += Number(m[1]);
+            },
           });
           await w.ready;
           await generate(count, rate);

@@ -13,15 +13,10 @@ const require = createRequire(import.meta.url);
 const read = (p) => JSON.parse(readFileSync(path.join(root, p), 'utf8'));
 const draft7 = require('ajv/dist/refs/json-schema-draft-07.json');
 
-// The same options as src/runtime/ajv.ts, plus code generation.
+// The runtime's own options (built by tsc before this runs), plus code generation.
+const { AJV_OPTIONS } = await import(path.join(root, 'dist/runtime/ajv.js'));
 const ajv = new Ajv({
-  allErrors: true,
-  strict: true,
-  strictRequired: false,
-  strictTypes: false,
-  strictTuples: false,
-  verbose: true,
-  useDefaults: true,
+  ...AJV_OPTIONS,
   code: { source: true, esm: true },
   schemas: [
     { ...read('schemas/manifest.schema.json'), $id: 'manifest' },

@@ -73,7 +73,10 @@ export class Execution extends EventEmitter {
 
   /** Appends a line unless the caps are reached; returns whether it was kept. */
   pushLine(text: string, pinned = false): boolean {
-    const size = Buffer.byteLength(text) + 1;
+    return this.pushSized(text, Buffer.byteLength(text) + 1, pinned);
+  }
+
+  private pushSized(text: string, size: number, pinned: boolean): boolean {
     if (!pinned && (this.lines.length >= this.limits.max_lines || this.bytes + size > this.limits.max_bytes)) {
       this.droppedLines++;
       this.droppedBytes += size;
@@ -97,9 +100,10 @@ export class Execution extends EventEmitter {
       this.droppedLines += superseded.length;
       this.droppedBytes += superseded.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
     }
-    const size = lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+    const sizes = lines.map((l) => Buffer.byteLength(l) + 1);
+    const size = sizes.reduce((n, x) => n + x, 0);
     if (this.lines.length + lines.length <= this.limits.max_lines && this.bytes + size <= this.limits.max_bytes) {
-      for (const l of lines) this.pushLine(l, true);
+      lines.forEach((l, i) => this.pushSized(l, sizes[i], true));
     } else {
       this.mapsMissingFromLines.set(map.name, lines);
     }
