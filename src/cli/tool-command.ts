@@ -6,6 +6,7 @@ import type { LoadedTool } from '../manifest/types.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { flagsFromSchema, kebab } from './schema-flags.js';
 import { sharedCore } from './shared-core.js';
+import { terminalLines } from './map-table.js';
 import { Spinner } from './spinner.js';
 
 export const GLOBAL_FLAGS = {
@@ -83,7 +84,7 @@ export function commandForTool(tool: LoadedTool, core: () => Core = sharedCore):
       process.on('SIGINT', onSigint);
       const ctx: CallContext = { signal: abort.signal };
       if (stream && !json) {
-        ctx.onLines = (lines) => spinner.above(() => process.stdout.write(`${lines.join('\n')}\n`));
+        ctx.onLines = (lines, from, maps) => spinner.above(() => process.stdout.write(`${terminalLines(lines, from, maps).join('\n')}\n`));
         ctx.onProgress = (p) => spinner.update(`${p.status} ${(p.elapsedMs / 1000).toFixed(1)}s  ${p.lines} lines  ${p.phase}`);
       }
       try {

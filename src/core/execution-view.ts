@@ -100,7 +100,7 @@ export function waitForExecution(
       if (ctx.onLines && e.lines.length > sentLines) {
         const from = sentLines;
         sentLines = e.lines.length;
-        ctx.onLines(e.lines.slice(from), from);
+        ctx.onLines(e.lines.slice(from), from, e.mapPrints);
       }
       const now = Date.now();
       // The first line is reported at once (time to first event), later ones at most every 200 ms.

@@ -1,3 +1,5 @@
+import type { TypedMap } from '../runtime/bpftrace-output.js';
+
 /** What every tool returns, to MCP and the CLI alike. */
 export interface ToolResult {
   structured: Record<string, unknown>;
@@ -24,6 +26,9 @@ export interface CallContext {
   /** Aborted by an MCP cancellation or a CLI Ctrl-C: the run is stopped. */
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
-  /** Called with each batch of new lines while a waited run is in flight (CLI live output). */
-  onLines?: (lines: string[], from: number) => void;
+  /**
+   * Called with each batch of new lines while a waited run is in flight (CLI live output), with
+   * the maps printed among them (by line index) so a terminal can render those as tables.
+   */
+  onLines?: (lines: string[], from: number, maps: ReadonlyMap<number, { map: TypedMap; count: number }>) => void;
 }

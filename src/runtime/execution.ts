@@ -50,6 +50,8 @@ export class Execution extends EventEmitter {
   readonly maps = new Map<string, TypedMap>();
   /** Maps whose latest print did not fit in `lines`; re-rendered at the end. */
   private readonly mapsMissingFromLines = new Map<string, string[]>();
+  /** Where each printed map starts in `lines`, so a terminal can render it as a table. */
+  readonly mapPrints = new Map<number, { map: TypedMap; count: number }>();
 
   constructor(
     readonly id: string,
@@ -103,6 +105,7 @@ export class Execution extends EventEmitter {
     const sizes = lines.map((l) => Buffer.byteLength(l) + 1);
     const size = sizes.reduce((n, x) => n + x, 0);
     if (this.lines.length + lines.length <= this.limits.max_lines && this.bytes + size <= this.limits.max_bytes) {
+      this.mapPrints.set(this.lines.length, { map, count: lines.length });
       lines.forEach((l, i) => this.pushSized(l, sizes[i], true));
     } else {
       this.mapsMissingFromLines.set(map.name, lines);
@@ -118,7 +121,10 @@ export class Execution extends EventEmitter {
 
   /** The final map output is always kept: maps cut by the caps are appended past them. */
   pinFinalMaps(): void {
-    for (const lines of this.mapsMissingFromLines.values()) for (const l of lines) this.pushLine(l, true);
+    for (const [name, lines] of this.mapsMissingFromLines) {
+      this.mapPrints.set(this.lines.length, { map: this.maps.get(name)!, count: lines.length });
+      for (const l of lines) this.pushLine(l, true);
+    }
     this.mapsMissingFromLines.clear();
   }
 

@@ -59,6 +59,10 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
       reject: false,
       env: spec.env,
       extendEnv: true,
+      // Its own process group: a Ctrl-C at a terminal must not reach the tracer directly,
+      // or it would get a second SIGINT on top of ours and cut its map output short.
+      // (execa's exit cleanup skips detached children; the parent-death signal covers them.)
+      detached: true,
       cleanup: true,
       forceKillAfterDelay: false,
     });

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
@@ -40,6 +40,37 @@ describeKernel('CLI with real bpftrace', () => {
     await r.exited;
     expect(r.stdout()).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] running/);
     expect(r.stdout()).toContain('stopping: SIGINT sent to the tracer');
+  });
+
+  it('a second Ctrl-C kills the trace and exits 130', async () => {
+    // 30 tracepoints take about 2 s to detach after the first Ctrl-C: time for the second.
+    const m = marker('twice');
+    const r = runCli(['exec', `tracepoint:syscalls:sys_enter_g* { @${m}[probe] = count(); } interval:ms:200 { printf("tick\\n"); }`, '--timeout', '60'], { tty: true });
+    expect(await waitFor(() => r.stdout().includes('tick'), 30_000)).toBe(true);
+    r.child.stdin!.write('\x03');
+    expect(await waitFor(() => r.stdout().includes('stopping: SIGINT sent'), 5_000)).toBe(true);
+    r.child.stdin!.write('\x03');
+    expect(await r.exited).toBe(130);
+    expect(r.stdout()).toContain('killed');
+    expect(await waitFor(() => pidsWith(m).length === 0, 30_000)).toBe(true);
+  });
+
+  it('Ctrl-C at a terminal reaches only mcptrace, so the map prints whole', async () => {
+    const m = marker('tty');
+    const r = runCli(['exec', `interval:ms:10 { @${m}[rand % 500] = count(); } interval:ms:200 { printf("tick\\n"); }`, '--timeout', '60'], { tty: true });
+    expect(await waitFor(() => r.stdout().includes('tick'), 15_000)).toBe(true);
+    // The terminal signals its foreground process group; the tracer must lead a group of its own.
+    const [tracer] = pidsWith(m).filter((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'bpftrace');
+    const pgrp = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[2]);
+    expect(pgrp(tracer)).toBe(tracer);
+    expect(pgrp(tracer)).not.toBe(pgrp(r.child.pid!));
+    await new Promise((res) => setTimeout(res, 1000));
+    r.child.stdin!.write('\x03');
+    expect(await r.exited).toBe(0);
+    // Every key printed: the table has one row per key of the map, and it ends the output.
+    const rows = r.stdout().split(/\r?\n/).filter((l) => l.startsWith(`@${m}[`));
+    expect(rows.length).toBeGreaterThan(50);
+    expect(r.stdout()).toContain('stopped');
   });
 
   it('piped: the same output, with no spinner or escape codes', async () => {

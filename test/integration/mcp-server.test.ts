@@ -186,6 +186,22 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
   });
 });
 
+describeKernel('environment problems', () => {
+  it('a missing bpftrace is a diagnosis with the install command, and the server stays up', async () => {
+    const s = await startServer([], { MCPTRACE_BPFTRACE: '/nonexistent/bpftrace' });
+    try {
+      const r = await s.call('exec_program', { program: 'BEGIN { exit(); }', wait: true });
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toContain('bpftrace is not installed');
+      expect(textOf(r)).toContain('apt-get install -y bpftrace');
+      const again = await s.call('list_executions', {});
+      expect(again.isError).toBeFalsy();
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describeKernel('server death', () => {
   it('killing the server with SIGKILL leaves no bpftrace process', async () => {
     const s = await startServer();

@@ -92,6 +92,24 @@ describeKernel('bcc tools', () => {
     expect(exec.variant).toBe('execsnoop');
   });
 
+  it('falls back to the bpftrace script when the preferred binary is missing', async () => {
+    const core = new Core({ toolsDirs: [path.join(__dirname, '../fixtures/fallback-tools')], env: { HOME: '/nonexistent' } });
+    cores.push(core);
+    const started = await core.callTool('fakesnoop', { duration: 3 });
+    const exec = core.runner.get(String(started.structured.execution_id))!;
+    expect(await waitFor(() => exec.attachedAt !== undefined, 15_000)).toBe(true);
+    const tag = `mcptrace-fallback-${process.pid}`;
+    await new Promise((res) => spawn('/bin/echo', [tag], { stdio: 'ignore' }).on('exit', res));
+    await new Promise((res) => exec.once('end', res));
+    expect(exec.variant).toBe('execsnoop.bt');
+    expect(exec.status).toBe('completed');
+    expect(exec.lines.some((l) => l.includes(tag))).toBe(true);
+    // An option only the missing variant has is refused, not silently ignored.
+    const r = await core.callTool('fakesnoop', { name: 'x', duration: 1 });
+    expect(r.isError).toBe(true);
+    expect(r.text).toContain('execsnoop.bt (the installed variant of fakesnoop) does not support the "name" option');
+  });
+
   it('a bcc tool ends normally after its duration', async () => {
     const core = newCore();
     const r = await core.callTool('execsnoop', { duration: 1, wait: true });
