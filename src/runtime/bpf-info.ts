@@ -1,6 +1,6 @@
 import { runToCompletion } from './subprocess.js';
 import { statSync } from 'node:fs';
-import { bpftracePath, kernelFeatures, privilegeMode, tracefsMounted, TRACEFS } from './environment.js';
+import { bpftracePath, kernelFeatures, privilegeMode, sudoersHint, tracefsMounted, TRACEFS } from './environment.js';
 
 export type InfoSections = Record<string, Record<string, string>>;
 
@@ -87,7 +87,7 @@ export async function environmentChecks(): Promise<{ checks: EnvironmentCheck[];
     name: 'privileges',
     ok: priv.mode !== 'none',
     detail: priv.mode === 'root' ? 'running as root' : priv.mode === 'sudo' ? 'using sudo -n for bpftrace' : priv.reason,
-    fix: priv.mode === 'none' ? 'run as root or allow passwordless sudo for bpftrace (see mcptrace doctor)' : undefined,
+    fix: priv.mode === 'none' ? sudoersHint() : undefined,
   });
   return { checks, version };
 }

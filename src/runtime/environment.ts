@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runToCompletion } from './subprocess.js';
 
@@ -32,18 +32,32 @@ export function bpftracePath(): string | undefined {
   return findInPath(process.env.MCPTRACE_BPFTRACE || 'bpftrace');
 }
 
+/**
+ * Whether tracefs is mounted, from the mount table: as a non-root user the directory is not
+ * readable (mode 700) even when it is mounted, and that is a privilege problem, not a mount one.
+ */
 export function tracefsMounted(): boolean {
   try {
-    return readdirSync(TRACEFS).length > 0;
+    return readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .some((l) => {
+        const [, mountpoint, type] = l.split(' ');
+        return type === 'tracefs' && (mountpoint === TRACEFS || mountpoint === '/sys/kernel/debug/tracing');
+      });
   } catch {
-    return false;
+    try {
+      return readdirSync(TRACEFS).length > 0;
+    } catch {
+      return false;
+    }
   }
 }
 
 export function kernelFeatures(): { kprobes: boolean; kfunc: boolean; btf: boolean } {
   const btf = existsSync('/sys/kernel/btf/vmlinux');
   return {
-    kprobes: existsSync(path.join(TRACEFS, 'kprobe_events')),
+    // The kprobe PMU is world-readable sysfs; kprobe_events needs root to even see.
+    kprobes: existsSync('/sys/bus/event_source/devices/kprobe') || existsSync(path.join(TRACEFS, 'kprobe_events')),
     // kfunc/fentry needs BTF and trampolines; bpftrace's own --info answer is the authority,
     // but BTF is a precondition we can see without running it.
     kfunc: btf && existsSync(path.join(TRACEFS, 'available_filter_functions')) && existsSync(path.join(TRACEFS, 'kprobe_events')),

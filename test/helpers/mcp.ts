@@ -15,10 +15,11 @@ export interface TestServer {
 }
 
 /** Spawns the built server over real stdio, as an MCP client would. */
-export async function startServer(args: string[] = [], env: Record<string, string> = {}): Promise<TestServer> {
+export async function startServer(args: string[] = [], env: Record<string, string> = {}, wrapper: string[] = []): Promise<TestServer> {
+  const argv = [...wrapper, process.execPath, BIN, 'serve', ...args];
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [BIN, 'serve', ...args],
+    command: argv[0],
+    args: argv.slice(1),
     env: { ...(process.env as Record<string, string>), ...env },
     stderr: 'pipe',
   });

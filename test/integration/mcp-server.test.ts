@@ -202,6 +202,25 @@ describeKernel('environment problems', () => {
   });
 });
 
+describeKernel('without privileges', () => {
+  it('as an unprivileged user, says bpftrace needs privileges and names the sudoers line', async () => {
+    // nobody, with no sudo rights: the server must explain, not crash or claim tracefs is missing.
+    const s = await startServer([], { HOME: '/tmp', USER: 'nobody' }, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']);
+    try {
+      const r = await s.call('exec_program', { program: 'BEGIN { exit(); }', wait: true });
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toMatch(/^bpftrace needs privileges: not root and /);
+      expect(textOf(r)).toContain('"nobody ALL=(root) NOPASSWD: /usr/bin/bpftrace"');
+      const info = await s.call('bpf_info', {});
+      const checks = Object.fromEntries(info.structuredContent.environment.map((c: any) => [c.name, c]));
+      expect(checks.tracefs.ok).toBe(true);
+      expect(checks.privileges.ok).toBe(false);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describeKernel('server death', () => {
   it('killing the server with SIGKILL leaves no bpftrace process', async () => {
     const s = await startServer();
