@@ -11,7 +11,7 @@ need=()
 command -v bpftrace >/dev/null 2>&1 || need+=(bpftrace)
 [ -x /usr/sbin/execsnoop ] || command -v execsnoop >/dev/null 2>&1 || need+=(libbpf-tools)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
-command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v python3 >/dev/null 2>&1 || need+=(python3)  # the terminal (pty) tests
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   as_root apt-get update -qq
