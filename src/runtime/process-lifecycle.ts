@@ -61,9 +61,10 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
       extendEnv: true,
       // Its own process group: a Ctrl-C at a terminal must not reach the tracer directly,
       // or it would get a second SIGINT on top of ours and cut its map output short.
-      // (execa's exit cleanup skips detached children; the parent-death signal covers them.)
       detached: true,
-      cleanup: true,
+      // execa's exit cleanup skips detached children anyway; the parent-death signal (and
+      // Runner.shutdown on a normal exit) is what ends them.
+      cleanup: false,
       forceKillAfterDelay: false,
     });
   } catch (e) {
