@@ -29,7 +29,7 @@ const asNumberIfNumeric = async (v: string) => (/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/
  */
 export function flagsFromSchema(
   schema: JsonSchema,
-  overrides: Record<string, Partial<JsonSchema>> = {},
+  omit: ReadonlySet<string> = new Set(),
 ): {
   flags: Record<string, AnyFlag>;
   args: Record<string, AnyFlag>;
@@ -42,8 +42,8 @@ export function flagsFromSchema(
   const args: Record<string, AnyFlag> = {};
   const argNames: string[] = [];
   const flagNames: Record<string, string> = {};
-  for (const [name, base] of Object.entries(props)) {
-    const p = { ...base, ...overrides[name] };
+  for (const [name, p] of Object.entries(props)) {
+    if (omit.has(name)) continue;
     const description = String(p.description ?? '');
     if (required.has(name) && p.type === 'string') {
       args[name] = Args.string({ description, required: true });

@@ -23,8 +23,9 @@ export function commandId(m: LoadedTool['manifest']): string {
 export function commandForTool(tool: LoadedTool, core: () => Core = sharedCore): Command.Class {
   const m = tool.manifest;
   const runnable = m.kind !== 'builtin';
-  // In a terminal a trace runs in the foreground by default; --no-wait returns its id.
-  const { flags, args, argNames, flagNames } = flagsFromSchema(m.input, runnable ? { wait: { default: true } } : {});
+  // In a terminal a trace runs in the foreground of its command: the tracer is that process's
+  // child and ends with it, so "return an id and keep running" has no meaning here.
+  const { flags, args, argNames, flagNames } = flagsFromSchema(m.input, runnable ? new Set(['wait']) : new Set());
   const id = commandId(m);
   const aliases = m.aliases.slice(1);
   // The tool's own name works too, for people coming from the MCP side, without cluttering help.
@@ -32,6 +33,7 @@ export function commandForTool(tool: LoadedTool, core: () => Core = sharedCore):
   const examples = m.examples.map((ex) => {
     const parts = ['<%= config.bin %>', id];
     for (const [k, v] of Object.entries(ex.input)) {
+      if (runnable && k === 'wait') continue;
       if (argNames.includes(k)) parts.push(`'${String(v).replace(/'/g, `'\\''`)}'`);
       else if (typeof v === 'boolean') parts.push(v ? `--${kebab(k)}` : `--no-${kebab(k)}`);
       else parts.push(`--${kebab(k)}`, /^[\w.:/-]+$/.test(String(v)) ? String(v) : `'${String(v)}'`);
@@ -58,7 +60,8 @@ export function commandForTool(tool: LoadedTool, core: () => Core = sharedCore):
         const v = (parsed as Record<string, unknown>)[flag];
         if (v !== undefined) input[prop] = v;
       }
-      const stream = runnable && input.wait === true;
+      if (runnable) input.wait = true;
+      const stream = runnable;
       const result = await this.callWithTerminal(input, stream, Boolean(parsed.json));
       if (parsed.debug && result.debug) process.stderr.write(`${result.debug}\n`);
       process.exitCode = exitCodeFor(result);

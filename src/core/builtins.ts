@@ -12,6 +12,12 @@ function findExecution(core: Core, id: string): Execution | ToolResult {
   const e = core.runner.get(id);
   if (e) return e;
   const known = core.runner.list().slice(-5).map((x) => x.id);
+  if (!known.length) {
+    return errorResult(
+      `no execution "${id}": this mcptrace process has started none. Executions live in the process that started them (an MCP server session); in a terminal, a trace runs in the foreground of its own command.`,
+      'not_found',
+    );
+  }
   return errorResult(
     `no execution "${id}": it never existed or was forgotten (the last ${core.runner.options.maxRetained} finished runs are kept). ` +
       (known.length ? `Recent ids: ${known.join(', ')}. ` : '') +

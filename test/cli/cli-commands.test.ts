@@ -15,7 +15,8 @@ describe('generated commands', () => {
     expect(stdout).toMatch(/--pid=integer 1\.\.4194304\s+Only trace this process id/);
     expect(stdout).toMatch(/--comm=string/);
     expect(stdout).toMatch(/--duration=integer 1\.\.3600\s+\[default: 5\]/);
-    expect(stdout).toMatch(/--\[no-\]wait/);
+    // A terminal trace always runs in the foreground: no --wait flag, and none in the examples.
+    expect(stdout).not.toMatch(/--(\[no-\])?wait/);
     expect(stdout).toContain('$ mcptrace syscalls --comm nginx --duration 5');
   });
 
