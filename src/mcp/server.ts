@@ -50,9 +50,10 @@ export function createServer(core: Core): { server: Server; cleanup: () => Promi
 }
 
 export function toCallToolResult(r: ToolResult, hasOutputSchema: boolean): CallToolResult {
-  // An error that is not an execution has no execution shape; sending it as structuredContent
-  // would fail the client's outputSchema check and hide the message.
-  const conforms = !hasOutputSchema || 'execution_id' in r.structured;
+  // A successful result has the tool's output shape, and so does a failed run (an execution).
+  // Any other error does not: sent as structuredContent it would fail the client's
+  // outputSchema check and hide the message, so it travels as text only.
+  const conforms = !hasOutputSchema || !r.isError || 'execution_id' in r.structured;
   return {
     content: [{ type: 'text', text: r.text }],
     ...(conforms ? { structuredContent: r.structured } : {}),
