@@ -65,6 +65,11 @@ export class Execution extends EventEmitter {
     this.setMaxListeners(100);
   }
 
+  /** Bytes of output lines kept. */
+  get storedBytes(): number {
+    return this.bytes;
+  }
+
   get finished(): boolean {
     return FINAL_STATUSES.has(this.status);
   }

@@ -12,6 +12,11 @@ export interface RunnerOptions {
   maxQueued: number;
   /** Finished runs kept for get_result; the oldest are forgotten first. */
   maxRetained: number;
+  /**
+   * Output bytes kept across finished runs. Each run is capped on its own; this bounds the
+   * sum, so many large finished runs cannot exhaust the server's memory.
+   */
+  maxRetainedBytes: number;
   graceMs: number;
   autoMountTracefs: boolean;
 }
@@ -20,6 +25,7 @@ export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = {
   concurrency: Number(process.env.MCPTRACE_CONCURRENCY) || 4,
   maxQueued: Number(process.env.MCPTRACE_MAX_QUEUED) || 16,
   maxRetained: 200,
+  maxRetainedBytes: 256 * 1024 * 1024,
   // 360 tracepoints take ~26 s to detach; SIGKILL is no faster, so don't rush it.
   graceMs: Number(process.env.MCPTRACE_GRACE_MS) || 30_000,
   autoMountTracefs: process.env.MCPTRACE_MOUNT_TRACEFS === '1',
@@ -88,6 +94,13 @@ export class Runner {
 
   private forgetOld(): void {
     const finished = this.list().filter((e) => e.finished);
-    for (const e of finished.slice(0, Math.max(0, finished.length - this.options.maxRetained))) this.executions.delete(e.id);
+    let bytes = finished.reduce((n, e) => n + e.storedBytes, 0);
+    let count = finished.length;
+    for (const e of finished) {
+      if (count <= this.options.maxRetained && bytes <= this.options.maxRetainedBytes) break;
+      this.executions.delete(e.id);
+      count--;
+      bytes -= e.storedBytes;
+    }
   }
 }

@@ -53,6 +53,24 @@ describeKernel('scheduler limits (real bpftrace)', () => {
 });
 
 describeKernel('output bounds', () => {
+  it('forgets the oldest finished runs once their output passes the retention budget', async () => {
+    const core = newCore({ maxRetainedBytes: 10 });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await core.callTool('exec_program', { program: `BEGIN { printf("run ${i} output\\n"); exit(); }`, wait: true });
+      ids.push(String(r.structured.execution_id));
+    }
+    // Each run keeps 13 bytes; past a 10-byte budget the finished runs are forgotten, oldest
+    // first, when the next run starts, and asking for one is an actionable error.
+    await core.callTool('exec_program', { program: 'BEGIN { exit(); }', wait: true });
+    expect(core.runner.get(ids[0])).toBeUndefined();
+    expect(core.runner.get(ids[1])).toBeUndefined();
+    expect(core.runner.get(ids[2])).toBeUndefined();
+    const gone = await core.callTool('get_result', { execution_id: ids[0] });
+    expect(gone.text).toContain('up to 0 MiB of output in all');
+  });
+
+
   it('caps lines and bytes, counts what it dropped, and always keeps the final maps', async () => {
     const core = newCore();
     const r = await core.callTool('capped_program', {
