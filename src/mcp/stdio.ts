@@ -19,6 +19,10 @@ export async function serveStdio(opts: CoreOptions): Promise<void> {
     await cleanup();
     process.exit(0);
   };
+  // A bug in one call must not take down the server and every trace it runs: report it on
+  // stderr and keep serving.
+  process.on('uncaughtException', (e) => log(`internal error (please report): ${e.stack ?? e}`));
+  process.on('unhandledRejection', (e) => log(`internal error (please report): ${(e as Error)?.stack ?? e}`));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.stdin.on('end', () => void shutdown('stdin closed'));
