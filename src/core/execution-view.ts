@@ -102,21 +102,35 @@ export function waitForExecution(
         sentLines = e.lines.length;
         ctx.onLines(e.lines.slice(from), from, e.mapPrints);
       }
+      report();
+      if (e.finished || (opts.untilLines !== undefined && e.lines.length > opts.untilLines)) done();
+    };
+    let trailing: NodeJS.Timeout | undefined;
+    // The first line is reported at once (time to first event); later changes at most every
+    // 200 ms, the last of a burst included, so a status change is never shown late.
+    const report = () => {
+      if (!ctx.onProgress || e.finished) return;
       const now = Date.now();
-      // The first line is reported at once (time to first event), later ones at most every 200 ms.
       const firstLine = !reportedLines && e.lines.length > 0;
-      if (ctx.onProgress && (firstLine || now - lastProgress > 200)) {
+      if (firstLine || now - lastProgress >= 200) {
+        if (trailing) clearTimeout(trailing);
+        trailing = undefined;
         lastProgress = now;
         reportedLines ||= e.lines.length > 0;
         ctx.onProgress(progress());
+      } else {
+        trailing ??= setTimeout(() => {
+          trailing = undefined;
+          report();
+        }, 200 - (now - lastProgress));
       }
-      if (e.finished || (opts.untilLines !== undefined && e.lines.length > opts.untilLines)) done();
     };
     const tick = setInterval(() => ctx.onProgress?.(progress()), 1000);
     const limit = opts.maxMs !== undefined ? setTimeout(done, Math.max(0, opts.maxMs - (Date.now() - started))) : undefined;
     const onAbort = () => opts.onAbort?.();
     function done() {
       clearInterval(tick);
+      if (trailing) clearTimeout(trailing);
       if (limit) clearTimeout(limit);
       e.off('change', onChange);
       ctx.signal?.removeEventListener('abort', onAbort);
