@@ -12,7 +12,8 @@ export class EnvironmentError extends Error {
   }
 }
 
-export const TRACEFS = '/sys/kernel/tracing';
+/** Where tracefs is expected; MCPTRACE_TRACEFS overrides it (older systems, and tests). */
+export const TRACEFS = process.env.MCPTRACE_TRACEFS || '/sys/kernel/tracing';
 
 export function findInPath(name: string, extra: string[] = ['/usr/sbin', '/usr/local/sbin', '/sbin']): string | undefined {
   if (name.includes('/')) return existsSync(name) ? name : undefined;
@@ -42,7 +43,7 @@ export function tracefsMounted(): boolean {
       .split('\n')
       .some((l) => {
         const [, mountpoint, type] = l.split(' ');
-        return type === 'tracefs' && (mountpoint === TRACEFS || mountpoint === '/sys/kernel/debug/tracing');
+        return type === 'tracefs' && mountpoint === TRACEFS;
       });
   } catch {
     try {
@@ -117,7 +118,7 @@ export async function preflight(opts: { autoMountTracefs: boolean }): Promise<Pr
     } else {
       throw new EnvironmentError(
         `tracefs is not mounted at ${TRACEFS}, so tracepoints cannot be found or attached`,
-        `Mount it: sudo mount -t tracefs nodev ${TRACEFS} (or start mcptrace as root with MCPTRACE_MOUNT_TRACEFS=1)`,
+        `Mount it: sudo mount -t tracefs nodev ${TRACEFS} (or start the server as root with --mount-tracefs, or MCPTRACE_MOUNT_TRACEFS=1, to let it mount tracefs itself)`,
       );
     }
   }

@@ -202,6 +202,21 @@ describeKernel('environment problems', () => {
   });
 });
 
+describeKernel('tracefs missing', () => {
+  it('says tracefs is not mounted and gives the mount command', async () => {
+    const s = await startServer([], { MCPTRACE_TRACEFS: '/nonexistent/tracing' });
+    try {
+      const r = await s.call('exec_program', { program: 'BEGIN { exit(); }', wait: true });
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toBe(
+        'tracefs is not mounted at /nonexistent/tracing, so tracepoints cannot be found or attached. Mount it: sudo mount -t tracefs nodev /nonexistent/tracing (or start the server as root with --mount-tracefs, or MCPTRACE_MOUNT_TRACEFS=1, to let it mount tracefs itself)',
+      );
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describeKernel('without privileges', () => {
   it('as an unprivileged user, says bpftrace needs privileges and names the sudoers line', async () => {
     // nobody, with no sudo rights: the server must explain, not crash or claim tracefs is missing.
