@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -213,6 +213,22 @@ describeKernel('tracefs missing', () => {
       );
     } finally {
       await s.close();
+    }
+  });
+});
+
+describeKernel('tracefs auto-mount', () => {
+  it('as root with --mount-tracefs, mounts a missing tracefs itself and runs', async () => {
+    // A second tracefs mount at a scratch path: the real one stays untouched for other tests.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mcptrace-tracefs-'));
+    const s = await startServer(['--mount-tracefs'], { MCPTRACE_TRACEFS: dir });
+    try {
+      const r = await s.call('exec_program', { program: 'BEGIN { printf("mounted\\n"); exit(); }', wait: true });
+      expect(r.structuredContent.lines).toEqual(['mounted']);
+      expect(readFileSync('/proc/self/mounts', 'utf8')).toContain(` ${dir} tracefs `);
+    } finally {
+      await s.close();
+      spawnSync('umount', [dir]);
     }
   });
 });
