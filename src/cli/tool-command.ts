@@ -61,8 +61,7 @@ export function commandForTool(tool: LoadedTool, core: () => Core = sharedCore):
         if (v !== undefined) input[prop] = v;
       }
       if (runnable) input.wait = true;
-      const stream = runnable;
-      const result = await this.callWithTerminal(input, stream, Boolean(parsed.json));
+      const result = await this.callWithTerminal(input, runnable, Boolean(parsed.json));
       if (parsed.debug && result.debug) process.stderr.write(`${result.debug}\n`);
       process.exitCode = exitCodeFor(result);
     }
@@ -97,7 +96,6 @@ export function commandForTool(tool: LoadedTool, core: () => Core = sharedCore):
         else if (stream && 'execution_id' in result.structured) process.stderr.write(`${renderExecutionText(result.structured, { omitLines: true })}\n`);
         else if (result.isError) process.stderr.write(`Error: ${result.text}\n`);
         else process.stdout.write(`${result.text}\n`);
-        if (interrupts && !result.isError) return { ...result, errorKind: undefined, isError: false, text: result.text };
         return result;
       } finally {
         process.off('SIGINT', onSigint);
