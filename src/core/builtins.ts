@@ -20,8 +20,7 @@ function findExecution(core: Core, id: string): Execution | ToolResult {
   }
   return errorResult(
     `no execution "${id}": it never existed or was forgotten (the last ${core.runner.options.maxRetained} finished runs are kept, up to ${Math.round(core.runner.options.maxRetainedBytes / 2 ** 20)} MiB of output in all). ` +
-      (known.length ? `Recent ids: ${known.join(', ')}. ` : '') +
-      'Call list_executions to see them all.',
+      `Recent ids: ${known.join(', ')}. Call list_executions to see them all.`,
     'not_found',
   );
 }

@@ -83,7 +83,7 @@ export function renderExecutionText(v: Record<string, any>, opts: { omitLines?: 
 /**
  * Waits until the run ends (or, with `untilLines`, until there are more lines than that),
  * reporting progress. An abort of ctx.signal calls onAbort once and keeps waiting for the end,
- * so the final maps are still collected.
+ * so the final maps are still collected; without onAbort, an abort ends the wait.
  */
 export function waitForExecution(
   e: Execution,
@@ -106,10 +106,11 @@ export function waitForExecution(
       if (e.finished || (opts.untilLines !== undefined && e.lines.length > opts.untilLines)) done();
     };
     let trailing: NodeJS.Timeout | undefined;
+    let closed = false;
     // The first line is reported at once (time to first event); later changes at most every
     // 200 ms, the last of a burst included, so a status change is never shown late.
     const report = () => {
-      if (!ctx.onProgress || e.finished) return;
+      if (!ctx.onProgress || e.finished || closed) return;
       const now = Date.now();
       const firstLine = !reportedLines && e.lines.length > 0;
       if (firstLine || now - lastProgress >= 200) {
@@ -127,8 +128,11 @@ export function waitForExecution(
     };
     const tick = setInterval(() => ctx.onProgress?.(progress()), 1000);
     const limit = opts.maxMs !== undefined ? setTimeout(done, Math.max(0, opts.maxMs - (Date.now() - started))) : undefined;
-    const onAbort = () => opts.onAbort?.();
+    // A cancelled run call stops the run (onAbort) and still waits for its maps; a cancelled
+    // long-poll (get_result) just stops waiting.
+    const onAbort = () => (opts.onAbort ? opts.onAbort() : done());
     function done() {
+      closed = true;
       clearInterval(tick);
       if (trailing) clearTimeout(trailing);
       if (limit) clearTimeout(limit);

@@ -144,6 +144,20 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
     expect(past.structuredContent.has_more).toBe(false);
   });
 
+  it('cancelling a get_result long-poll ends the wait, not the run', async () => {
+    const started = await s.call('exec_program', { program: 'interval:ms:100 { @x = count(); }', timeout: 30 });
+    const id = started.structuredContent.execution_id;
+    const ac = new AbortController();
+    const poll = s.call('get_result', { execution_id: id, offset: 1000, wait: 30 }, { signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 300));
+    ac.abort();
+    await expect(poll).rejects.toThrow();
+    const now = await s.call('get_result', { execution_id: id });
+    expect(now.structuredContent.status).toBe('running');
+    const stopped = await s.call('stop_execution', { execution_id: id });
+    expect(stopped.structuredContent.status).toBe('stopped');
+  });
+
   it('an unknown execution id is an actionable error', async () => {
     const r = await s.call('get_result', { execution_id: 'exec-zzzz' });
     expect(r.isError).toBe(true);
