@@ -8,8 +8,3 @@ export function sharedCore(): Core {
   core ??= new Core(coreOptionsFromArgv());
   return core;
 }
-
-/** For tests that build commands against another set of tool directories. */
-export function resetSharedCore(): void {
-  core = undefined;
-}

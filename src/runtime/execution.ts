@@ -26,14 +26,12 @@ export class Execution extends EventEmitter {
   readonly createdAt = Date.now();
   startedAt?: number;
   attachedAt?: number;
-  firstLineAt?: number;
   endedAt?: number;
   exitCode?: number | null;
   signal?: string | null;
   error?: string;
   hint?: string;
   stopReason?: StopReason;
-  stopRequestedAt?: number;
   killed = false;
   pid?: number;
   attachedProbes?: number;
@@ -89,7 +87,6 @@ export class Execution extends EventEmitter {
       this.droppedBytes += size;
       return false;
     }
-    if (this.firstLineAt === undefined) this.firstLineAt = Date.now();
     this.lines.push(text);
     this.bytes += size;
     return true;

@@ -42,7 +42,6 @@ export interface ProbeDetail {
  */
 export class ProbeCache {
   private probes?: Promise<string[]>;
-  loadedAt?: number;
 
   constructor(private readonly pre: () => Promise<Preflight>) {}
 
@@ -55,7 +54,6 @@ export class ProbeCache {
         this.probes = undefined;
         throw new Error(`bpftrace -l failed (exit ${r.exitCode}): ${String(r.stderr).split('\n').filter((l) => !/RLIMIT_MEMLOCK/.test(l)).join(' ').trim()}`);
       }
-      this.loadedAt = Date.now();
       // "hardware:*:" and "software:*:" are bpftrace echoing a pattern, not probes.
       return String(r.stdout).split('\n').filter((l) => l && !/^(hardware|software):.*:$/.test(l));
     })();

@@ -84,7 +84,6 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
   const stop = (reason: StopReason) => {
     if (exec.stopReason || exec.finished) return;
     exec.stopReason = reason;
-    exec.stopRequestedAt = Date.now();
     const grace = `SIGKILL after ${Math.round(opts.graceMs / 1000)} s`;
     if (spec.output === 'bpftrace-json' && exec.attachedAt === undefined) {
       sigintPending = true;
