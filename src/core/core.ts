@@ -25,7 +25,7 @@ export class Core {
   constructor(opts: CoreOptions = {}) {
     this.loaded = loadTools({ ...opts, knownHandlers: new Set(Object.keys(BUILTIN_HANDLERS)) });
     for (const t of this.loaded.tools) this.byName.set(t.manifest.name, t);
-    this.runner = new Runner(opts.runner, () => this.preflight());
+    this.runner = new Runner(opts.runner ?? {}, () => this.preflight());
     this.probes = new ProbeCache(() => this.preflight());
   }
 

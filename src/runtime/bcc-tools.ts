@@ -1,7 +1,7 @@
-import { accessSync, constants, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Problem } from '../manifest/problem.js';
 import { parseYamlFile } from '../manifest/yaml-file.js';
+import { findInPath } from './environment.js';
 import { validateBcc } from '../generated/validators.js';
 
 export interface BccArg {
@@ -40,20 +40,6 @@ export function loadBccSpec(file: string): { spec?: BccSpec; problems: Problem[]
 const COMMAND_DIRS = ['/usr/sbin', '/usr/share/bcc/tools', '/usr/local/sbin'];
 const SCRIPT_DIRS = ['/usr/sbin', '/usr/share/bpftrace/tools', '/usr/local/share/bpftrace/tools'];
 
-function findExecutable(name: string, dirs: string[], needExec: boolean): string | undefined {
-  const search = [...(process.env.PATH ?? '').split(':').filter(Boolean), ...dirs];
-  for (const dir of search) {
-    const candidate = path.join(dir, name);
-    try {
-      accessSync(candidate, needExec ? constants.X_OK : constants.R_OK);
-      return candidate;
-    } catch {
-      /* try the next directory */
-    }
-  }
-  return undefined;
-}
-
 export interface ResolvedBccCommand {
   /** argv[0] is an absolute path. For a .bt script, the caller prepends bpftrace. */
   argv: string[];
@@ -72,7 +58,7 @@ export function resolveBccCommand(spec: BccSpec, input: Record<string, unknown>,
   const tried: string[] = [];
   for (const v of spec.variants) {
     const name = v.command ?? v.bpftrace_script!;
-    const found = v.command ? findExecutable(v.command, COMMAND_DIRS, true) : findExecutable(v.bpftrace_script!, SCRIPT_DIRS, false);
+    const found = v.command ? findInPath(v.command, COMMAND_DIRS) : findInPath(v.bpftrace_script!, SCRIPT_DIRS, 'read');
     if (!found) {
       tried.push(name);
       continue;

@@ -15,12 +15,13 @@ export class EnvironmentError extends Error {
 /** Where tracefs is expected; MCPTRACE_TRACEFS overrides it (older systems, and tests). */
 export const TRACEFS = process.env.MCPTRACE_TRACEFS || '/sys/kernel/tracing';
 
-export function findInPath(name: string, extra: string[] = ['/usr/sbin', '/usr/local/sbin', '/sbin']): string | undefined {
+/** The first `name` in PATH, then `extra`, that is executable (or, for scripts, readable). */
+export function findInPath(name: string, extra: string[] = ['/usr/sbin', '/usr/local/sbin', '/sbin'], mode: 'exec' | 'read' = 'exec'): string | undefined {
   if (name.includes('/')) return existsSync(name) ? name : undefined;
   for (const dir of [...(process.env.PATH ?? '').split(':').filter(Boolean), ...extra]) {
     const candidate = path.join(dir, name);
     try {
-      accessSync(candidate, constants.X_OK);
+      accessSync(candidate, mode === 'exec' ? constants.X_OK : constants.R_OK);
       return candidate;
     } catch {
       /* next */

@@ -54,7 +54,6 @@ export class Execution extends EventEmitter {
   constructor(
     readonly id: string,
     readonly tool: string,
-    readonly input: Record<string, unknown>,
     readonly limits: Limits['output'],
     /** Human-readable command, for listings. Never executed as a string. */
     readonly commandLine: string,

@@ -20,10 +20,12 @@ export const BPFTRACE_ENV: Record<string, string> = {
 
 export interface Rendered {
   spec: LaunchSpec;
-  /** What the tool ran, for listings and dry runs. */
-  program?: string;
+  /** Which bcc variant was chosen, for listings. */
   variant?: string;
 }
+
+/** A run with a planned duration gets its timeout extended past it, so it can end normally. */
+const timeoutAround = (timeoutSec: number, durationSec = 0) => Math.max(timeoutSec, durationSec + 5) * 1000;
 
 /** Renders a validated call as an argv array. Values reach bpftrace only as argv elements. */
 export function renderLaunch(tool: LoadedTool, input: Record<string, unknown>, pre: Preflight): Rendered {
@@ -38,7 +40,7 @@ export function renderLaunch(tool: LoadedTool, input: Record<string, unknown>, p
       const program = m.run.program ?? String(input[m.run.program_input!] ?? '');
       if (!program.trim()) throw new RenderError(`"${m.run.program_input}" is empty; pass a bpftrace program`);
       const positional = (m.run.positional ?? []).map((p) => String(input[p] ?? ''));
-      return { program, spec: { argv: bpftrace(['-e', program, ...positional]), env: BPFTRACE_ENV, output: 'bpftrace-json', timeoutMs: timeoutSec * 1000 } };
+      return { spec: { argv: bpftrace(['-e', program, ...positional]), env: BPFTRACE_ENV, output: 'bpftrace-json', timeoutMs: timeoutSec * 1000 } };
     }
     case 'template': {
       let program: string;
@@ -48,10 +50,9 @@ export function renderLaunch(tool: LoadedTool, input: Record<string, unknown>, p
         if (e instanceof TemplateValueError) throw new RenderError(`a value cannot be used in ${m.name}'s program: ${e.message}`);
         throw e;
       }
-      // A template ends itself after its duration (interval + exit()), so allow it to finish.
-      const duration = typeof input.duration === 'number' ? input.duration : 0;
-      const timeoutMs = Math.max(timeoutSec, duration + 5) * 1000;
-      return { program, spec: { argv: bpftrace(['-e', program]), env: BPFTRACE_ENV, output: 'bpftrace-json', timeoutMs } };
+      // A template ends itself after its duration (interval + exit()).
+      const timeoutMs = timeoutAround(timeoutSec, typeof input.duration === 'number' ? input.duration : 0);
+      return { spec: { argv: bpftrace(['-e', program]), env: BPFTRACE_ENV, output: 'bpftrace-json', timeoutMs } };
     }
     case 'bcc': {
       const duration = m.run.duration_input ? (input[m.run.duration_input] as number | undefined) : undefined;
@@ -63,7 +64,7 @@ export function renderLaunch(tool: LoadedTool, input: Record<string, unknown>, p
         if (e instanceof BccUnavailableError) throw new RenderError(e.message);
         throw e;
       }
-      const timeoutMs = Math.max(timeoutSec, (duration ?? 0) + 5) * 1000;
+      const timeoutMs = timeoutAround(timeoutSec, duration);
       const durationMs = duration !== undefined ? duration * 1000 : undefined;
       if (resolved.viaBpftrace) {
         return { variant: resolved.variant, spec: { argv: bpftrace(resolved.argv), env: BPFTRACE_ENV, output: 'bpftrace-json', timeoutMs, durationMs } };

@@ -31,6 +31,9 @@ export function needsLiveListing(pattern: string): boolean {
   return /^(u|ur|uprobe|uretprobe|U|usdt):/.test(pattern);
 }
 
+/** bpftrace echoes a pattern as "hardware:PATTERN:" and "software:PATTERN:": not probes. */
+const PATTERN_ECHO = /^(hardware|software):.*:$/;
+
 export interface ProbeDetail {
   probe: string;
   args: string[];
@@ -54,8 +57,7 @@ export class ProbeCache {
         this.probes = undefined;
         throw new Error(`bpftrace -l failed (exit ${r.exitCode}): ${String(r.stderr).split('\n').filter((l) => !/RLIMIT_MEMLOCK/.test(l)).join(' ').trim()}`);
       }
-      // "hardware:*:" and "software:*:" are bpftrace echoing a pattern, not probes.
-      return String(r.stdout).split('\n').filter((l) => l && !/^(hardware|software):.*:$/.test(l));
+      return String(r.stdout).split('\n').filter((l) => l && !PATTERN_ECHO.test(l));
     })();
     return this.probes;
   }
@@ -80,6 +82,6 @@ export class ProbeCache {
     const argv = [...p.privilegePrefix, p.bpftrace, ...args];
     const r = await runToCompletion(argv[0], argv.slice(1));
     const lines = String(r.stdout).split('\n').filter(Boolean);
-    return raw ? lines : lines.filter((l) => !/^(hardware|software):.*:$/.test(l));
+    return raw ? lines : lines.filter((l) => !PATTERN_ECHO.test(l));
   }
 }

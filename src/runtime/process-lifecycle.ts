@@ -68,7 +68,7 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
       forceKillAfterDelay: false,
     });
   } catch (e) {
-    finish(exec, 'failed', `could not start ${spec.argv[0]}: ${(e as Error).message}`);
+    finishExecution(exec, 'failed', `could not start ${spec.argv[0]}: ${(e as Error).message}`);
     return;
   }
   exec.pid = child.pid;
@@ -150,25 +150,26 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
   const stderrText = exec.stderr.map((l) => l.text);
   const hasError = exec.stderr.some((l) => l.level === 'error');
   if (result.failed && (result as { code?: string }).code === 'ENOENT') {
-    finish(exec, 'failed', `${spec.argv[0]} not found`, 'Install bpftrace and libbpf-tools: apt-get install -y bpftrace libbpf-tools');
+    finishExecution(exec, 'failed', `${spec.argv[0]} not found`, 'Install bpftrace and libbpf-tools: apt-get install -y bpftrace libbpf-tools');
   } else if (exec.exitCode !== 0 && exec.exitCode !== null && (hasError || !exec.stopReason)) {
     // A compile or attach error is a failure even if a stop was requested meanwhile.
     const d = diagnoseFailure(stderrText, kernelFeatures());
-    finish(exec, 'failed', `exit code ${exec.exitCode}: ${d.error}`, d.hint);
+    finishExecution(exec, 'failed', `exit code ${exec.exitCode}: ${d.error}`, d.hint);
   } else if (exec.stopReason === 'timeout') {
-    finish(exec, 'timed_out');
+    finishExecution(exec, 'timed_out');
   } else if (exec.stopReason === 'duration') {
-    finish(exec, 'completed');
+    finishExecution(exec, 'completed');
   } else if (exec.stopReason) {
-    finish(exec, 'stopped');
+    finishExecution(exec, 'stopped');
   } else if (exec.exitCode === 0) {
-    finish(exec, 'completed');
+    finishExecution(exec, 'completed');
   } else {
-    finish(exec, 'failed', `terminated by ${exec.signal ?? 'an unknown cause'}`);
+    finishExecution(exec, 'failed', `terminated by ${exec.signal ?? 'an unknown cause'}`);
   }
 }
 
-function finish(exec: Execution, status: Execution['status'], error?: string, hint?: string): void {
+/** Sets a final status once; also used for a run stopped before it started. */
+export function finishExecution(exec: Execution, status: Execution['status'], error?: string, hint?: string): void {
   exec.status = status;
   exec.error = error;
   exec.hint = hint;
@@ -176,11 +177,6 @@ function finish(exec: Execution, status: Execution['status'], error?: string, hi
   exec.phase = status === 'failed' ? 'ended with an error' : exec.killed ? 'ended: killed after the grace period, map output may be incomplete' : 'ended';
   exec.changed();
   exec.emit('end');
-}
-
-/** Marks an execution that never started (queue stop, preflight failure). */
-export function finishWithoutProcess(exec: Execution, status: Execution['status'], error?: string, hint?: string): void {
-  finish(exec, status, error, hint);
 }
 
 /**

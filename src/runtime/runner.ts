@@ -1,9 +1,9 @@
 import PQueue from 'p-queue';
 import type { LoadedTool } from '../manifest/types.js';
-import { preflight, type Preflight } from './environment.js';
+import type { Preflight } from './environment.js';
 import { Execution, type StopReason } from './execution.js';
 import { renderLaunch } from './launch-spec.js';
-import { finishWithoutProcess, requestStop, runProcess } from './process-lifecycle.js';
+import { finishExecution, requestStop, runProcess } from './process-lifecycle.js';
 
 export interface RunnerOptions {
   /** Runs executing at once. */
@@ -40,7 +40,11 @@ export class Runner {
   private readonly executions = new Map<string, Execution>();
   private seq = 0;
 
-  constructor(options: Partial<RunnerOptions> = {}, private readonly check: () => Promise<Preflight> = () => preflight({ autoMountTracefs: this.options.autoMountTracefs })) {
+  constructor(
+    options: Partial<RunnerOptions>,
+    /** The environment check before each run (Core's, which caches a passing one). */
+    private readonly check: () => Promise<Preflight>,
+  ) {
     this.options = { ...DEFAULT_RUNNER_OPTIONS, ...options };
     this.queue = new PQueue({ concurrency: this.options.concurrency });
   }
@@ -56,14 +60,12 @@ export class Runner {
     const pre = await this.check();
     const rendered = renderLaunch(tool, input, pre);
     const id = `exec-${(++this.seq).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-    const exec = new Execution(id, tool.manifest.name, input, tool.manifest.limits.output, rendered.spec.argv.join(' '));
+    const exec = new Execution(id, tool.manifest.name, tool.manifest.limits.output, rendered.spec.argv.join(' '));
     exec.variant = rendered.variant;
     this.executions.set(id, exec);
     this.forgetOld();
-    void this.queue.add(async () => {
-      if (exec.stopReason) return; // stopped while queued
-      await runProcess(exec, rendered.spec, { graceMs: this.options.graceMs });
-    });
+    // A run stopped while queued is already finished; runProcess then returns at once.
+    void this.queue.add(() => runProcess(exec, rendered.spec, { graceMs: this.options.graceMs }));
     return exec;
   }
 
@@ -79,7 +81,7 @@ export class Runner {
     if (exec.finished) return;
     if (exec.status === 'queued') {
       exec.stopReason = reason;
-      finishWithoutProcess(exec, reason === 'timeout' ? 'timed_out' : 'stopped', undefined, undefined);
+      finishExecution(exec, reason === 'timeout' ? 'timed_out' : 'stopped');
       return;
     }
     requestStop(exec, reason);

@@ -37,3 +37,16 @@ export async function startServer(args: string[] = [], env: Record<string, strin
 }
 
 export const textOf = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+
+/** Runs `fn` against a server started for it alone, and always closes that server. */
+export async function withServer(
+  opts: { args?: string[]; env?: Record<string, string>; wrapper?: string[] },
+  fn: (s: TestServer) => Promise<void>,
+): Promise<void> {
+  const s = await startServer(opts.args, opts.env, opts.wrapper);
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
+}

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKernel, pidsWith, waitFor } from '../helpers/kernel.js';
-import { startServer, textOf, type TestServer } from '../helpers/mcp.js';
+import { startServer, textOf, withServer, type TestServer } from '../helpers/mcp.js';
 
 const marker = (tag: string) => `m${tag}${process.pid}${Date.now().toString(36)}`;
 
@@ -202,32 +202,26 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
 
 describeKernel('environment problems', () => {
   it('a missing bpftrace is a diagnosis with the install command, and the server stays up', async () => {
-    const s = await startServer([], { MCPTRACE_BPFTRACE: '/nonexistent/bpftrace' });
-    try {
+    await withServer({ env: { MCPTRACE_BPFTRACE: '/nonexistent/bpftrace' } }, async (s) => {
       const r = await s.call('exec_program', { program: 'BEGIN { exit(); }', wait: true });
       expect(r.isError).toBe(true);
       expect(textOf(r)).toContain('bpftrace is not installed');
       expect(textOf(r)).toContain('apt-get install -y bpftrace');
       const again = await s.call('list_executions', {});
       expect(again.isError).toBeFalsy();
-    } finally {
-      await s.close();
-    }
+    });
   });
 });
 
 describeKernel('tracefs missing', () => {
   it('says tracefs is not mounted and gives the mount command', async () => {
-    const s = await startServer([], { MCPTRACE_TRACEFS: '/nonexistent/tracing' });
-    try {
+    await withServer({ env: { MCPTRACE_TRACEFS: '/nonexistent/tracing' } }, async (s) => {
       const r = await s.call('exec_program', { program: 'BEGIN { exit(); }', wait: true });
       expect(r.isError).toBe(true);
       expect(textOf(r)).toBe(
         'tracefs is not mounted at /nonexistent/tracing, so tracepoints cannot be found or attached. Mount it: sudo mount -t tracefs nodev /nonexistent/tracing (or start the server as root with --mount-tracefs, or MCPTRACE_MOUNT_TRACEFS=1, to let it mount tracefs itself)',
       );
-    } finally {
-      await s.close();
-    }
+    });
   });
 });
 
@@ -235,13 +229,13 @@ describeKernel('tracefs auto-mount', () => {
   it('as root with --mount-tracefs, mounts a missing tracefs itself and runs', async () => {
     // A second tracefs mount at a scratch path: the real one stays untouched for other tests.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mcptrace-tracefs-'));
-    const s = await startServer(['--mount-tracefs'], { MCPTRACE_TRACEFS: dir });
     try {
-      const r = await s.call('exec_program', { program: 'BEGIN { printf("mounted\\n"); exit(); }', wait: true });
-      expect(r.structuredContent.lines).toEqual(['mounted']);
-      expect(readFileSync('/proc/self/mounts', 'utf8')).toContain(` ${dir} tracefs `);
+      await withServer({ args: ['--mount-tracefs'], env: { MCPTRACE_TRACEFS: dir } }, async (s) => {
+        const r = await s.call('exec_program', { program: 'BEGIN { printf("mounted\\n"); exit(); }', wait: true });
+        expect(r.structuredContent.lines).toEqual(['mounted']);
+        expect(readFileSync('/proc/self/mounts', 'utf8')).toContain(` ${dir} tracefs `);
+      });
     } finally {
-      await s.close();
       spawnSync('umount', [dir]);
     }
   });
@@ -250,8 +244,7 @@ describeKernel('tracefs auto-mount', () => {
 describeKernel('without privileges', () => {
   it('as an unprivileged user, says bpftrace needs privileges and names the sudoers line', async () => {
     // nobody, with no sudo rights: the server must explain, not crash or claim tracefs is missing.
-    const s = await startServer([], { HOME: '/tmp', USER: 'nobody' }, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']);
-    try {
+    await withServer({ env: { HOME: '/tmp', USER: 'nobody' }, wrapper: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] }, async (s) => {
       const r = await s.call('exec_program', { program: 'BEGIN { exit(); }', wait: true });
       expect(r.isError).toBe(true);
       expect(textOf(r)).toMatch(/^bpftrace needs privileges: not root and /);
@@ -260,9 +253,7 @@ describeKernel('without privileges', () => {
       const checks = Object.fromEntries(info.structuredContent.environment.map((c: any) => [c.name, c]));
       expect(checks.tracefs.ok).toBe(true);
       expect(checks.privileges.ok).toBe(false);
-    } finally {
-      await s.close();
-    }
+    });
   });
 });
 

@@ -3,7 +3,7 @@ import { executionView, renderExecutionText } from '../../src/core/execution-vie
 import { Execution } from '../../src/runtime/execution.js';
 
 function finished(): Execution {
-  const e = new Execution('exec-t1', 'exec_program', {}, { max_lines: 100, max_bytes: 10_000 }, 'bpftrace -e ...');
+  const e = new Execution('exec-t1', 'exec_program', { max_lines: 100, max_bytes: 10_000 }, 'bpftrace -e ...');
   e.status = 'completed';
   e.startedAt = 1_000;
   e.endedAt = 1_250;
