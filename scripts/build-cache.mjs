@@ -21,14 +21,14 @@ for (const dir of ['tools.d', 'bcc']) {
     if (doc.errors.length === 0) entries[rel] = { sha1: sha1(text), value: doc.toJS() };
   }
 }
-const { loadTools } = await import(path.join(root, 'dist/manifest/loader.js'));
-const { BUILTIN_HANDLERS } = await import(path.join(root, 'dist/core/builtins.js'));
-const { tools, problems } = loadTools({ env: { HOME: '/nonexistent' }, knownHandlers: new Set(Object.keys(BUILTIN_HANDLERS)), eager: true });
+const { loadTools } = await import(path.join(root, 'dist/core/tool-loader.js'));
+const { tools, problems } = loadTools({ env: { HOME: '/nonexistent' }, eager: true });
 for (const p of problems) process.stderr.write(`build-cache: ${p.file}:${p.line}:${p.col}: ${p.message} [${p.kind}]\n`);
-for (const { manifest } of tools) {
-  if (manifest.run.kind !== 'template') continue;
-  const text = readFileSync(manifest.run.templatePath, 'utf8');
-  entries[path.relative(root, manifest.run.templatePath)] = { sha1: sha1(text), value: manifest.run.declared };
+// A template that passed its check is recorded with the inputs it was checked against.
+for (const { prepared } of tools) {
+  if (!prepared || typeof prepared.templatePath !== 'string') continue;
+  const text = readFileSync(prepared.templatePath, 'utf8');
+  entries[path.relative(root, prepared.templatePath)] = { sha1: sha1(text), value: prepared.declared };
 }
 writeFileSync(cacheFile, `${JSON.stringify(entries)}\n`);
 if (problems.length) process.exit(1);

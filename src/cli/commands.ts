@@ -21,7 +21,7 @@ function buildCommands(): Record<string, Command.Class> {
     'tools:validate': ToolsValidate,
   };
   for (const tool of sharedCore().tools) {
-    const id = commandId(tool.manifest);
+    const id = commandId(tool.def);
     if (!(id in commands)) commands[id] = commandForTool(tool);
   }
   return commands;

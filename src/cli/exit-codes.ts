@@ -1,28 +1,26 @@
-import type { ToolResult } from '../core/tool-result.js';
+import type { ErrorKind, ToolResult } from '../results/tool-result.js';
 
-/** Exit codes a script can branch on. 124 and 130 follow timeout(1) and the shell. */
+/** Exit codes a script can branch on. 124 and 130 follow timeout(1) and the shell, 70 sysexits. */
 export const EXIT = {
   ok: 0,
   failed: 1,
   input: 2,
   environment: 3,
   traceFailed: 4,
+  internal: 70,
   timeout: 124,
   interrupted: 130,
 } as const;
 
+const BY_KIND: Record<ErrorKind, number> = {
+  input: EXIT.input,
+  not_found: EXIT.input,
+  environment: EXIT.environment,
+  failed: EXIT.traceFailed,
+  timeout: EXIT.timeout,
+  internal: EXIT.internal,
+};
+
 export function exitCodeFor(r: ToolResult): number {
-  switch (r.errorKind) {
-    case undefined:
-      return EXIT.ok;
-    case 'input':
-    case 'not_found':
-      return EXIT.input;
-    case 'environment':
-      return EXIT.environment;
-    case 'failed':
-      return EXIT.traceFailed;
-    case 'timeout':
-      return EXIT.timeout;
-  }
+  return r.errorKind === undefined ? EXIT.ok : BY_KIND[r.errorKind];
 }

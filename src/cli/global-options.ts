@@ -1,8 +1,16 @@
+import { Flags } from '@oclif/core';
 import type { CoreOptions } from '../core/core.js';
+
+/** The flags every command takes; BaseCommand declares them once as oclif baseFlags. */
+export const GLOBAL_FLAGS = {
+  json: Flags.boolean({ description: 'Print the structured result as JSON (for a tool: exactly what the MCP tool returns).' }),
+  'tools-dir': Flags.string({ description: 'Also load tool manifests from this directory.', multiple: true, helpValue: 'dir' }),
+  debug: Flags.boolean({ description: 'Show stack traces for internal errors.' }),
+};
 
 /**
  * --tools-dir must be known before oclif builds the command list, because the commands are
- * the manifests; so it is read straight from argv here as well as declared as a flag.
+ * the manifests; so besides being a flag it is read from argv here, once.
  */
 export function toolsDirsFromArgv(argv: string[] = process.argv): string[] {
   const dirs: string[] = [];

@@ -1,4 +1,6 @@
-import { renderMap, type TypedMap } from '../runtime/bpftrace-output.js';
+import { renderMap } from '../runtime/bpftrace/map-render.js';
+import type { MapPrint } from '../runtime/execution.js';
+import type { TypedMap } from '../runtime/output-decoder.js';
 
 /**
  * A printed map as a terminal table: keys in one column, values right-aligned in the next.
@@ -20,7 +22,7 @@ export function renderMapTable(map: TypedMap): string[] {
 }
 
 /** Streams lines, replacing each complete map print with its table. */
-export function terminalLines(lines: string[], from: number, maps: ReadonlyMap<number, { map: TypedMap; count: number }>): string[] {
+export function terminalLines(lines: readonly string[], from: number, maps: ReadonlyMap<number, MapPrint>): string[] {
   const out: string[] = [];
   for (let i = 0; i < lines.length; i++) {
     const print = maps.get(from + i);

@@ -1,28 +1,24 @@
-import { Command, Flags } from '@oclif/core';
+import type { Command } from '@oclif/core';
 import type { Core } from '../core/core.js';
-import { renderExecutionText } from '../core/execution-view.js';
-import type { CallContext, ToolResult } from '../core/tool-result.js';
-import type { LoadedTool } from '../manifest/types.js';
+import type { Tool } from '../kinds/kind.js';
+import type { ToolDefinition } from '../manifest/types.js';
+import { isExecutionResult, renderExecutionText } from '../results/execution-view.js';
+import type { CallContext, ToolResult } from '../results/tool-result.js';
+import { BaseCommand } from './base-command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { flagsFromSchema, kebab } from './schema-flags.js';
 import { sharedCore } from './shared-core.js';
 import { terminalLines } from './map-table.js';
 import { Spinner } from './spinner.js';
 
-export const GLOBAL_FLAGS = {
-  json: Flags.boolean({ description: 'Print exactly the structured result the MCP tool returns, as JSON.' }),
-  'tools-dir': Flags.string({ description: 'Also load tool manifests from this directory.', multiple: true, helpValue: 'dir' }),
-  debug: Flags.boolean({ description: 'Show stack traces for internal errors.' }),
-};
-
-export function commandId(m: LoadedTool['manifest']): string {
+export function commandId(m: ToolDefinition): string {
   return m.aliases[0] ?? kebab(m.name);
 }
 
 /** Builds the oclif command for one manifest: flags from its schema, help from its text. */
-export function commandForTool(tool: LoadedTool, core: () => Core = sharedCore): Command.Class {
-  const m = tool.manifest;
-  const runnable = m.kind !== 'builtin';
+export function commandForTool(tool: Tool, core: () => Core = sharedCore): Command.Class {
+  const m = tool.def;
+  const runnable = tool.kind.runnable;
   // In a terminal a trace runs in the foreground of its command: the tracer is that process's
   // child and ends with it, so "return an id and keep running" has no meaning here.
   const { flags, args, argNames, flagNames } = flagsFromSchema(m.input, runnable ? new Set(['wait']) : new Set());
@@ -41,7 +37,7 @@ export function commandForTool(tool: LoadedTool, core: () => Core = sharedCore):
     return { description: ex.description, command: parts.join(' ') };
   });
 
-  class ToolCommand extends Command {
+  class ToolCommand extends BaseCommand {
     static id = id;
     static summary = m.title;
     static description = m.description;
@@ -49,7 +45,7 @@ export function commandForTool(tool: LoadedTool, core: () => Core = sharedCore):
     static hiddenAliases = hiddenAliases;
     static examples = examples;
     static args = args;
-    static flags = { ...flags, ...GLOBAL_FLAGS };
+    static flags = flags;
     static strict = true;
 
     async run(): Promise<void> {
@@ -93,7 +89,7 @@ export function commandForTool(tool: LoadedTool, core: () => Core = sharedCore):
         const result = await c.callTool(m.name, input, ctx);
         spinner.stop();
         if (json) process.stdout.write(`${JSON.stringify(result.structured, null, 2)}\n`);
-        else if (stream && 'execution_id' in result.structured) process.stderr.write(`${renderExecutionText(result.structured, { omitLines: true })}\n`);
+        else if (stream && isExecutionResult(result.structured)) process.stderr.write(`${renderExecutionText(result.structured, { omitLines: true })}\n`);
         else if (result.isError) process.stderr.write(`Error: ${result.text}\n`);
         else process.stdout.write(`${result.text}\n`);
         return result;

@@ -1,14 +1,27 @@
+/** What a problem is about; `tools validate` prints it in brackets, actionlint style. */
+export type ProblemKind =
+  | 'io'
+  | 'syntax'
+  | 'duplicate-key'
+  | 'schema'
+  | 'ref'
+  | 'input-schema'
+  | 'duplicate-name'
+  | 'kind'
+  | 'run'
+  | 'template'
+  | 'bcc';
+
 /**
  * A located problem in a user-supplied file (manifest, template, bcc spec).
- * The loader never throws on bad input: it returns these, actionlint style.
+ * The loader never throws on bad input: it returns these.
  */
 export interface Problem {
   file: string;
   line: number;
   col: number;
   message: string;
-  /** Short category, e.g. schema, syntax, duplicate-name, template. */
-  kind: string;
+  kind: ProblemKind;
 }
 
 export function formatProblem(p: Problem): string {

@@ -1,4 +1,4 @@
-export type ToolKind = 'bpftrace' | 'template' | 'bcc' | 'builtin';
+import type { ToolLimits } from '../config/defaults.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -9,48 +9,40 @@ export interface Annotations {
   openWorldHint: boolean;
 }
 
-export interface Limits {
-  /** Seconds. */
-  timeout: { default: number; max: number };
-  output: { max_lines: number; max_bytes: number };
-}
-
-export type RunSpec =
-  | { kind: 'bpftrace'; program?: string; program_input?: string; positional?: string[] }
-  | { kind: 'template'; template: string; templatePath: string; declared: string[] }
-  | { kind: 'bcc'; tool: string; duration_input?: string; specPath: string }
-  | { kind: 'builtin'; handler: string };
-
-export interface Manifest {
+/**
+ * One manifest as the YAML says it, validated against schemas/manifest.schema.json, with
+ * common.json references inlined. What its `run:` section means is its kind's business
+ * (src/kinds): this layer never interprets it.
+ */
+export interface ToolDefinition {
   name: string;
   title: string;
   description: string;
-  kind: ToolKind;
+  /** A kind registered in src/kinds; checked there, not here. */
+  kind: string;
   aliases: string[];
   examples: { description: string; input: Record<string, unknown> }[];
   annotations: Annotations;
   /** Self-contained JSON Schema: common.json references are inlined. */
   input: JsonSchema;
   output?: JsonSchema;
-  limits: Limits;
-  run: RunSpec;
+  limits: ToolLimits;
+  run: Record<string, unknown>;
   /** Absolute path of the YAML file, for messages. */
   file: string;
 }
 
-export const DEFAULT_LIMITS: Limits = {
-  timeout: { default: 10, max: 3600 },
-  output: { max_lines: 100_000, max_bytes: 16 * 1024 * 1024 },
-};
-
-/** What the loader prepares once per manifest so that a call does no parsing. */
-export interface Prepared {
-  validateInput: (input: unknown) => { ok: true; value: Record<string, unknown> } | { ok: false; message: string };
-  renderTemplate?: (input: Record<string, unknown>) => string;
-  bccSpec?: import('../runtime/bcc-tools.js').BccSpec;
-}
-
-export interface LoadedTool {
-  manifest: Manifest;
-  prepared: Prepared;
+/** The manifest's YAML, shaped by manifest.schema.json (what Ajv has already checked). */
+export interface ManifestYaml {
+  name: string;
+  title: string;
+  description: string;
+  kind: string;
+  aliases?: string[];
+  examples?: { description: string; input: Record<string, unknown> }[];
+  annotations: Annotations;
+  input: JsonSchema;
+  output?: JsonSchema;
+  limits?: { timeout?: Partial<ToolLimits['timeout']>; output?: Partial<ToolLimits['output']> };
+  run: Record<string, unknown>;
 }

@@ -36,12 +36,16 @@ function parseWithPositions(file: string, text: string, validate: ValidateFuncti
   }
   if (problems.length) return { value: undefined, locator: () => locator, problems };
   const value = doc.toJS();
-  if (!validate(value)) {
-    for (const e of relevantErrors(validate.errors ?? [])) {
-      problems.push(schemaProblem(file, locator, e));
-    }
-  }
+  if (!validate(value)) problems.push(...schemaProblems(file, locator, validate.errors ?? []));
   return { value, locator: () => locator, problems };
+}
+
+/**
+ * Located problems for Ajv's errors. `prefix` is the JSON pointer of the validated value inside
+ * the file, for a section checked on its own (a kind's `run:`).
+ */
+export function schemaProblems(file: string, locator: YamlLocator, errors: ErrorObject[], prefix = ''): Problem[] {
+  return relevantErrors(errors).map((e) => schemaProblem(file, locator, { ...e, instancePath: prefix + e.instancePath }));
 }
 
 // if/then and oneOf wrappers repeat what their inner errors already say precisely.

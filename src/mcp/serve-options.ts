@@ -1,43 +1,58 @@
 import { parseArgs } from 'node:util';
+import { RUNNER_DEFAULTS, RUNNER_ENV, type RunnerSettings } from '../config/defaults.js';
 import type { CoreOptions } from '../core/core.js';
 
 interface IntOption {
   type: 'integer';
+  setting: keyof RunnerSettings;
   min: number;
   max: number;
-  default: number;
   description: string;
 }
 interface BoolOption {
   type: 'boolean';
+  setting: keyof RunnerSettings;
   description: string;
 }
 interface DirsOption {
   type: 'dirs';
   description: string;
 }
+export type ServeOption = IntOption | BoolOption | DirsOption;
 
-/** The one definition of `serve`'s options: the oclif command and the fast path both use it. */
-export const SERVE_OPTIONS: Record<string, IntOption | BoolOption | DirsOption> = {
+const withDefault = (setting: keyof RunnerSettings, text: string) => `${text} Default ${String(RUNNER_DEFAULTS[setting])}${RUNNER_ENV[setting] ? `, or $${RUNNER_ENV[setting]}` : ''}.`;
+
+/**
+ * The one definition of `serve`'s options: the oclif command and the fast path both use it.
+ * Defaults and environment variables are not here: a flag that is not given leaves the
+ * setting to runnerSettings() (flag, then MCPTRACE_* variable, then default).
+ */
+export const SERVE_OPTIONS: Record<string, ServeOption> = {
   'tools-dir': { type: 'dirs', description: 'Also load tool manifests from this directory.' },
-  concurrency: { type: 'integer', min: 1, max: 64, default: 4, description: 'Traces running at once.' },
-  'max-queued': { type: 'integer', min: 0, max: 1000, default: 16, description: 'Traces waiting for a slot before new ones are refused.' },
-  'grace-ms': { type: 'integer', min: 100, max: 600_000, default: 30_000, description: 'Time between SIGINT and SIGKILL when stopping a trace (hundreds of tracepoints take seconds to detach).' },
-  'mount-tracefs': { type: 'boolean', description: 'Mount tracefs when it is missing (root only).' },
+  concurrency: { type: 'integer', setting: 'concurrency', min: 1, max: 64, description: withDefault('concurrency', 'Traces running at once.') },
+  'max-queued': { type: 'integer', setting: 'maxQueued', min: 0, max: 1000, description: withDefault('maxQueued', 'Traces waiting for a slot before new ones are refused.') },
+  'grace-ms': {
+    type: 'integer',
+    setting: 'graceMs',
+    min: 100,
+    max: 600_000,
+    description: withDefault('graceMs', 'Time between SIGINT and SIGKILL when stopping a trace (hundreds of tracepoints take seconds to detach).'),
+  },
+  'mount-tracefs': { type: 'boolean', setting: 'autoMountTracefs', description: withDefault('autoMountTracefs', 'Mount tracefs when it is missing (root only).') },
 };
 
 export type ServeValues = Record<string, string | boolean | string[] | number | undefined>;
 
 export function toCoreOptions(v: ServeValues): CoreOptions {
-  return {
-    toolsDirs: (v['tools-dir'] as string[] | undefined) ?? [],
-    runner: {
-      concurrency: Number(v.concurrency ?? 4),
-      maxQueued: Number(v['max-queued'] ?? 16),
-      graceMs: Number(v['grace-ms'] ?? 30_000),
-      ...(v['mount-tracefs'] ? { autoMountTracefs: true } : {}),
-    },
-  };
+  const runner: Partial<RunnerSettings> = {};
+  for (const [name, o] of Object.entries(SERVE_OPTIONS)) {
+    if (o.type === 'dirs' || v[name] === undefined) continue;
+    // A boolean flag only turns a setting on; its absence leaves the variable or default.
+    if (o.type === 'boolean') {
+      if (v[name]) (runner as Record<string, boolean>)[o.setting] = true;
+    } else (runner as Record<string, number>)[o.setting] = Number(v[name]);
+  }
+  return { toolsDirs: (v['tools-dir'] as string[] | undefined) ?? [], runner };
 }
 
 /** Parses `serve` arguments without oclif; returns an error message instead of throwing. */
@@ -53,12 +68,8 @@ export function parseServeArgv(argv: string[]): { values: ServeValues } | { erro
   }
   const values = { ...parsed.values } as ServeValues;
   for (const [name, o] of Object.entries(SERVE_OPTIONS)) {
-    if (o.type !== 'integer') continue;
+    if (o.type !== 'integer' || values[name] === undefined) continue;
     const raw = values[name];
-    if (raw === undefined) {
-      values[name] = o.default;
-      continue;
-    }
     const n = Number(raw);
     if (!Number.isInteger(n) || n < o.min || n > o.max) return { error: `--${name} must be an integer from ${o.min} to ${o.max}, got "${String(raw)}"` };
     values[name] = n;

@@ -1,7 +1,7 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Core } from '../core/core.js';
-import type { ToolResult } from '../core/tool-result.js';
+import type { ToolResult } from '../results/tool-result.js';
 import { loadExeca } from '../runtime/subprocess.js';
 
 const VERSION = '0.1.0';
@@ -9,7 +9,7 @@ const VERSION = '0.1.0';
 /** The MCP face of the core: every loaded manifest is a tool, validated by our Ajv, not Zod. */
 export function createServer(core: Core): { server: Server; cleanup: () => Promise<void> } {
   const server = new Server({ name: 'mcptrace', version: VERSION }, { capabilities: { tools: { listChanged: false } } });
-  const tools: Tool[] = core.tools.map(({ manifest: m }) => ({
+  const tools: Tool[] = core.tools.map(({ def: m }) => ({
     name: m.name,
     title: m.title,
     description: m.description,
@@ -17,7 +17,7 @@ export function createServer(core: Core): { server: Server; cleanup: () => Promi
     ...(m.output ? { outputSchema: m.output as Tool['outputSchema'] } : {}),
     annotations: { title: m.title, ...m.annotations },
   }));
-  const hasOutputSchema = new Set(core.tools.filter((t) => t.manifest.output).map((t) => t.manifest.name));
+  const hasOutputSchema = new Set(core.tools.filter((t) => t.def.output).map((t) => t.def.name));
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     // A client lists tools right after connecting; once that is answered, load the process
@@ -53,7 +53,7 @@ export function toCallToolResult(r: ToolResult, hasOutputSchema: boolean): CallT
   // A successful result has the tool's output shape, and so does a failed run (an execution).
   // Any other error does not: sent as structuredContent it would fail the client's
   // outputSchema check and hide the message, so it travels as text only.
-  const conforms = !hasOutputSchema || !r.isError || 'execution_id' in r.structured;
+  const conforms = !hasOutputSchema || (!r.otherShape && (!r.isError || 'execution_id' in r.structured));
   return {
     content: [{ type: 'text', text: r.text }],
     ...(conforms ? { structuredContent: r.structured } : {}),

@@ -127,3 +127,8 @@ export async function preflight(opts: { autoMountTracefs: boolean }): Promise<Pr
   if (priv.mode === 'none') throw new EnvironmentError(`bpftrace needs privileges: ${priv.reason}`, sudoersHint());
   return { bpftrace, privilegePrefix: priv.mode === 'sudo' ? ['sudo', '-n', '--'] : [] };
 }
+
+/** A command line run with the privileges a tracer needs (the sudo prefix, if any). */
+export function privilegedArgv(pre: Preflight, argv: string[]): string[] {
+  return [...pre.privilegePrefix, ...argv];
+}

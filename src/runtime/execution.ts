@@ -1,9 +1,25 @@
 import { EventEmitter } from 'node:events';
-import { classifyStderr, type StderrLevel, type TypedMap } from './bpftrace-output.js';
-import type { Limits } from '../manifest/types.js';
+import { MAX_STDERR_LINES, type ToolLimits } from '../config/defaults.js';
+import { classifyStderr, type StderrLevel } from './bpftrace/notices.js';
+import type { OutputEvent, TypedMap } from './output-decoder.js';
 
 export type ExecutionStatus = 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'timed_out';
 export type StopReason = 'stop' | 'cancel' | 'timeout' | 'duration' | 'shutdown';
+
+/** What is happening inside a status. */
+export type ExecutionPhase =
+  | 'queued'
+  | 'running'
+  | 'attached'
+  /** A stop came before the probes attached: SIGINT is held until they are (an earlier one is lost). */
+  | 'stop-held'
+  /** SIGINT sent: the tracer prints its maps and detaches. */
+  | 'stopping'
+  /** The grace period ended: SIGKILL sent. */
+  | 'killing'
+  | 'ended'
+  | 'ended-killed'
+  | 'ended-error';
 
 export const FINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(['completed', 'failed', 'stopped', 'timed_out']);
 
@@ -12,67 +28,230 @@ export interface StderrLine {
   level: StderrLevel;
 }
 
-const MAX_STDERR_LINES = 2000;
+export interface MapPrint {
+  map: TypedMap;
+  count: number;
+}
+
+/** Everything a reader may know about a run; the live Execution and a stored record both have it. */
+export interface ExecutionState {
+  readonly id: string;
+  readonly tool: string;
+  /** Human-readable command, for listings. Never executed as a string. */
+  readonly commandLine: string;
+  readonly variant?: string;
+  readonly limits: ToolLimits['output'];
+  readonly status: ExecutionStatus;
+  readonly phase: ExecutionPhase;
+  readonly stopReason?: StopReason;
+  readonly graceMs?: number;
+  readonly createdAt: number;
+  readonly startedAt?: number;
+  readonly attachedAt?: number;
+  readonly endedAt?: number;
+  readonly exitCode?: number | null;
+  readonly signal?: string | null;
+  readonly error?: string;
+  readonly hint?: string;
+  readonly killed: boolean;
+  readonly pid?: number;
+  readonly attachedProbes?: number;
+  readonly lostEvents: number;
+  readonly lines: readonly string[];
+  readonly droppedLines: number;
+  readonly droppedBytes: number;
+  readonly stderr: readonly StderrLine[];
+  readonly droppedStderr: number;
+  /** Latest value of each printed map, always complete regardless of the line caps. */
+  readonly maps: ReadonlyMap<string, TypedMap>;
+  /** Where each printed map starts in `lines`, so a terminal can render it as a table. */
+  readonly mapPrints: ReadonlyMap<number, MapPrint>;
+}
+
+/** A serialisable snapshot of a run (for a store that outlives the process). */
+export type ExecutionRecord = Omit<ExecutionState, 'maps' | 'mapPrints'> & {
+  maps: TypedMap[];
+  mapPrints: [number, MapPrint][];
+};
+
+export const isFinished = (s: Pick<ExecutionState, 'status'>): boolean => FINAL_STATUSES.has(s.status);
+
+export const durationMs = (s: Pick<ExecutionState, 'startedAt' | 'endedAt'>, now = Date.now()): number | undefined =>
+  s.startedAt === undefined ? undefined : (s.endedAt ?? now) - s.startedAt;
 
 /**
- * One run of one tool: its status, its bounded output and its typed maps. The process
- * lifecycle writes to it; get_result and the CLI read from it. Emits 'change' on every update
- * and 'end' once.
+ * One run of one tool: its status, its bounded output and its typed maps. Its state changes
+ * only through the methods below, which the process lifecycle and the runner call; readers
+ * see ExecutionState. Emits 'change' on every update and 'end' once.
  */
-export class Execution extends EventEmitter {
-  status: ExecutionStatus = 'queued';
-  /** What is happening inside a status, e.g. "stopping: SIGINT sent, waiting for maps and detach". */
-  phase = 'queued';
+export class Execution extends EventEmitter implements ExecutionState {
   readonly createdAt = Date.now();
-  startedAt?: number;
-  attachedAt?: number;
-  endedAt?: number;
-  exitCode?: number | null;
-  signal?: string | null;
-  error?: string;
-  hint?: string;
-  stopReason?: StopReason;
-  killed = false;
-  pid?: number;
-  attachedProbes?: number;
-  lostEvents = 0;
-  variant?: string;
+  private s: {
+    status: ExecutionStatus;
+    phase: ExecutionPhase;
+    stopReason?: StopReason;
+    graceMs?: number;
+    startedAt?: number;
+    attachedAt?: number;
+    endedAt?: number;
+    exitCode?: number | null;
+    signal?: string | null;
+    error?: string;
+    hint?: string;
+    killed: boolean;
+    pid?: number;
+    attachedProbes?: number;
+    lostEvents: number;
+  } = { status: 'queued', phase: 'queued', killed: false, lostEvents: 0 };
 
-  readonly lines: string[] = [];
+  private readonly out: string[] = [];
   private bytes = 0;
-  droppedLines = 0;
-  droppedBytes = 0;
-  readonly stderr: StderrLine[] = [];
-  droppedStderr = 0;
-  /** Latest value of each printed map, always complete regardless of the line caps. */
-  readonly maps = new Map<string, TypedMap>();
+  private dropped = { lines: 0, bytes: 0, stderr: 0 };
+  private readonly errs: StderrLine[] = [];
+  private readonly typedMaps = new Map<string, TypedMap>();
   /** Maps whose latest print did not fit in `lines`; re-rendered at the end. */
   private readonly mapsMissingFromLines = new Map<string, string[]>();
-  /** Where each printed map starts in `lines`, so a terminal can render it as a table. */
-  readonly mapPrints = new Map<number, { map: TypedMap; count: number }>();
+  private readonly prints = new Map<number, MapPrint>();
 
   constructor(
     readonly id: string,
     readonly tool: string,
-    readonly limits: Limits['output'],
-    /** Human-readable command, for listings. Never executed as a string. */
+    readonly limits: ToolLimits['output'],
     readonly commandLine: string,
+    readonly variant?: string,
   ) {
     super();
     this.setMaxListeners(100);
   }
 
+  get status(): ExecutionStatus {
+    return this.s.status;
+  }
+  get phase(): ExecutionPhase {
+    return this.s.phase;
+  }
+  get stopReason(): StopReason | undefined {
+    return this.s.stopReason;
+  }
+  get graceMs(): number | undefined {
+    return this.s.graceMs;
+  }
+  get startedAt(): number | undefined {
+    return this.s.startedAt;
+  }
+  get attachedAt(): number | undefined {
+    return this.s.attachedAt;
+  }
+  get endedAt(): number | undefined {
+    return this.s.endedAt;
+  }
+  get exitCode(): number | null | undefined {
+    return this.s.exitCode;
+  }
+  get signal(): string | null | undefined {
+    return this.s.signal;
+  }
+  get error(): string | undefined {
+    return this.s.error;
+  }
+  get hint(): string | undefined {
+    return this.s.hint;
+  }
+  get killed(): boolean {
+    return this.s.killed;
+  }
+  get pid(): number | undefined {
+    return this.s.pid;
+  }
+  get attachedProbes(): number | undefined {
+    return this.s.attachedProbes;
+  }
+  get lostEvents(): number {
+    return this.s.lostEvents;
+  }
+  get lines(): readonly string[] {
+    return this.out;
+  }
+  get droppedLines(): number {
+    return this.dropped.lines;
+  }
+  get droppedBytes(): number {
+    return this.dropped.bytes;
+  }
+  get stderr(): readonly StderrLine[] {
+    return this.errs;
+  }
+  get droppedStderr(): number {
+    return this.dropped.stderr;
+  }
+  get maps(): ReadonlyMap<string, TypedMap> {
+    return this.typedMaps;
+  }
+  get mapPrints(): ReadonlyMap<number, MapPrint> {
+    return this.prints;
+  }
   /** Bytes of output lines kept. */
   get storedBytes(): number {
     return this.bytes;
   }
-
   get finished(): boolean {
-    return FINAL_STATUSES.has(this.status);
+    return isFinished(this);
   }
 
   durationMs(now = Date.now()): number | undefined {
-    return this.startedAt === undefined ? undefined : (this.endedAt ?? now) - this.startedAt;
+    return durationMs(this, now);
+  }
+
+  /** The process was spawned. */
+  started(pid: number | undefined): void {
+    Object.assign(this.s, { status: 'running', phase: 'running', startedAt: Date.now(), pid });
+    this.changed();
+  }
+
+  /** A stop was asked for; `held` when SIGINT must wait for the probes to attach. */
+  stopping(reason: StopReason, graceMs: number, held: boolean): void {
+    Object.assign(this.s, { stopReason: reason, graceMs, phase: held ? 'stop-held' : 'stopping' });
+    this.changed();
+  }
+
+  /** A held SIGINT has now been sent. */
+  sigintSent(): void {
+    this.s.phase = 'stopping';
+    this.changed();
+  }
+
+  /** The grace period ended and SIGKILL was sent. */
+  killing(): void {
+    Object.assign(this.s, { killed: true, phase: 'killing' });
+    this.changed();
+  }
+
+  /** How the process ended. */
+  exited(exitCode: number | null, signal: string | null): void {
+    Object.assign(this.s, { exitCode, signal });
+  }
+
+  /** Applies one decoded output event. */
+  apply(ev: OutputEvent): void {
+    switch (ev.kind) {
+      case 'text':
+        this.pushLine(ev.text);
+        return;
+      case 'map':
+        this.pushMap(ev.map, ev.lines);
+        return;
+      case 'lost':
+        this.s.lostEvents += ev.events;
+        return;
+      case 'attached':
+        this.s.attachedAt ??= Date.now();
+        if (ev.probes !== undefined) this.s.attachedProbes = ev.probes;
+        if (this.s.phase === 'running') this.s.phase = 'attached';
+        return;
+      case 'stderr':
+        this.pushStderr(ev.text);
+        return;
+    }
   }
 
   /** Appends a line unless the caps are reached; returns whether it was kept. */
@@ -81,12 +260,12 @@ export class Execution extends EventEmitter {
   }
 
   private pushSized(text: string, size: number, pinned: boolean): boolean {
-    if (!pinned && (this.lines.length >= this.limits.max_lines || this.bytes + size > this.limits.max_bytes)) {
-      this.droppedLines++;
-      this.droppedBytes += size;
+    if (!pinned && (this.out.length >= this.limits.max_lines || this.bytes + size > this.limits.max_bytes)) {
+      this.dropped.lines++;
+      this.dropped.bytes += size;
       return false;
     }
-    this.lines.push(text);
+    this.out.push(text);
     this.bytes += size;
     return true;
   }
@@ -96,17 +275,17 @@ export class Execution extends EventEmitter {
    * it is still the latest for its map; one superseded by a later print counts as dropped.
    */
   pushMap(map: TypedMap, lines: string[]): void {
-    this.maps.set(map.name, map);
+    this.typedMaps.set(map.name, map);
     const superseded = this.mapsMissingFromLines.get(map.name);
     if (superseded) {
       this.mapsMissingFromLines.delete(map.name);
-      this.droppedLines += superseded.length;
-      this.droppedBytes += superseded.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+      this.dropped.lines += superseded.length;
+      this.dropped.bytes += superseded.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
     }
     const sizes = lines.map((l) => Buffer.byteLength(l) + 1);
     const size = sizes.reduce((n, x) => n + x, 0);
-    if (this.lines.length + lines.length <= this.limits.max_lines && this.bytes + size <= this.limits.max_bytes) {
-      this.mapPrints.set(this.lines.length, { map, count: lines.length });
+    if (this.out.length + lines.length <= this.limits.max_lines && this.bytes + size <= this.limits.max_bytes) {
+      this.prints.set(this.out.length, { map, count: lines.length });
       lines.forEach((l, i) => this.pushSized(l, sizes[i], true));
     } else {
       this.mapsMissingFromLines.set(map.name, lines);
@@ -115,18 +294,56 @@ export class Execution extends EventEmitter {
 
   pushStderr(text: string): StderrLine {
     const line = { text, level: classifyStderr(text) };
-    if (this.stderr.length < MAX_STDERR_LINES) this.stderr.push(line);
-    else this.droppedStderr++;
+    if (this.errs.length < MAX_STDERR_LINES) this.errs.push(line);
+    else this.dropped.stderr++;
     return line;
   }
 
-  /** The final map output is always kept: maps cut by the caps are appended past them. */
-  pinFinalMaps(): void {
+  /**
+   * Sets the final status once: the final map output is pinned first (maps cut by the caps
+   * are appended past them), so every reader of a finished run sees it.
+   */
+  finish(status: Exclude<ExecutionStatus, 'queued' | 'running'>, error?: string, hint?: string): void {
+    if (this.finished) return;
     for (const [name, lines] of this.mapsMissingFromLines) {
-      this.mapPrints.set(this.lines.length, { map: this.maps.get(name)!, count: lines.length });
+      this.prints.set(this.out.length, { map: this.typedMaps.get(name)!, count: lines.length });
       for (const l of lines) this.pushLine(l, true);
     }
     this.mapsMissingFromLines.clear();
+    Object.assign(this.s, {
+      status,
+      error,
+      hint,
+      endedAt: Date.now(),
+      phase: status === 'failed' ? 'ended-error' : this.s.killed ? 'ended-killed' : 'ended',
+    });
+    this.changed();
+    this.emit('end');
+  }
+
+  /** A run stopped before its process started ends at once. */
+  cancelQueued(reason: StopReason): void {
+    this.s.stopReason = reason;
+    this.finish(reason === 'timeout' ? 'timed_out' : 'stopped');
+  }
+
+  toRecord(): ExecutionRecord {
+    return {
+      id: this.id,
+      tool: this.tool,
+      commandLine: this.commandLine,
+      variant: this.variant,
+      limits: { ...this.limits },
+      createdAt: this.createdAt,
+      ...structuredClone(this.s),
+      lines: [...this.out],
+      droppedLines: this.dropped.lines,
+      droppedBytes: this.dropped.bytes,
+      stderr: this.errs.map((l) => ({ ...l })),
+      droppedStderr: this.dropped.stderr,
+      maps: [...this.typedMaps.values()].map((m) => structuredClone(m)),
+      mapPrints: [...this.prints.entries()].map(([i, p]) => [i, structuredClone(p)]),
+    };
   }
 
   changed(): void {

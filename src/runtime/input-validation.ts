@@ -1,15 +1,16 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { validateJsonSchema } from '../generated/validators.js';
-import { ajv } from './ajv.js';
-import type { JsonSchema, Prepared } from '../manifest/types.js';
+import { ajv } from '../manifest/ajv.js';
+import type { JsonSchema } from '../manifest/types.js';
+
+export type InputValidator = (input: unknown) => { ok: true; value: Record<string, unknown> } | { ok: false; message: string };
 
 /**
- * Checks a tool's input schema against the JSON Schema meta-schema now (throwing Ajv's message
- * when it is invalid) and compiles it on first use: compiling every tool's schema at start-up
- * is most of the server's load time, and most tools are never called in a session.
+ * Compiles a tool's input schema (already checked against the meta-schema by the manifest
+ * loader) on first use: compiling every tool's schema at start-up is most of the server's load
+ * time, and most tools are never called in a session. `eager` compiles now, throwing Ajv's
+ * strict-mode message (e.g. an unknown keyword) for the linter to report.
  */
-export function compileInputValidator(toolName: string, schema: JsonSchema, opts: { eager?: boolean } = {}): Prepared['validateInput'] {
-  if (!validateJsonSchema(schema)) throw new Error(ajv.errorsText(validateJsonSchema.errors, { dataVar: 'input' }));
+export function compileInputValidator(toolName: string, schema: JsonSchema, opts: { eager?: boolean } = {}): InputValidator {
   let validate: ValidateFunction | undefined;
   const compile = () => (validate ??= ajv.compile(schema));
   if (opts.eager) compile();

@@ -1,5 +1,7 @@
-import { runToCompletion } from './subprocess.js';
+import { bpftraceArgv } from './bpftrace/command.js';
+import { isHarmless } from './bpftrace/notices.js';
 import type { Preflight } from './environment.js';
+import { runToCompletion } from './subprocess.js';
 
 const TYPE_ALIASES: Record<string, string> = {
   t: 'tracepoint', k: 'kprobe', kr: 'kretprobe', u: 'uprobe', ur: 'uretprobe', U: 'usdt',
@@ -50,12 +52,11 @@ export class ProbeCache {
 
   all(): Promise<string[]> {
     this.probes ??= (async () => {
-      const p = await this.pre();
-      const argv = [...p.privilegePrefix, p.bpftrace, '-l'];
+      const argv = bpftraceArgv(await this.pre(), ['-l']);
       const r = await runToCompletion(argv[0], argv.slice(1));
       if (r.exitCode !== 0) {
         this.probes = undefined;
-        throw new Error(`bpftrace -l failed (exit ${r.exitCode}): ${String(r.stderr).split('\n').filter((l) => !/RLIMIT_MEMLOCK/.test(l)).join(' ').trim()}`);
+        throw new Error(`bpftrace -l failed (exit ${r.exitCode}): ${String(r.stderr).split('\n').filter((l) => !isHarmless(l)).join(' ').trim()}`);
       }
       return String(r.stdout).split('\n').filter((l) => l && !PATTERN_ECHO.test(l));
     })();
@@ -78,8 +79,7 @@ export class ProbeCache {
   }
 
   private async live(args: string[], raw = false): Promise<string[]> {
-    const p = await this.pre();
-    const argv = [...p.privilegePrefix, p.bpftrace, ...args];
+    const argv = bpftraceArgv(await this.pre(), args);
     const r = await runToCompletion(argv[0], argv.slice(1));
     const lines = String(r.stdout).split('\n').filter(Boolean);
     return raw ? lines : lines.filter((l) => !PATTERN_ECHO.test(l));

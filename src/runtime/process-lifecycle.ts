@@ -1,15 +1,28 @@
-import type { ResultPromise } from 'execa';
-import { BpftraceJsonDecoder, diagnoseFailure } from './bpftrace-output.js';
-import { kernelFeatures } from './environment.js';
 import type { Execution, StopReason } from './execution.js';
-import { loadExeca } from './subprocess.js';
+import type { OutputDecoder } from './output-decoder.js';
+import type { ProcessExit, Spawner } from './spawner.js';
 
+/** Everything the lifecycle needs to run one process; a tool kind builds it. */
 export interface LaunchSpec {
   /** argv[0] is the executable; nothing is ever joined into a shell string. */
   argv: string[];
   env: Record<string, string>;
-  /** bpftrace -f json events, or plain text lines (bcc/libbpf tools). */
-  output: 'bpftrace-json' | 'text';
+  /** A fresh decoder for this run's output. */
+  decoder: () => OutputDecoder;
+  /**
+   * bpftrace loses a SIGINT that arrives before its probes are attached (measured), and then
+   * runs until SIGKILL. When set, a stop before the decoder reports `attached` is held until then.
+   */
+  holdStopUntilAttached: boolean;
+  /**
+   * bpftrace 0.17 also ignores some SIGINTs that arrive after the attach (measured: 1 to 4 in
+   * 10 runs of a quiet program), while a second one is honoured. When set, SIGINT is sent again
+   * while the tracer shows no sign of stopping (see nudge below). A repeated SIGINT during the
+   * detach of hundreds of probes was measured harmless: the maps still print.
+   */
+  resendStop?: boolean;
+  /** Turns a failed run's stderr into an error and a fix. */
+  diagnose?: (stderr: string[]) => { error: string; hint?: string };
   timeoutMs: number;
   /** When set, the run is stopped after this long and that counts as completing normally. */
   durationMs?: number;
@@ -18,165 +31,131 @@ export interface LaunchSpec {
 export interface LifecycleOptions {
   /** Time between SIGINT and SIGKILL. bpftrace needs ~70 ms per tracepoint to detach. */
   graceMs: number;
+  spawner: Spawner;
 }
 
-// The kernel sends this to the child when the server dies, even by SIGKILL, so no tracer
-// outlives it. setpriv execs the target, so the pid and signals stay the same.
-const PDEATHSIG_PREFIX = ['setpriv', '--pdeathsig', 'KILL', '--'];
-
-interface Controller {
-  child: ResultPromise;
-  stop(reason: StopReason): void;
-}
-
-const controllers = new WeakMap<Execution, Controller>();
+const stoppers = new WeakMap<Execution, (reason: StopReason) => void>();
 
 /**
  * Stops a running execution: SIGINT once (bpftrace then runs END and prints its maps; a second
  * SIGINT would cut that short), SIGKILL only after the grace period.
  */
 export function requestStop(exec: Execution, reason: StopReason): boolean {
-  const c = controllers.get(exec);
-  if (!c || exec.finished) return false;
-  c.stop(reason);
+  const stop = stoppers.get(exec);
+  if (!stop || exec.finished) return false;
+  stop(reason);
   return true;
 }
 
 /** Runs the process to its end, filling `exec`. Resolves when the process has exited. */
 export async function runProcess(exec: Execution, spec: LaunchSpec, opts: LifecycleOptions): Promise<void> {
-  const { execa } = await loadExeca();
-  // Stopped while execa was loading: still 'queued' then, so the runner has already ended it.
+  // Stopped while queued: the runner has already ended it.
   if (exec.finished) return;
-  const argv = [...PDEATHSIG_PREFIX, ...spec.argv];
-  exec.status = 'running';
-  exec.phase = 'starting';
-  exec.startedAt = Date.now();
-  let child: ResultPromise;
+  // The run stays 'queued' until its process exists, so a stop meanwhile ends it at once
+  // (Runner.stop) instead of finding no process to signal.
+  let child;
   try {
-    child = execa(argv[0], argv.slice(1), {
-      stdin: 'ignore',
-      buffer: false,
-      reject: false,
-      env: spec.env,
-      extendEnv: true,
-      // Its own process group: a Ctrl-C at a terminal must not reach the tracer directly,
-      // or it would get a second SIGINT on top of ours and cut its map output short.
-      detached: true,
-      // execa's exit cleanup skips detached children anyway; the parent-death signal (and
-      // Runner.shutdown on a normal exit) is what ends them.
-      cleanup: false,
-      forceKillAfterDelay: false,
-    });
+    child = await opts.spawner.spawn(spec.argv, spec.env);
   } catch (e) {
-    finishExecution(exec, 'failed', `could not start ${spec.argv[0]}: ${(e as Error).message}`);
+    exec.finish('failed', `could not start ${spec.argv[0]}: ${(e as Error).message}`);
     return;
   }
-  exec.pid = child.pid;
+  // Stopped while spawning (execa is imported on first use).
+  if (exec.finished) {
+    child.kill('SIGKILL');
+    return;
+  }
+  exec.started(child.pid);
   let graceTimer: NodeJS.Timeout | undefined;
-  // Measured: bpftrace loses a SIGINT that arrives before its probes are attached, and would run
-  // until the grace period ends. Its attach notification tells when SIGINT will be honoured, so
-  // a stop that comes earlier is held until then. Exactly one SIGINT is ever sent.
-  let sigintPending = false;
+  let exited = false;
+  // The stop's SIGINT: held until the probes attach, then sent, then sent again while the
+  // tracer shows no sign of having received it.
+  const sig = { held: false, count: 0, mapsSince: false, timer: undefined as NodeJS.Timeout | undefined };
   const sendSigint = () => {
-    sigintPending = false;
+    if (exited) return;
+    sig.held = false;
+    sig.mapsSince = false;
+    sig.count++;
     child.kill('SIGINT');
+    exec.sigintSent();
+    if (spec.resendStop) nudgeLater();
+  };
+  // A SIGINT was received once the maps print (never interrupt them: a SIGINT during the map
+  // print cuts it short) or the process ends; until then it is sent again, each retry waiting
+  // twice as long as the one before.
+  const nudgeLater = () => {
+    if (sig.timer) clearTimeout(sig.timer);
+    const wait = Math.min(1000 * 2 ** (sig.count - 1), 8000);
+    sig.timer = setTimeout(() => {
+      if (exited || exec.finished || sig.mapsSince) return;
+      sendSigint();
+    }, wait);
+    sig.timer.unref();
   };
   const stop = (reason: StopReason) => {
     if (exec.stopReason || exec.finished) return;
-    exec.stopReason = reason;
-    const grace = `SIGKILL after ${Math.round(opts.graceMs / 1000)} s`;
-    if (spec.output === 'bpftrace-json' && exec.attachedAt === undefined) {
-      sigintPending = true;
-      exec.phase = `stopping (${reason}): waiting for probes to attach, then SIGINT (${grace})`;
-    } else {
-      exec.phase = `stopping (${reason}): SIGINT sent, waiting for the tracer to print its maps and detach (${grace})`;
-      sendSigint();
-    }
+    sig.held = spec.holdStopUntilAttached && exec.attachedAt === undefined;
+    exec.stopping(reason, opts.graceMs, sig.held);
+    if (sig.held) {
+      // An attach notice that never comes (an old bpftrace, a wrapper) must not turn the stop
+      // into a SIGKILL: after a while the SIGINT goes anyway, and is repeated if lost.
+      setTimeout(() => sig.held && sendSigint(), Math.min(5000, opts.graceMs / 4)).unref();
+    } else sendSigint();
     graceTimer = setTimeout(() => {
-      exec.killed = true;
-      exec.phase = 'stopping: grace period over, SIGKILL sent; the kernel may still be detaching probes';
+      exec.killing();
       child.kill('SIGKILL');
-      exec.changed();
     }, opts.graceMs);
     graceTimer.unref();
-    exec.changed();
   };
-  controllers.set(exec, { child, stop });
+  stoppers.set(exec, stop);
   const timers = [setTimeout(() => stop('timeout'), spec.timeoutMs)];
   if (spec.durationMs !== undefined) timers.push(setTimeout(() => stop('duration'), spec.durationMs));
-  exec.phase = 'running';
-  exec.changed();
 
-  const decoder = spec.output === 'bpftrace-json' ? new BpftraceJsonDecoder() : undefined;
-  const onStdoutLine = (line: string) => {
-    if (!decoder) {
-      exec.pushLine(line);
-      return;
+  const decoder = spec.decoder();
+  const apply = (events: ReturnType<OutputDecoder['stdout']>) => {
+    for (const ev of events) {
+      exec.apply(ev);
+      if (ev.kind === 'map') sig.mapsSince = true;
+      if (ev.kind === 'attached' && sig.held) sendSigint();
     }
-    for (const d of decoder.decode(line)) {
-      if (d.kind === 'text') exec.pushLine(d.text);
-      else if (d.kind === 'map') exec.pushMap(d.map, d.lines);
-      else if (d.kind === 'lost') exec.lostEvents += d.events;
-      else if (d.kind === 'attached') exec.attachedProbes = d.probes;
-    }
-  };
-  const onStderrLine = (line: string) => {
-    if (line.startsWith('__BPFTRACE_NOTIFY_PROBES_ATTACHED')) {
-      exec.attachedAt = Date.now();
-      if (!exec.stopReason) exec.phase = 'attached: probes are live';
-      if (sigintPending) {
-        exec.phase = `stopping (${exec.stopReason}): SIGINT sent, waiting for the tracer to print its maps and detach`;
-        sendSigint();
-      }
-      return;
-    }
-    const lost = /^Lost (\d+) events/.exec(line);
-    if (lost) exec.lostEvents += Number(lost[1]);
-    exec.pushStderr(line);
   };
   const done = Promise.all([
-    pumpLines(child.stdout!, onStdoutLine, () => exec.changed()),
-    pumpLines(child.stderr!, onStderrLine, () => exec.changed()),
+    pumpLines(child.stdout, (l) => apply(decoder.stdout(l)), () => exec.changed()),
+    pumpLines(child.stderr, (l) => apply(decoder.stderr(l)), () => exec.changed()),
   ]);
-  const result = await child;
+  const result = await child.exit;
+  exited = true;
   await done;
+  if (sig.timer) clearTimeout(sig.timer);
   timers.forEach(clearTimeout);
   if (graceTimer) clearTimeout(graceTimer);
-  if (decoder) for (const d of decoder.flush()) if (d.kind === 'text') exec.pushLine(d.text);
-  exec.pinFinalMaps();
-  exec.exitCode = result.exitCode ?? null;
-  exec.signal = result.signal ?? null;
-
-  const stderrText = exec.stderr.map((l) => l.text);
-  const hasError = exec.stderr.some((l) => l.level === 'error');
-  if (result.failed && (result as { code?: string }).code === 'ENOENT') {
-    finishExecution(exec, 'failed', `${spec.argv[0]} not found`, 'Install bpftrace and libbpf-tools: apt-get install -y bpftrace libbpf-tools');
-  } else if (exec.exitCode !== 0 && exec.exitCode !== null && (hasError || !exec.stopReason)) {
-    // A compile or attach error is a failure even if a stop was requested meanwhile.
-    const d = diagnoseFailure(stderrText, kernelFeatures());
-    finishExecution(exec, 'failed', `exit code ${exec.exitCode}: ${d.error}`, d.hint);
-  } else if (exec.stopReason === 'timeout') {
-    finishExecution(exec, 'timed_out');
-  } else if (exec.stopReason === 'duration') {
-    finishExecution(exec, 'completed');
-  } else if (exec.stopReason) {
-    finishExecution(exec, 'stopped');
-  } else if (exec.exitCode === 0) {
-    finishExecution(exec, 'completed');
-  } else {
-    finishExecution(exec, 'failed', `terminated by ${exec.signal ?? 'an unknown cause'}`);
-  }
+  apply(decoder.end());
+  exec.exited(result.exitCode, result.signal);
+  finishFromExit(exec, result, spec);
 }
 
-/** Sets a final status once; also used for a run stopped before it started. */
-export function finishExecution(exec: Execution, status: Execution['status'], error?: string, hint?: string): void {
-  exec.status = status;
-  exec.error = error;
-  exec.hint = hint;
-  exec.endedAt = Date.now();
-  exec.phase = status === 'failed' ? 'ended with an error' : exec.killed ? 'ended: killed after the grace period, map output may be incomplete' : 'ended';
-  exec.changed();
-  exec.emit('end');
+/** The final status of a run whose process has exited. */
+function finishFromExit(exec: Execution, result: ProcessExit, spec: LaunchSpec): void {
+  const hasError = exec.stderr.some((l) => l.level === 'error');
+  if (result.spawnError) {
+    const missing = result.spawnError.code === 'ENOENT';
+    exec.finish('failed', result.spawnError.message, missing ? 'Install bpftrace and libbpf-tools: apt-get install -y bpftrace libbpf-tools' : undefined);
+  } else if (exec.exitCode !== 0 && exec.exitCode !== null && exec.exitCode !== undefined && (hasError || !exec.stopReason)) {
+    // A compile or attach error is a failure even if a stop was requested meanwhile.
+    const stderr = exec.stderr.map((l) => l.text);
+    const d = spec.diagnose?.(stderr) ?? { error: stderr.slice(-10).join('\n') || 'the process failed without printing an error' };
+    exec.finish('failed', `exit code ${exec.exitCode}: ${d.error}`, d.hint);
+  } else if (exec.stopReason === 'timeout') {
+    exec.finish('timed_out');
+  } else if (exec.stopReason === 'duration') {
+    exec.finish('completed');
+  } else if (exec.stopReason) {
+    exec.finish('stopped');
+  } else if (exec.exitCode === 0) {
+    exec.finish('completed');
+  } else {
+    exec.finish('failed', `terminated by ${exec.signal ?? 'an unknown cause'}`);
+  }
 }
 
 /**

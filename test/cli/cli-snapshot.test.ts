@@ -10,7 +10,7 @@ describe('CLI surface', () => {
         .map((id) => {
           const c = COMMANDS[id] as any;
           const flags = Object.fromEntries(
-            Object.entries(c.flags ?? {})
+            Object.entries({ ...(c.baseFlags ?? {}), ...(c.flags ?? {}) })
               .sort(([a], [b]) => a.localeCompare(b))
               .map(([name, f]: [string, any]) => [
                 name,

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { expect, it } from 'vitest';
-import { BpftraceJsonDecoder, classifyStderr } from '../../src/runtime/bpftrace-output.js';
+import { BpftraceJsonDecoder } from '../../src/runtime/bpftrace/json-decoder.js';
+import { classifyStderr } from '../../src/runtime/bpftrace/notices.js';
 import { describeKernel } from '../helpers/kernel.js';
 
 // Deterministic values: every map type bpftrace has, printed at exit.
@@ -28,12 +29,12 @@ describeKernel('bpftrace -f json decoding', () => {
     const decoder = new BpftraceJsonDecoder();
     const rendered: string[] = [];
     for (const line of run(['-f', 'json']).stdout.split('\n')) {
-      for (const d of decoder.decode(line)) {
+      for (const d of decoder.stdout(line)) {
         if (d.kind === 'text') rendered.push(d.text);
         if (d.kind === 'map') rendered.push(...d.lines);
       }
     }
-    for (const d of decoder.flush()) if (d.kind === 'text') rendered.push(d.text);
+    for (const d of decoder.end()) if (d.kind === 'text') rendered.push(d.text);
     expect(normalize(rendered)).toEqual(normalize(text));
     expect(normalize(rendered)).toContain('partial line');
   });
@@ -42,7 +43,7 @@ describeKernel('bpftrace -f json decoding', () => {
     const decoder = new BpftraceJsonDecoder();
     const maps = run(['-f', 'json'])
       .stdout.split('\n')
-      .flatMap((l) => decoder.decode(l))
+      .flatMap((l) => decoder.stdout(l))
       .flatMap((d) => (d.kind === 'map' ? [d.map] : []));
     const byName = Object.fromEntries(maps.map((m) => [m.name, m]));
     expect(byName['@m']).toEqual({ type: 'map', name: '@m', value: { '1,x': 1, '2,y': 2 } });

@@ -1,15 +1,20 @@
-import { describe, expect, it } from 'vitest';
-import { executionView, renderExecutionText } from '../../src/core/execution-view.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { executionView, renderExecutionText } from '../../src/results/execution-view.js';
 import { Execution } from '../../src/runtime/execution.js';
 
+/** A run that started at t=1000 ms and completed at t=1250 ms with exit code 0. */
 function finished(): Execution {
+  vi.useFakeTimers({ now: 1_000 });
   const e = new Execution('exec-t1', 'exec_program', { max_lines: 100, max_bytes: 10_000 }, 'bpftrace -e ...');
-  e.status = 'completed';
-  e.startedAt = 1_000;
-  e.endedAt = 1_250;
-  e.exitCode = 0;
+  e.started(42);
+  e.exited(0, null);
+  vi.setSystemTime(1_250);
+  e.finish('completed');
   return e;
 }
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('execution view', () => {
   it('warns when a map reached BPFTRACE_MAP_KEYS_MAX, where bpftrace drops keys silently', () => {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { identifierLiteral, integerLiteral, stringLiteral } from '../../src/runtime/bpftrace-literals.js';
-import { checkTemplate } from '../../src/runtime/template-render.js';
+import { identifierLiteral, integerLiteral, stringLiteral } from '../../src/kinds/template/bpftrace-literals.js';
+import { checkTemplate } from '../../src/kinds/template/template-engine.js';
 
 const TEMPLATE = path.join(__dirname, '../../templates/count_syscalls.bt.hbs');
 const GOLDEN = path.join(__dirname, '../fixtures/rendered');

@@ -1,14 +1,12 @@
-import { Command, Flags } from '@oclif/core';
-import { environmentChecks, type EnvironmentCheck } from '../../runtime/bpf-info.js';
-import { resolveBccCommand } from '../../runtime/bcc-tools.js';
+import { environmentChecks, type EnvironmentCheck } from '../../runtime/environment-checks.js';
+import { BaseCommand } from '../base-command.js';
 import { EXIT } from '../exit-codes.js';
 import { sharedCore } from '../shared-core.js';
 
-export default class Doctor extends Command {
+export default class Doctor extends BaseCommand {
   static summary = 'Check that this machine can trace, and say how to fix what is missing.';
   static description = 'Reports node, bpftrace and its version, tracefs, BTF, kprobes, privileges, the bcc tools found and any manifest that failed to load. Each failed check comes with its fix. Exits 3 when a required check fails.';
   static examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --json'];
-  static flags = { json: Flags.boolean({ description: 'Print the checks as JSON.' }) };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Doctor);
@@ -19,15 +17,7 @@ export default class Doctor extends Command {
       { name: 'node', ok: major >= 20, detail: `v${process.versions.node}`, fix: major >= 20 ? undefined : 'install Node.js 20 or newer', required: true },
       ...checks.map((c) => ({ ...c, required: c.name !== 'kprobes' && c.name !== 'btf' })),
     ];
-    for (const { manifest: m, prepared } of core.tools) {
-      if (m.run.kind !== 'bcc' || !prepared.bccSpec) continue;
-      try {
-        const r = resolveBccCommand(prepared.bccSpec, {}, new Set());
-        all.push({ name: `bcc:${prepared.bccSpec.tool}`, ok: true, detail: `${r.argv[0]}${r.viaBpftrace ? ' (bpftrace script)' : ''}` });
-      } catch (e) {
-        all.push({ name: `bcc:${prepared.bccSpec.tool}`, ok: false, detail: (e as Error).message, fix: 'apt-get install -y libbpf-tools' });
-      }
-    }
+    for (const c of core.providerChecks()) all.push(c);
     const problems = core.loaded.problems;
     all.push({
       name: 'manifests',

@@ -1,4 +1,5 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
 import { SERVE_OPTIONS, toCoreOptions } from '../../mcp/serve-options.js';
 
 // Built from data, so typed loosely.
@@ -10,7 +11,7 @@ const flags: Record<string, any> = Object.fromEntries(
       ? Flags.boolean({ description: o.description })
       : o.type === 'dirs'
         ? Flags.string({ description: o.description, multiple: true, helpValue: 'dir' })
-        : Flags.integer({ description: o.description, min: o.min, max: o.max, default: o.default }),
+        : Flags.integer({ description: o.description, min: o.min, max: o.max }),
   ]),
 );
 
@@ -18,10 +19,11 @@ const flags: Record<string, any> = Object.fromEntries(
  * `mcptrace serve`. MCP clients reach the same server through bin/run.js's fast path, which
  * skips oclif; this command serves `serve --help` and anyone calling it through oclif.
  */
-export default class Serve extends Command {
+export default class Serve extends BaseCommand {
   static summary = 'Run the MCP server on stdio.';
   static description = 'Serves every loaded tool manifest as an MCP tool over stdio. stdout carries the protocol only; logs go to stderr.';
   static examples = ['<%= config.bin %> serve', '<%= config.bin %> serve --tools-dir ./my-tools --concurrency 2'];
+  // Its own --tools-dir (from SERVE_OPTIONS) takes the place of the base flag of that name.
   static flags = flags;
 
   async run(): Promise<void> {

@@ -1,8 +1,9 @@
-import { Args, Command, Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
 import { applySetup, CLIENTS, ConfigFileError, planSetup, type ClientName } from '../client-config.js';
 import { EXIT } from '../exit-codes.js';
 
-export default class Setup extends Command {
+export default class Setup extends BaseCommand {
   static summary = 'Add mcptrace to an MCP client’s configuration.';
   static description =
     'Writes the mcptrace server entry into the config file of Claude Desktop, Claude Code (user scope, ~/.claude.json), VS Code (.vscode/mcp.json in this directory) or Cursor. Idempotent: an up-to-date file is left alone; otherwise the old file is kept as FILE.bak.';

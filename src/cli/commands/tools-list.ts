@@ -1,20 +1,16 @@
-import { Command, Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
 import { sharedCore } from '../shared-core.js';
 import { commandId } from '../tool-command.js';
 
-export default class ToolsList extends Command {
+export default class ToolsList extends BaseCommand {
   static summary = 'List the loaded tools.';
   static description = 'Every manifest loaded from tools.d and the user tool directories, with its kind and command.';
   static examples = ['<%= config.bin %> tools list', '<%= config.bin %> tools list --json'];
-  static flags = {
-    json: Flags.boolean({ description: 'Print the list as JSON.' }),
-    'tools-dir': Flags.string({ description: 'Also load tool manifests from this directory.', multiple: true, helpValue: 'dir' }),
-  };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(ToolsList);
     const core = sharedCore();
-    const rows = core.tools.map(({ manifest: m }) => ({
+    const rows = core.tools.map(({ def: m }) => ({
       name: m.name,
       kind: m.kind,
       command: commandId(m),

@@ -1,11 +1,12 @@
-import { Args, Command } from '@oclif/core';
+import { Args } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { BUILTIN_HANDLERS } from '../../core/builtins.js';
-import { loadManifestFile, toolDirectories, yamlFilesIn } from '../../manifest/loader.js';
-import { formatProblemWithSource, type Problem } from '../../manifest/problem.js';
+import { loadToolFile } from '../../core/tool-loader.js';
+import { NameRegistry, toolDirectories, yamlFilesIn } from '../../manifest/loader.js';
+import { formatProblemWithSource } from '../../manifest/problem.js';
 import { EXIT } from '../exit-codes.js';
 
-export default class ToolsValidate extends Command {
+export default class ToolsValidate extends BaseCommand {
   static summary = 'Check tool manifests and report every problem with file:line:col.';
   static description =
     'Lints manifests (and the templates and bcc specs they use) the way the server loads them. With no paths, checks the built-in and user tool directories. Exits 1 when any problem is found.';
@@ -14,8 +15,8 @@ export default class ToolsValidate extends Command {
   static args = { paths: Args.string({ description: 'Manifest files or directories.' }) };
 
   async run(): Promise<void> {
-    const { argv } = await this.parse(ToolsValidate);
-    const paths = (argv as string[]).length ? (argv as string[]) : toolDirectories().map((d) => d.dir).filter(existsSync);
+    const { argv, flags } = await this.parse(ToolsValidate);
+    const paths = (argv as string[]).length ? (argv as string[]) : toolDirectories({ toolsDirs: flags['tools-dir'] }).map((d) => d.dir).filter(existsSync);
     const report = validatePaths(paths);
     process.stdout.write(report.text);
     process.exitCode = report.problems ? 1 : report.missing ? EXIT.input : 0;
@@ -28,7 +29,8 @@ export function validatePaths(paths: string[], display: (file: string) => string
   let files = 0;
   let problems = 0;
   let missing = 0;
-  const seen = new Map<string, string>();
+  // The server's own loader and name check, so validate passes exactly what the server loads.
+  const names = new NameRegistry();
   for (const p of paths) {
     if (!existsSync(p)) {
       out.push(`${display(p)}: no such file or directory`);
@@ -37,12 +39,7 @@ export function validatePaths(paths: string[], display: (file: string) => string
     }
     for (const file of yamlFilesIn(p)) {
       files++;
-      const r = loadManifestFile(file, new Set(Object.keys(BUILTIN_HANDLERS)), { eager: true });
-      const found: Problem[] = [...r.problems];
-      const name = r.tool?.manifest.name;
-      if (name && seen.has(name)) {
-        found.push({ file, ...r.namePos(), message: `duplicate tool name "${name}": already defined in ${display(seen.get(name)!)}`, kind: 'duplicate-name' });
-      } else if (name) seen.set(name, file);
+      const found = loadToolFile(file, { eager: true }, names, display).problems;
       for (const prob of found) {
         let source: string | undefined;
         try {

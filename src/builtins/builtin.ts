@@ -1,0 +1,32 @@
+import type { RunnerSettings } from '../config/defaults.js';
+import type { Preflight } from '../runtime/environment.js';
+import type { Execution, StopReason } from '../runtime/execution.js';
+import type { ProbeCache } from '../runtime/probe-cache.js';
+import type { CallContext, ToolResult } from '../results/tool-result.js';
+
+/** The runs a builtin may look at and stop. */
+export interface RunsView {
+  readonly options: Pick<RunnerSettings, 'maxRetained' | 'maxRetainedBytes'>;
+  get(id: string): Execution | undefined;
+  list(): Execution[];
+  stop(e: Execution, reason: StopReason): void;
+}
+
+/** What the core lends a builtin: narrow on purpose, never the core itself. */
+export interface BuiltinContext {
+  runs: RunsView;
+  probes: ProbeCache;
+  preflight(): Promise<Preflight>;
+}
+
+/**
+ * One built-in tool: the handler named by a manifest's `run.handler`. Its input was already
+ * validated against the manifest's schema (defaults applied), so a handler may rely on it.
+ */
+export interface BuiltinTool<I = Record<string, unknown>> {
+  handler: string;
+  run(input: I, ctx: BuiltinContext, call: CallContext): Promise<ToolResult>;
+}
+
+/** Declares a builtin with its input type; the cast happens once, here, after Ajv's check. */
+export const defineBuiltin = <I>(b: BuiltinTool<I>): BuiltinTool => b as unknown as BuiltinTool;

@@ -1,0 +1,30 @@
+import type { ExecutionStatus } from '../runtime/execution.js';
+import { phaseText } from '../results/phase-text.js';
+import { defineBuiltin } from './builtin.js';
+
+interface Input {
+  status?: ExecutionStatus;
+}
+
+export default defineBuiltin<Input>({
+  handler: 'list_executions',
+  async run(input, ctx) {
+    const rows = ctx.runs
+      .list()
+      .filter((e) => !input.status || e.status === input.status)
+      .map((e) => ({
+        execution_id: e.id,
+        tool: e.tool,
+        status: e.status,
+        phase: phaseText(e),
+        duration_ms: e.durationMs() ?? null,
+        lines_total: e.lines.length,
+        started_at: e.startedAt ? new Date(e.startedAt).toISOString() : null,
+        command: e.commandLine.length > 200 ? `${e.commandLine.slice(0, 200)}…` : e.commandLine,
+      }));
+    const text = rows.length
+      ? rows.map((r) => `${r.execution_id}  ${r.status.padEnd(9)}  ${r.tool.padEnd(16)}  ${String(r.lines_total).padStart(6)} lines  ${r.duration_ms ?? '-'} ms`).join('\n')
+      : 'no executions yet; start one with exec_program';
+    return { structured: { executions: rows, count: rows.length }, text };
+  },
+});

@@ -1,0 +1,25 @@
+import { executionResult, waitForExecution } from '../results/execution-view.js';
+import { defineBuiltin } from './builtin.js';
+import { findExecution, isToolResult } from './find-execution.js';
+
+interface Input {
+  execution_id: string;
+  wait: number;
+  limit: number;
+  include_maps: boolean;
+}
+
+export default defineBuiltin<Input>({
+  handler: 'stop_execution',
+  async run(input, ctx, call) {
+    const e = findExecution(ctx.runs, input.execution_id);
+    if (isToolResult(e)) return e;
+    if (!e.finished) {
+      ctx.runs.stop(e, 'stop');
+      // Wait for bpftrace to print its maps, so the caller gets them in this answer.
+      if (input.wait) await waitForExecution(e, call, { maxMs: input.wait * 1000 });
+    }
+    const r = executionResult(e, { offset: 0, limit: input.limit, includeMaps: input.include_maps });
+    return { ...r, isError: false };
+  },
+});

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SCHEMAS_DIR } from './paths.js';
+
+/**
+ * The one home of every default. A default written twice drifts: `serve` once ignored the
+ * MCPTRACE_* variables because its own copy of these numbers won.
+ */
+
+/** How the runner schedules, keeps and stops runs. */
+export interface RunnerSettings {
+  /** Runs executing at once. */
+  concurrency: number;
+  /** Runs waiting for a slot; one more is refused. */
+  maxQueued: number;
+  /** Finished runs kept for get_result; the oldest are forgotten first. */
+  maxRetained: number;
+  /** Output bytes kept across finished runs, so many large runs cannot exhaust memory. */
+  maxRetainedBytes: number;
+  /** SIGINT to SIGKILL. */
+  graceMs: number;
+  autoMountTracefs: boolean;
+}
+
+export const RUNNER_DEFAULTS: Readonly<RunnerSettings> = {
+  concurrency: 4,
+  maxQueued: 16,
+  maxRetained: 200,
+  maxRetainedBytes: 256 * 1024 * 1024,
+  // 360 tracepoints take ~26 s to detach; SIGKILL is no faster, so don't rush it.
+  graceMs: 30_000,
+  autoMountTracefs: false,
+};
+
+/** The environment variable behind each runner setting that people can set. */
+export const RUNNER_ENV: Readonly<Partial<Record<keyof RunnerSettings, string>>> = {
+  concurrency: 'MCPTRACE_CONCURRENCY',
+  maxQueued: 'MCPTRACE_MAX_QUEUED',
+  graceMs: 'MCPTRACE_GRACE_MS',
+  autoMountTracefs: 'MCPTRACE_MOUNT_TRACEFS',
+};
+
+/**
+ * Runner settings from the environment over the defaults, read when asked (never at import
+ * time, so a test or a caller that sets a variable later is honoured). Explicit options win.
+ */
+export function runnerSettings(explicit: Partial<RunnerSettings> = {}, env: NodeJS.ProcessEnv = process.env): RunnerSettings {
+  const fromEnv: Partial<RunnerSettings> = {};
+  for (const [key, name] of Object.entries(RUNNER_ENV) as [keyof RunnerSettings, string][]) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    if (key === 'autoMountTracefs') fromEnv.autoMountTracefs = raw === '1' || raw === 'true';
+    else if (Number.isFinite(Number(raw))) (fromEnv as Record<string, number>)[key] = Number(raw);
+  }
+  const defined = Object.fromEntries(Object.entries(explicit).filter(([, v]) => v !== undefined));
+  return { ...RUNNER_DEFAULTS, ...fromEnv, ...defined };
+}
+
+/** Per-tool caps a manifest may lower or raise (`limits:`). */
+export interface ToolLimits {
+  /** Seconds. */
+  timeout: { default: number; max: number };
+  output: { max_lines: number; max_bytes: number };
+}
+
+export const TOOL_LIMITS: Readonly<ToolLimits> = {
+  timeout: { default: 10, max: 3600 },
+  output: { max_lines: 100_000, max_bytes: 16 * 1024 * 1024 },
+};
+
+/** stderr lines kept per run; more are counted as dropped. */
+export const MAX_STDERR_LINES = 2000;
+
+/** A passing environment check is reused this long (it scans PATH and the mount table). */
+export const PREFLIGHT_TTL_MS = 2000;
+
+let defs: Record<string, Record<string, unknown>> | undefined;
+
+/** The shared parameter definitions of schemas/common.json, read once on first use. */
+export function commonDefs(): Record<string, Record<string, unknown>> {
+  defs ??= JSON.parse(readFileSync(path.join(SCHEMAS_DIR, 'common.json'), 'utf8')).$defs as Record<string, Record<string, unknown>>;
+  return defs;
+}
+
+/**
+ * Lines in one page of output. Its home is the `limit` parameter's default in
+ * schemas/common.json, which clients see; code that pages without an explicit limit reads it
+ * from there (it once said 1000 in one place and 500 in another).
+ */
+export const pageSize = (): number => Number(commonDefs().limit.default);

@@ -1,0 +1,9 @@
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+/** The package root: dist/config/paths.js and src/config/paths.ts both sit two levels below it. */
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BUILTIN_TOOLS_DIR = path.join(PACKAGE_ROOT, 'tools.d');
+export const TEMPLATES_DIR = path.join(PACKAGE_ROOT, 'templates');
+export const BCC_DIR = path.join(PACKAGE_ROOT, 'bcc');
+export const SCHEMAS_DIR = path.join(PACKAGE_ROOT, 'schemas');

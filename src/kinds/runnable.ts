@@ -1,0 +1,37 @@
+import { bpftraceJsonArgv, BPFTRACE_ENV } from '../runtime/bpftrace/command.js';
+import { diagnoseFailure } from '../runtime/bpftrace/diagnose.js';
+import { BpftraceJsonDecoder } from '../runtime/bpftrace/json-decoder.js';
+import { kernelFeatures, type Preflight } from '../runtime/environment.js';
+import type { LaunchSpec } from '../runtime/process-lifecycle.js';
+import { RenderError, type Tool } from './kind.js';
+
+/** Input keys every runnable tool declares; the core consumes them. */
+export const RUNTIME_INPUTS: readonly string[] = ['timeout', 'wait'];
+/** Keys that shape the result or the call rather than the program. */
+export const RESULT_INPUTS: readonly string[] = ['include_maps', 'limit', 'dry_run'];
+/** Keys a template or a tool's argv never sees. */
+export const NON_PROGRAM_INPUTS: ReadonlySet<string> = new Set([...RUNTIME_INPUTS, ...RESULT_INPUTS]);
+
+/**
+ * The run's safety stop in ms. A run with a planned duration gets it extended past that
+ * duration, so it can end normally (status completed) rather than time out.
+ */
+export function timeoutMs(tool: Tool, input: Record<string, unknown>, durationSec = 0): number {
+  const { name, limits } = tool.def;
+  const sec = Number(input.timeout ?? limits.timeout.default);
+  if (sec > limits.timeout.max) throw new RenderError(`timeout ${sec} s exceeds ${name}'s maximum of ${limits.timeout.max} s; pass a smaller timeout`);
+  return Math.max(sec, durationSec > 0 ? durationSec + 5 : 0) * 1000;
+}
+
+/** A bpftrace run with typed output (`-f json`) and everything bpftrace needs to stop well. */
+export function bpftraceSpec(pre: Preflight, args: string[], timing: { timeoutMs: number; durationMs?: number }): LaunchSpec {
+  return {
+    argv: bpftraceJsonArgv(pre, args),
+    env: { ...BPFTRACE_ENV },
+    decoder: () => new BpftraceJsonDecoder(),
+    holdStopUntilAttached: true,
+    resendStop: true,
+    diagnose: (stderr) => diagnoseFailure(stderr, kernelFeatures()),
+    ...timing,
+  };
+}

@@ -1,9 +1,0 @@
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
-
-/** The package root: dist/paths.js and src/paths.ts both sit one level below it. */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const BUILTIN_TOOLS_DIR = path.join(PACKAGE_ROOT, 'tools.d');
-export const TEMPLATES_DIR = path.join(PACKAGE_ROOT, 'templates');
-export const BCC_DIR = path.join(PACKAGE_ROOT, 'bcc');
-export const SCHEMAS_DIR = path.join(PACKAGE_ROOT, 'schemas');

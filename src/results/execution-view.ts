@@ -1,0 +1,207 @@
+import { pageSize } from '../config/defaults.js';
+import { MAP_KEYS_MAX } from '../runtime/bpftrace/command.js';
+import { harmlessNotice } from '../runtime/bpftrace/notices.js';
+import { durationMs, isFinished, type Execution, type ExecutionState, type ExecutionStatus } from '../runtime/execution.js';
+import type { HistBucket } from '../runtime/output-decoder.js';
+import { phaseText } from './phase-text.js';
+import type { CallContext, Progress, ToolResult } from './tool-result.js';
+
+export interface PageOptions {
+  offset?: number;
+  limit?: number;
+  includeMaps?: boolean;
+}
+
+/**
+ * The execution_result of schemas/common.json: one page of output and everything known about
+ * the run. test/unit/result-types.test.ts checks that this type and the schema name the same
+ * fields, and every tool result in the tests is validated against the advertised schema.
+ */
+export type ExecutionResult = {
+  execution_id: string;
+  tool: string;
+  status: ExecutionStatus;
+  phase: string;
+  exit_code: number | null;
+  signal: string | null;
+  error: string | null;
+  hint: string | null;
+  duration_ms: number | null;
+  started_at: string | null;
+  ended_at: string | null;
+  offset: number;
+  lines: string[];
+  lines_total: number;
+  has_more: boolean;
+  next_offset: number;
+  dropped: { lines: number; bytes: number; stderr_lines: number };
+  limits: { max_lines: number; max_bytes: number };
+  lost_events: number;
+  attached_probes: number | null;
+  stderr: string[];
+  notices: string[];
+  variant?: string;
+  maps?: Record<string, { type: string; value: unknown }>;
+  warnings: string[];
+};
+
+/** Every field of ExecutionResult, for the schema check; the compiler keeps it complete. */
+export const EXECUTION_RESULT_FIELDS: Record<keyof ExecutionResult, true> = {
+  execution_id: true, tool: true, status: true, phase: true, exit_code: true, signal: true, error: true, hint: true,
+  duration_ms: true, started_at: true, ended_at: true, offset: true, lines: true, lines_total: true, has_more: true,
+  next_offset: true, dropped: true, limits: true, lost_events: true, attached_probes: true, stderr: true, notices: true,
+  variant: true, maps: true, warnings: true,
+};
+
+const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
+
+export function executionView(e: ExecutionState, page: PageOptions = {}): ExecutionResult {
+  const offset = page.offset ?? 0;
+  const limit = page.limit ?? pageSize();
+  const lines = e.lines.slice(offset, offset + limit);
+  const end = Math.min(e.lines.length, offset + lines.length);
+  const view: ExecutionResult = {
+    execution_id: e.id,
+    tool: e.tool,
+    status: e.status,
+    phase: phaseText(e),
+    exit_code: e.exitCode ?? null,
+    signal: e.signal ?? null,
+    error: e.error ?? null,
+    hint: e.hint ?? null,
+    duration_ms: durationMs(e) ?? null,
+    started_at: iso(e.startedAt),
+    ended_at: iso(e.endedAt),
+    offset,
+    lines,
+    lines_total: e.lines.length,
+    has_more: end < e.lines.length || !isFinished(e),
+    next_offset: Math.max(end, offset > e.lines.length ? e.lines.length : offset),
+    dropped: { lines: e.droppedLines, bytes: e.droppedBytes, stderr_lines: e.droppedStderr },
+    limits: { max_lines: e.limits.max_lines, max_bytes: e.limits.max_bytes },
+    lost_events: e.lostEvents,
+    attached_probes: e.attachedProbes ?? null,
+    stderr: e.stderr.filter((l) => l.level !== 'notice' && l.level !== 'info').map((l) => l.text),
+    notices: e.stderr.filter((l) => l.level === 'notice').map((l) => `${l.text} (${harmlessNotice(l.text)?.why ?? 'harmless'})`),
+    warnings: fullMaps(e).map(
+      (m) => `map ${m.name} holds ${m.keys} keys, the BPFTRACE_MAP_KEYS_MAX limit: bpftrace dropped any further keys without a word. Aggregate on fewer keys (e.g. by comm instead of pid), or filter with a predicate.`,
+    ),
+  };
+  if (e.variant) view.variant = e.variant;
+  if (page.includeMaps) view.maps = Object.fromEntries([...e.maps.values()].map((m) => [m.name, { type: m.type, value: m.value }]));
+  return view;
+}
+
+/** Maps that reached the key limit, where bpftrace silently stops adding keys. */
+function fullMaps(e: ExecutionState): { name: string; keys: number }[] {
+  return [...e.maps.values()]
+    .map((m) => ({ name: m.name, keys: m.value && typeof m.value === 'object' && !Array.isArray(m.value) ? Object.keys(m.value as Record<string, HistBucket[]>).length : 0 }))
+    .filter((m) => m.keys >= MAP_KEYS_MAX);
+}
+
+/** The readable rendering of a view, as bpftrace prints output, framed by status. */
+export function renderExecutionText(v: ExecutionResult, opts: { omitLines?: boolean } = {}): string {
+  const secs = v.duration_ms === null ? '' : ` after ${(v.duration_ms / 1000).toFixed(2)} s`;
+  const head = `${v.execution_id} (${v.tool}): ${v.status}${secs}${v.exit_code !== null ? `, exit code ${v.exit_code}` : ''}`;
+  const out = [head];
+  if (['queued', 'running'].includes(v.status)) out.push(`phase: ${v.phase}`);
+  if (v.lines.length && !opts.omitLines) out.push('', ...v.lines);
+  const notes: string[] = [];
+  if (v.error) notes.push(`error: ${v.error}`);
+  if (v.hint) notes.push(`fix: ${v.hint}`);
+  if (v.dropped.lines) notes.push(`${v.dropped.lines} lines (${v.dropped.bytes} bytes) were dropped past the output cap of ${v.limits.max_lines} lines / ${v.limits.max_bytes} bytes; the final map output is always kept`);
+  if (v.lost_events) notes.push(`bpftrace reported ${v.lost_events} lost events (the kernel ring buffer overflowed)`);
+  for (const w of v.warnings ?? []) notes.push(`warning: ${w}`);
+  if (v.stderr.length && !v.error) notes.push(`stderr:\n${v.stderr.join('\n')}`);
+  const shown = v.lines.length ? `lines ${v.offset}-${v.offset + v.lines.length - 1} of ${v.lines_total}` : `no lines from offset ${v.offset} (${v.lines_total} in all)`;
+  if (opts.omitLines) {
+    // The caller streamed the lines already.
+  } else if (v.has_more) {
+    notes.push(`${shown}; ${['queued', 'running'].includes(v.status) ? 'still running: ' : ''}call get_result with execution_id "${v.execution_id}" and offset ${v.next_offset}${['queued', 'running'].includes(v.status) ? ' (wait: 5 to long-poll)' : ''} for more`);
+  } else if (v.lines_total > v.lines.length) {
+    notes.push(shown);
+  }
+  if (notes.length) out.push('', ...notes.map((n) => `-- ${n}`));
+  return out.join('\n');
+}
+
+/**
+ * Waits until the run ends (or, with `untilLines`, until there are more lines than that),
+ * reporting progress. An abort of ctx.signal calls onAbort once and keeps waiting for the end,
+ * so the final maps are still collected; without onAbort, an abort ends the wait.
+ */
+export function waitForExecution(
+  e: Execution,
+  ctx: CallContext,
+  opts: { maxMs?: number; untilLines?: number; onAbort?: () => void } = {},
+): Promise<void> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let lastProgress = 0;
+    let reportedLines = false;
+    let sentLines = e.lines.length;
+    const progress = (): Progress => ({ elapsedMs: e.durationMs() ?? 0, lines: e.lines.length, status: e.status, phase: phaseText(e) });
+    const onChange = () => {
+      if (ctx.onLines && e.lines.length > sentLines) {
+        const from = sentLines;
+        sentLines = e.lines.length;
+        ctx.onLines(e.lines.slice(from), from, e.mapPrints);
+      }
+      report();
+      if (e.finished || (opts.untilLines !== undefined && e.lines.length > opts.untilLines)) done();
+    };
+    let trailing: NodeJS.Timeout | undefined;
+    let closed = false;
+    // The first line is reported at once (time to first event); later changes at most every
+    // 200 ms, the last of a burst included, so a status change is never shown late.
+    const report = () => {
+      if (!ctx.onProgress || e.finished || closed) return;
+      const now = Date.now();
+      const firstLine = !reportedLines && e.lines.length > 0;
+      if (firstLine || now - lastProgress >= 200) {
+        if (trailing) clearTimeout(trailing);
+        trailing = undefined;
+        lastProgress = now;
+        reportedLines ||= e.lines.length > 0;
+        ctx.onProgress(progress());
+      } else {
+        trailing ??= setTimeout(() => {
+          trailing = undefined;
+          report();
+        }, 200 - (now - lastProgress));
+      }
+    };
+    const tick = setInterval(() => ctx.onProgress?.(progress()), 1000);
+    const limit = opts.maxMs !== undefined ? setTimeout(done, Math.max(0, opts.maxMs - (Date.now() - started))) : undefined;
+    // A cancelled run call stops the run (onAbort) and still waits for its maps; a cancelled
+    // long-poll (get_result) just stops waiting.
+    const onAbort = () => (opts.onAbort ? opts.onAbort() : done());
+    function done() {
+      closed = true;
+      clearInterval(tick);
+      if (trailing) clearTimeout(trailing);
+      if (limit) clearTimeout(limit);
+      e.off('change', onChange);
+      ctx.signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    e.on('change', onChange);
+    if (ctx.signal?.aborted) onAbort();
+    else ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    onChange();
+  });
+}
+
+/** A run as a tool result: a failed run is an error result that still carries the run. */
+export function executionResult(e: ExecutionState, page: PageOptions): ToolResult<ExecutionResult> {
+  const v = executionView(e, page);
+  return {
+    structured: v,
+    text: renderExecutionText(v),
+    isError: e.status === 'failed',
+    errorKind: e.status === 'failed' ? 'failed' : e.status === 'timed_out' ? 'timeout' : undefined,
+  };
+}
+
+/** Whether a tool's structured result is a run (and not, say, a dry run or an error). */
+export const isExecutionResult = (s: object): s is ExecutionResult => 'execution_id' in s && 'lines_total' in s;

@@ -1,0 +1,45 @@
+import type { MapPrint } from '../runtime/execution.js';
+
+/**
+ * Why a call did not succeed. Each kind has its own CLI exit code (src/cli/exit-codes.ts);
+ * an `internal` error is a bug in mcptrace, never "the trace failed".
+ */
+export type ErrorKind = 'input' | 'not_found' | 'environment' | 'failed' | 'timeout' | 'internal';
+
+/** What every tool returns, to MCP and the CLI alike. */
+export interface ToolResult<S extends object = Record<string, unknown>> {
+  structured: S;
+  text: string;
+  isError?: boolean;
+  /** CLI exit code class; MCP ignores it. */
+  errorKind?: ErrorKind;
+  /** Stack of an internal error; the CLI shows it only with --debug, MCP never. */
+  debug?: string;
+  /**
+   * The structured result has another shape than the tool's outputSchema (a dry run): MCP then
+   * sends it as text only, since a client checks structuredContent against that schema.
+   */
+  otherShape?: boolean;
+}
+
+export function errorResult(message: string, errorKind: ErrorKind = 'input', extra: Record<string, unknown> = {}): ToolResult {
+  return { structured: { error: message, ...extra }, text: message, isError: true, errorKind };
+}
+
+export interface Progress {
+  elapsedMs: number;
+  lines: number;
+  status: string;
+  phase: string;
+}
+
+export interface CallContext {
+  /** Aborted by an MCP cancellation or a CLI Ctrl-C: the run is stopped. */
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /**
+   * Called with each batch of new lines while a waited run is in flight (CLI live output), with
+   * the maps printed among them (by line index) so a terminal can render those as tables.
+   */
+  onLines?: (lines: readonly string[], from: number, maps: ReadonlyMap<number, MapPrint>) => void;
+}
