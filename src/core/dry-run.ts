@@ -8,7 +8,7 @@ export type DryRunResult = {
   argv: string[];
   env: Record<string, string>;
   program: string | null;
-  variant: string | null;
+  variant?: string;
   timeout_ms: number;
   duration_ms: number | null;
 };
@@ -24,7 +24,7 @@ export function dryRunResult(tool: Tool, launch: Launch): ToolResult<DryRunResul
     argv: spec.argv,
     env: spec.env,
     program: launch.program ?? null,
-    variant: launch.variant ?? null,
+    ...(launch.variant ? { variant: launch.variant } : {}),
     timeout_ms: spec.timeoutMs,
     duration_ms: spec.durationMs ?? null,
   };
@@ -36,6 +36,5 @@ export function dryRunResult(tool: Tool, launch: Launch): ToolResult<DryRunResul
     '',
     `argv (JSON): ${JSON.stringify(spec.argv)}`,
   ].join('\n');
-  // Not the tool's execution_result: over MCP it travels as text, which carries all of it.
-  return { structured, text, otherShape: true };
+  return { structured, text };
 }

@@ -63,7 +63,7 @@ export function loadToolFile(file: string, opts: { eager?: boolean } = {}, names
         problems.push({ file, ...r.locate('/input/properties'), message: `a ${def.kind} tool must declare the "${k}" input; add ${k}: { $ref: common.json#/$defs/${k} }`, kind: 'run' });
       }
     }
-    injectDryRun(def.input);
+    injectDryRun(def);
   }
   let validateInput;
   try {
@@ -97,9 +97,20 @@ function runValidator(kind: string, schema: JsonSchema): ValidateFunction {
 
 /**
  * Every runnable tool takes `dry_run`: render the exact command and program, run nothing. The
- * core adds it, so a dropped-in manifest gets it too.
+ * core adds it, so a dropped-in manifest gets it too, and adds the dry run's answer to the output
+ * schema: its properties beside the tool's own (clients read them there), and either shape's
+ * required fields (an MCP client checks every structuredContent against this schema).
  */
-function injectDryRun(input: JsonSchema): void {
-  const props = (input.properties ??= {}) as Record<string, unknown>;
+function injectDryRun(def: { input: JsonSchema; output?: JsonSchema }): void {
+  const props = (def.input.properties ??= {}) as Record<string, unknown>;
   props.dry_run ??= structuredClone(commonDefs().dry_run);
+  const out = def.output;
+  if (!out || out.anyOf) return;
+  const dry = commonDefs().dry_run_result as { properties: Record<string, unknown>; required: string[] };
+  const { required, ...rest } = out;
+  def.output = {
+    ...rest,
+    properties: { ...dry.properties, ...(out.properties as Record<string, unknown>) },
+    anyOf: [{ required: required ?? [] }, { required: dry.required }],
+  };
 }

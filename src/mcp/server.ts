@@ -53,7 +53,7 @@ export function toCallToolResult(r: ToolResult, hasOutputSchema: boolean): CallT
   // A successful result has the tool's output shape, and so does a failed run (an execution).
   // Any other error does not: sent as structuredContent it would fail the client's
   // outputSchema check and hide the message, so it travels as text only.
-  const conforms = !hasOutputSchema || (!r.otherShape && (!r.isError || 'execution_id' in r.structured));
+  const conforms = !hasOutputSchema || !r.isError || 'execution_id' in r.structured;
   return {
     content: [{ type: 'text', text: r.text }],
     ...(conforms ? { structuredContent: r.structured } : {}),

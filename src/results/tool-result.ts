@@ -15,11 +15,6 @@ export interface ToolResult<S extends object = Record<string, unknown>> {
   errorKind?: ErrorKind;
   /** Stack of an internal error; the CLI shows it only with --debug, MCP never. */
   debug?: string;
-  /**
-   * The structured result has another shape than the tool's outputSchema (a dry run): MCP then
-   * sends it as text only, since a client checks structuredContent against that schema.
-   */
-  otherShape?: boolean;
 }
 
 export function errorResult(message: string, errorKind: ErrorKind = 'input', extra: Record<string, unknown> = {}): ToolResult {

@@ -27,6 +27,9 @@ export async function startServer(args: string[] = [], env: Record<string, strin
   transport.stderr?.on('data', (d) => (stderr += d.toString()));
   const client = new Client({ name: 'mcptrace-test', version: '1.0.0' });
   await client.connect(transport);
+  // Listing first makes the SDK client check every structuredContent against the tool's
+  // outputSchema, as real clients do: each result in these tests is validated.
+  await client.listTools();
   return {
     client,
     transport,

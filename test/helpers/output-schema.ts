@@ -8,12 +8,12 @@ const compiled = new Map<object, ReturnType<Ajv['compile']>>();
 
 /**
  * Asserts that a tool's structured result matches the outputSchema it advertises, as an MCP
- * client checks it: every result that travels as structuredContent (not errors other than a
- * failed run, and not a dry run, which travels as text).
+ * client checks it: every result that travels as structuredContent (errors other than a failed
+ * run travel as text).
  */
 export function expectConforms(core: Core, tool: string, r: ToolResult): void {
   const schema = core.tool(tool)?.def.output;
-  const travelsStructured = !r.otherShape && (!r.isError || 'execution_id' in r.structured);
+  const travelsStructured = !r.isError || 'execution_id' in r.structured;
   if (!schema || !travelsStructured) return;
   let v = compiled.get(schema);
   if (!v) compiled.set(schema, (v = ajv.compile(schema)));

@@ -82,6 +82,9 @@ describe('a fifth tool kind is one module and its registration', () => {
     expect(listed?.inputSchema.properties).toHaveProperty('dry_run');
     const called = await client.callTool({ name: 'say_hello', arguments: { name: 'kernel', wait: true } });
     expect(called.structuredContent).toMatchObject({ status: 'completed', lines: ['hello kernel'] });
+    // A dry run answers with the argv over MCP too, and its answer passes the client's schema check.
+    const dry = await client.callTool({ name: 'say_hello', arguments: { name: 'kernel', dry_run: true } });
+    expect(dry.structuredContent).toMatchObject({ dry_run: true, argv: ['/bin/echo', 'hello', 'kernel'] });
     await client.close();
 
     const cmd = commandForTool(core.tool('say_hello')!, () => core) as unknown as { id: string; args: object; flags: object };
