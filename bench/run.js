@@ -122,7 +122,9 @@ const results = [];
 function record(metric, unit, r, target, ok, note = '') {
   const ratio = r.direct.median ? r.mcptrace.median / r.direct.median : NaN;
   results.push({ metric, unit, mcptrace: r.mcptrace, direct: r.direct, ratio, target, ok, note });
-  log(`  ${metric}: mcptrace ${fmt(r.mcptrace.median)} ${unit}, direct ${fmt(r.direct.median)} ${unit}, ratio ${ratio.toFixed(2)} -> ${ok ? 'meets' : 'MISSES'} ${target}`);
+  log(
+    `  ${metric}: mcptrace ${fmt(r.mcptrace.median)} ${unit}, direct ${fmt(r.direct.median)} ${unit}, ratio ${ratio.toFixed(2)} -> ${ok ? 'meets' : 'MISSES'} ${target}`,
+  );
 }
 const fmt = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1));
 
@@ -164,11 +166,15 @@ const scenarios = {
         async () => {
           const t0 = now();
           let t1;
-          await s.call('exec_program', { program: prog, wait: true }, {
-            onprogress: (p) => {
-              if (t1 === undefined && /: [1-9]\d* lines/.test(p.message ?? '')) t1 = now();
+          await s.call(
+            'exec_program',
+            { program: prog, wait: true },
+            {
+              onprogress: (p) => {
+                if (t1 === undefined && /: [1-9]\d* lines/.test(p.message ?? '')) t1 = now();
+              },
             },
-          });
+          );
           if (t1 === undefined) throw new Error('no progress notification with a line');
           return t1 - t0;
         },
@@ -336,8 +342,14 @@ const scenarios = {
     d.child.kill('SIGINT');
     await d.exited;
     const ratio = r.mcptrace.median / r.direct.median;
-    record('stop with a 10k-key map, until the full map is read', 'ms', r, '<= 1.1x direct', ratio <= 1.1,
-      `keys returned: mcptrace ${lastMcpKeys}, direct ${lastDirectKeys}; bpftrace with its default BPFTRACE_MAP_KEYS_MAX prints ${mapLines(dropped)} of ${keys}`);
+    record(
+      'stop with a 10k-key map, until the full map is read',
+      'ms',
+      r,
+      '<= 1.1x direct',
+      ratio <= 1.1,
+      `keys returned: mcptrace ${lastMcpKeys}, direct ${lastDirectKeys}; bpftrace with its default BPFTRACE_MAP_KEYS_MAX prints ${mapLines(dropped)} of ${keys}`,
+    );
   },
 
   async server_startup() {
@@ -352,7 +364,10 @@ const scenarios = {
       if (!tools.length) throw new Error('no tools');
       return t;
     };
-    const r = await abab(() => spawnToList([path.join(REPO, 'bin/run.js'), 'serve']), () => spawnToList([path.join(HERE, 'minimal-server.js')]));
+    const r = await abab(
+      () => spawnToList([path.join(REPO, 'bin/run.js'), 'serve']),
+      () => spawnToList([path.join(HERE, 'minimal-server.js')]),
+    );
     const ratio = r.mcptrace.median / r.direct.median;
     record('server start-up: spawn to tools/list (direct: minimal 1-tool SDK server)', 'ms', r, '<= 1.5x', ratio <= 1.5);
   },
@@ -452,4 +467,3 @@ const file = path.join(dir, `${meta.date.replace(/[:.]/g, '-')}${SMOKE ? '-smoke
 writeFileSync(file, `${JSON.stringify({ meta, results }, null, 2)}\n`);
 log(`\n${meta.machine}; ${meta.bpftrace}; ${meta.seconds} s; written to ${path.relative(REPO, file)}`);
 if (SMOKE && results.length === 0) process.exit(1);
-

@@ -31,7 +31,9 @@ export default defineBuiltin<Record<string, never>>({
       ...env.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`),
       '',
       ...Object.entries(info).flatMap(([section, kv]) =>
-        typeof kv === 'object' && kv ? [`${section}:`, ...Object.entries(kv as Record<string, string>).map(([k, v]) => `  ${k}: ${v}`)] : [`${section}: ${String(kv)}`],
+        typeof kv === 'object' && kv
+          ? [`${section}:`, ...Object.entries(kv as Record<string, string>).map(([k, v]) => `  ${k}: ${v}`)]
+          : [`${section}: ${String(kv)}`],
       ),
     ].join('\n');
     return { structured, text };

@@ -6,7 +6,10 @@ import type { RunsView } from './builtin.js';
 export function findExecution(runs: RunsView, id: string): Execution | ToolResult {
   const e = runs.get(id);
   if (e) return e;
-  const known = runs.list().slice(-5).map((x) => x.id);
+  const known = runs
+    .list()
+    .slice(-5)
+    .map((x) => x.id);
   if (!known.length) {
     return errorResult(
       `no execution "${id}": this mcptrace process has started none. Executions live in the process that started them (an MCP server session); in a terminal, a trace runs in the foreground of its own command.`,

@@ -23,7 +23,9 @@ export default defineBuiltin<Input>({
         command: e.commandLine.length > 200 ? `${e.commandLine.slice(0, 200)}…` : e.commandLine,
       }));
     const text = rows.length
-      ? rows.map((r) => `${r.execution_id}  ${r.status.padEnd(9)}  ${r.tool.padEnd(16)}  ${String(r.lines_total).padStart(6)} lines  ${r.duration_ms ?? '-'} ms`).join('\n')
+      ? rows
+          .map((r) => `${r.execution_id}  ${r.status.padEnd(9)}  ${r.tool.padEnd(16)}  ${String(r.lines_total).padStart(6)} lines  ${r.duration_ms ?? '-'} ms`)
+          .join('\n')
       : 'no executions yet; start one with exec_program';
     return { structured: { executions: rows, count: rows.length }, text };
   },

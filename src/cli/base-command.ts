@@ -24,7 +24,9 @@ export abstract class BaseCommand extends Command {
       process.exitCode = oclifExit === 2 || err instanceof Errors.CLIError ? EXIT.input : oclifExit;
       return;
     }
-    process.stderr.write(`Error: internal error: ${err.message}. This is a bug in mcptrace; please report it${this.debugMode() ? '' : ' (run with --debug for the stack)'}.\n`);
+    process.stderr.write(
+      `Error: internal error: ${err.message}. This is a bug in mcptrace; please report it${this.debugMode() ? '' : ' (run with --debug for the stack)'}.\n`,
+    );
     if (this.debugMode() && err.stack) process.stderr.write(`${err.stack}\n`);
     process.exitCode = EXIT.internal;
   }

@@ -18,7 +18,10 @@ export function clientTarget(client: ClientName, env: NodeJS.ProcessEnv = proces
   switch (client) {
     case 'claude-desktop':
       return {
-        file: process.platform === 'darwin' ? path.join(home, 'Library/Application Support/Claude/claude_desktop_config.json') : path.join(xdg, 'Claude/claude_desktop_config.json'),
+        file:
+          process.platform === 'darwin'
+            ? path.join(home, 'Library/Application Support/Claude/claude_desktop_config.json')
+            : path.join(xdg, 'Claude/claude_desktop_config.json'),
         key: 'mcpServers',
       };
     case 'claude-code':
@@ -47,7 +50,7 @@ export class ConfigFileError extends Error {}
 /** Computes the new config without touching the disk. */
 export function planSetup(client: ClientName, env?: NodeJS.ProcessEnv, cwd?: string): SetupPlan {
   const { file, key } = clientTarget(client, env, cwd);
-  let current: Record<string, any> = {};
+  let current: Record<string, unknown> = {};
   let raw: string | undefined;
   if (existsSync(file)) {
     raw = readFileSync(file, 'utf8');
@@ -57,7 +60,7 @@ export function planSetup(client: ClientName, env?: NodeJS.ProcessEnv, cwd?: str
       throw new ConfigFileError(`${file} is not valid JSON (${(e as Error).message}); fix it or move it away, then run setup again. Nothing was written.`);
     }
   }
-  const next = { ...current, [key]: { ...(current[key] ?? {}), mcptrace: serverEntry(client) } };
+  const next = { ...current, [key]: { ...((current[key] as Record<string, unknown> | undefined) ?? {}), mcptrace: serverEntry(client) } };
   const content = `${JSON.stringify(next, null, 2)}\n`;
   if (raw !== undefined && JSON.stringify(current) === JSON.stringify(next)) return { file, action: 'unchanged', content: raw };
   return { file, action: raw === undefined ? 'create' : 'update', content, backup: raw === undefined ? undefined : `${file}.bak` };

@@ -99,7 +99,10 @@ export class Core {
       checked = tool.validateInput(args ?? {});
     } catch (e) {
       // Input schemas compile on first use; a strict-mode error in a user manifest lands here.
-      return errorResult(`${name} has an invalid input schema (${(e as Error).message}); fix ${tool.def.file} (check it with: mcptrace tools validate ${tool.def.file})`, 'input');
+      return errorResult(
+        `${name} has an invalid input schema (${(e as Error).message}); fix ${tool.def.file} (check it with: mcptrace tools validate ${tool.def.file})`,
+        'input',
+      );
     }
     if (!checked.ok) return errorResult(checked.message, 'input');
     const input = checked.value;
@@ -110,7 +113,10 @@ export class Core {
       if (e instanceof EnvironmentError) return errorResult(e.message, 'environment');
       if (e instanceof RenderError || e instanceof QueueFullError) return errorResult(e.message, 'input');
       return {
-        ...errorResult(`internal error in ${name}: ${(e as Error).message}. This is a bug in mcptrace, not in your call; please report it (run with --debug for the stack).`, 'internal'),
+        ...errorResult(
+          `internal error in ${name}: ${(e as Error).message}. This is a bug in mcptrace, not in your call; please report it (run with --debug for the stack).`,
+          'internal',
+        ),
         debug: (e as Error).stack,
       };
     }

@@ -43,12 +43,26 @@ export function loadTools(opts: LoadOptions = {}): LoadResult {
  * One manifest into a tool: the definition (src/manifest), then its kind's own checks, then
  * the name claim. `names` is shared across a load, so clashes are found in one place only.
  */
-export function loadToolFile(file: string, opts: { eager?: boolean } = {}, names?: NameRegistry, display?: (f: string) => string): { tool?: Tool; problems: Problem[] } {
+export function loadToolFile(
+  file: string,
+  opts: { eager?: boolean } = {},
+  names?: NameRegistry,
+  display?: (f: string) => string,
+): { tool?: Tool; problems: Problem[] } {
   const r = readDefinition(file);
   const kind = r.kindName === undefined ? undefined : kindNamed(r.kindName);
   const unknownKind: Problem[] =
     r.kindName !== undefined && !kind
-      ? [{ file, ...r.locate('/kind'), message: `unknown kind "${r.kindName}"; valid kinds: ${allKinds().map((k) => k.name).join(', ')}`, kind: 'kind' }]
+      ? [
+          {
+            file,
+            ...r.locate('/kind'),
+            message: `unknown kind "${r.kindName}"; valid kinds: ${allKinds()
+              .map((k) => k.name)
+              .join(', ')}`,
+            kind: 'kind',
+          },
+        ]
       : [];
   if (!r.definition || !kind) return { problems: [...unknownKind, ...r.problems] };
   const def = r.definition;
@@ -60,7 +74,12 @@ export function loadToolFile(file: string, opts: { eager?: boolean } = {}, names
   if (kind.runnable) {
     for (const k of RUNTIME_INPUTS) {
       if (!inputs.includes(k)) {
-        problems.push({ file, ...r.locate('/input/properties'), message: `a ${def.kind} tool must declare the "${k}" input; add ${k}: { $ref: common.json#/$defs/${k} }`, kind: 'run' });
+        problems.push({
+          file,
+          ...r.locate('/input/properties'),
+          message: `a ${def.kind} tool must declare the "${k}" input; add ${k}: { $ref: common.json#/$defs/${k} }`,
+          kind: 'run',
+        });
       }
     }
     injectDryRun(def);

@@ -43,7 +43,8 @@ export function manifestFiles(directories: ToolDirectory[]): { files: string[]; 
   const problems: Problem[] = [];
   for (const { dir, origin } of directories) {
     if (!existsSync(dir)) {
-      if (origin === '--tools-dir') problems.push({ file: dir, line: 1, col: 1, message: 'tools directory does not exist; check the --tools-dir path', kind: 'io' });
+      if (origin === '--tools-dir')
+        problems.push({ file: dir, line: 1, col: 1, message: 'tools directory does not exist; check the --tools-dir path', kind: 'io' });
       continue;
     }
     files.push(...yamlFilesIn(dir));
@@ -80,7 +81,11 @@ export function readDefinition(file: string): DefinitionResult {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    return { problems: [{ file, line: 1, col: 1, message: `cannot read: ${(e as Error).message}`, kind: 'io' }], locate: unknownPos, locator: () => undefined as never };
+    return {
+      problems: [{ file, line: 1, col: 1, message: `cannot read: ${(e as Error).message}`, kind: 'io' }],
+      locate: unknownPos,
+      locator: () => undefined as never,
+    };
   }
   const parsed = parseYamlFile(file, text, validateManifest);
   // Positions are needed only to report a problem; with a cache hit they cost a parse then.
@@ -103,7 +108,12 @@ export function readDefinition(file: string): DefinitionResult {
     output: { ...TOOL_LIMITS.output, ...raw.limits?.output },
   };
   if (limits.timeout.default > limits.timeout.max) {
-    problems.push({ file, ...locate('/limits/timeout'), message: `limits.timeout.default (${limits.timeout.default}) exceeds limits.timeout.max (${limits.timeout.max}); lower the default or raise the max`, kind: 'schema' });
+    problems.push({
+      file,
+      ...locate('/limits/timeout'),
+      message: `limits.timeout.default (${limits.timeout.default}) exceeds limits.timeout.max (${limits.timeout.max}); lower the default or raise the max`,
+      kind: 'schema',
+    });
     return result(problems);
   }
   return result([], {
@@ -134,11 +144,21 @@ export class NameRegistry {
   claim(def: ToolDefinition, where: Position, display: (file: string) => string = (f) => f): Problem | undefined {
     const nameOwner = this.owners.get(def.name);
     if (nameOwner) {
-      return { file: def.file, ...where, message: `duplicate tool name "${def.name}": already defined in ${display(nameOwner)}; rename one of them`, kind: 'duplicate-name' };
+      return {
+        file: def.file,
+        ...where,
+        message: `duplicate tool name "${def.name}": already defined in ${display(nameOwner)}; rename one of them`,
+        kind: 'duplicate-name',
+      };
     }
     const taken = def.aliases.find((a) => this.owners.has(a));
     if (taken) {
-      return { file: def.file, ...where, message: `alias "${taken}" is already used by ${display(this.owners.get(taken)!)}; choose another alias`, kind: 'duplicate-name' };
+      return {
+        file: def.file,
+        ...where,
+        message: `alias "${taken}" is already used by ${display(this.owners.get(taken)!)}; choose another alias`,
+        kind: 'duplicate-name',
+      };
     }
     for (const n of [def.name, ...def.aliases]) this.owners.set(n, def.file);
     return undefined;

@@ -1,16 +1,5 @@
 /** What a problem is about; `tools validate` prints it in brackets, actionlint style. */
-export type ProblemKind =
-  | 'io'
-  | 'syntax'
-  | 'duplicate-key'
-  | 'schema'
-  | 'ref'
-  | 'input-schema'
-  | 'duplicate-name'
-  | 'kind'
-  | 'run'
-  | 'template'
-  | 'bcc';
+export type ProblemKind = 'io' | 'syntax' | 'duplicate-key' | 'schema' | 'ref' | 'input-schema' | 'duplicate-name' | 'kind' | 'run' | 'template' | 'bcc';
 
 /**
  * A located problem in a user-supplied file (manifest, template, bcc spec).

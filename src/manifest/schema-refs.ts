@@ -12,12 +12,7 @@ export interface RefProblem {
  * MCP clients do not resolve external references. Sibling keywords override the shared
  * definition (a manifest may reword a description or change a default).
  */
-export function inlineCommonRefs(
-  schema: unknown,
-  defs: Record<string, JsonSchema>,
-  pointer: string,
-  problems: RefProblem[],
-): unknown {
+export function inlineCommonRefs(schema: unknown, defs: Record<string, JsonSchema>, pointer: string, problems: RefProblem[]): unknown {
   if (Array.isArray(schema)) return schema.map((s, i) => inlineCommonRefs(s, defs, `${pointer}/${i}`, problems));
   if (!schema || typeof schema !== 'object') return schema;
   const obj = schema as Record<string, unknown>;

@@ -20,7 +20,8 @@ interface DirsOption {
 }
 export type ServeOption = IntOption | BoolOption | DirsOption;
 
-const withDefault = (setting: keyof RunnerSettings, text: string) => `${text} Default ${String(RUNNER_DEFAULTS[setting])}${RUNNER_ENV[setting] ? `, or $${RUNNER_ENV[setting]}` : ''}.`;
+const withDefault = (setting: keyof RunnerSettings, text: string) =>
+  `${text} Default ${String(RUNNER_DEFAULTS[setting])}${RUNNER_ENV[setting] ? `, or $${RUNNER_ENV[setting]}` : ''}.`;
 
 /**
  * The one definition of `serve`'s options: the oclif command and the fast path both use it.
@@ -30,7 +31,13 @@ const withDefault = (setting: keyof RunnerSettings, text: string) => `${text} De
 export const SERVE_OPTIONS: Record<string, ServeOption> = {
   'tools-dir': { type: 'dirs', description: 'Also load tool manifests from this directory.' },
   concurrency: { type: 'integer', setting: 'concurrency', min: 1, max: 64, description: withDefault('concurrency', 'Traces running at once.') },
-  'max-queued': { type: 'integer', setting: 'maxQueued', min: 0, max: 1000, description: withDefault('maxQueued', 'Traces waiting for a slot before new ones are refused.') },
+  'max-queued': {
+    type: 'integer',
+    setting: 'maxQueued',
+    min: 0,
+    max: 1000,
+    description: withDefault('maxQueued', 'Traces waiting for a slot before new ones are refused.'),
+  },
   'grace-ms': {
     type: 'integer',
     setting: 'graceMs',
@@ -38,7 +45,11 @@ export const SERVE_OPTIONS: Record<string, ServeOption> = {
     max: 600_000,
     description: withDefault('graceMs', 'Time between SIGINT and SIGKILL when stopping a trace (hundreds of tracepoints take seconds to detach).'),
   },
-  'mount-tracefs': { type: 'boolean', setting: 'autoMountTracefs', description: withDefault('autoMountTracefs', 'Mount tracefs when it is missing (root only).') },
+  'mount-tracefs': {
+    type: 'boolean',
+    setting: 'autoMountTracefs',
+    description: withDefault('autoMountTracefs', 'Mount tracefs when it is missing (root only).'),
+  },
 };
 
 export type ServeValues = Record<string, string | boolean | string[] | number | undefined>;
@@ -58,13 +69,20 @@ export function toCoreOptions(v: ServeValues): CoreOptions {
 /** Parses `serve` arguments without oclif; returns an error message instead of throwing. */
 export function parseServeArgv(argv: string[]): { values: ServeValues } | { error: string } {
   const options = Object.fromEntries(
-    Object.entries(SERVE_OPTIONS).map(([name, o]) => [name, o.type === 'boolean' ? { type: 'boolean' as const } : { type: 'string' as const, multiple: o.type === 'dirs' }]),
+    Object.entries(SERVE_OPTIONS).map(([name, o]) => [
+      name,
+      o.type === 'boolean' ? { type: 'boolean' as const } : { type: 'string' as const, multiple: o.type === 'dirs' },
+    ]),
   );
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
   } catch (e) {
-    return { error: `${(e as Error).message}. Valid options: ${Object.keys(SERVE_OPTIONS).map((n) => `--${n}`).join(', ')} (see mcptrace serve --help)` };
+    return {
+      error: `${(e as Error).message}. Valid options: ${Object.keys(SERVE_OPTIONS)
+        .map((n) => `--${n}`)
+        .join(', ')} (see mcptrace serve --help)`,
+    };
   }
   const values = { ...parsed.values } as ServeValues;
   for (const [name, o] of Object.entries(SERVE_OPTIONS)) {

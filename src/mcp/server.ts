@@ -38,7 +38,11 @@ export function createServer(core: Core): { server: Server; cleanup: () => Promi
               void extra
                 .sendNotification({
                   method: 'notifications/progress',
-                  params: { progressToken: token, progress: p.elapsedMs / 1000, message: `${p.status}: ${p.lines} lines after ${(p.elapsedMs / 1000).toFixed(1)} s (${p.phase})` },
+                  params: {
+                    progressToken: token,
+                    progress: p.elapsedMs / 1000,
+                    message: `${p.status}: ${p.lines} lines after ${(p.elapsedMs / 1000).toFixed(1)} s (${p.phase})`,
+                  },
                 })
                 .catch(() => undefined);
             },

@@ -47,10 +47,31 @@ export type ExecutionResult = {
 
 /** Every field of ExecutionResult, for the schema check; the compiler keeps it complete. */
 export const EXECUTION_RESULT_FIELDS: Record<keyof ExecutionResult, true> = {
-  execution_id: true, tool: true, status: true, phase: true, exit_code: true, signal: true, error: true, hint: true,
-  duration_ms: true, started_at: true, ended_at: true, offset: true, lines: true, lines_total: true, has_more: true,
-  next_offset: true, dropped: true, limits: true, lost_events: true, attached_probes: true, stderr: true, notices: true,
-  variant: true, maps: true, warnings: true,
+  execution_id: true,
+  tool: true,
+  status: true,
+  phase: true,
+  exit_code: true,
+  signal: true,
+  error: true,
+  hint: true,
+  duration_ms: true,
+  started_at: true,
+  ended_at: true,
+  offset: true,
+  lines: true,
+  lines_total: true,
+  has_more: true,
+  next_offset: true,
+  dropped: true,
+  limits: true,
+  lost_events: true,
+  attached_probes: true,
+  stderr: true,
+  notices: true,
+  variant: true,
+  maps: true,
+  warnings: true,
 };
 
 const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
@@ -84,7 +105,8 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
     stderr: e.stderr.filter((l) => l.level !== 'notice' && l.level !== 'info').map((l) => l.text),
     notices: e.stderr.filter((l) => l.level === 'notice').map((l) => `${l.text} (${harmlessNotice(l.text)?.why ?? 'harmless'})`),
     warnings: fullMaps(e).map(
-      (m) => `map ${m.name} holds ${m.keys} keys, the BPFTRACE_MAP_KEYS_MAX limit: bpftrace dropped any further keys without a word. Aggregate on fewer keys (e.g. by comm instead of pid), or filter with a predicate.`,
+      (m) =>
+        `map ${m.name} holds ${m.keys} keys, the BPFTRACE_MAP_KEYS_MAX limit: bpftrace dropped any further keys without a word. Aggregate on fewer keys (e.g. by comm instead of pid), or filter with a predicate.`,
     ),
   };
   if (e.variant) view.variant = e.variant;
@@ -95,7 +117,10 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
 /** Maps that reached the key limit, where bpftrace silently stops adding keys. */
 function fullMaps(e: ExecutionState): { name: string; keys: number }[] {
   return [...e.maps.values()]
-    .map((m) => ({ name: m.name, keys: m.value && typeof m.value === 'object' && !Array.isArray(m.value) ? Object.keys(m.value as Record<string, HistBucket[]>).length : 0 }))
+    .map((m) => ({
+      name: m.name,
+      keys: m.value && typeof m.value === 'object' && !Array.isArray(m.value) ? Object.keys(m.value as Record<string, HistBucket[]>).length : 0,
+    }))
     .filter((m) => m.keys >= MAP_KEYS_MAX);
 }
 
@@ -109,15 +134,22 @@ export function renderExecutionText(v: ExecutionResult, opts: { omitLines?: bool
   const notes: string[] = [];
   if (v.error) notes.push(`error: ${v.error}`);
   if (v.hint) notes.push(`fix: ${v.hint}`);
-  if (v.dropped.lines) notes.push(`${v.dropped.lines} lines (${v.dropped.bytes} bytes) were dropped past the output cap of ${v.limits.max_lines} lines / ${v.limits.max_bytes} bytes; the final map output is always kept`);
+  if (v.dropped.lines)
+    notes.push(
+      `${v.dropped.lines} lines (${v.dropped.bytes} bytes) were dropped past the output cap of ${v.limits.max_lines} lines / ${v.limits.max_bytes} bytes; the final map output is always kept`,
+    );
   if (v.lost_events) notes.push(`bpftrace reported ${v.lost_events} lost events (the kernel ring buffer overflowed)`);
   for (const w of v.warnings ?? []) notes.push(`warning: ${w}`);
   if (v.stderr.length && !v.error) notes.push(`stderr:\n${v.stderr.join('\n')}`);
-  const shown = v.lines.length ? `lines ${v.offset}-${v.offset + v.lines.length - 1} of ${v.lines_total}` : `no lines from offset ${v.offset} (${v.lines_total} in all)`;
+  const shown = v.lines.length
+    ? `lines ${v.offset}-${v.offset + v.lines.length - 1} of ${v.lines_total}`
+    : `no lines from offset ${v.offset} (${v.lines_total} in all)`;
   if (opts.omitLines) {
     // The caller streamed the lines already.
   } else if (v.has_more) {
-    notes.push(`${shown}; ${['queued', 'running'].includes(v.status) ? 'still running: ' : ''}call get_result with execution_id "${v.execution_id}" and offset ${v.next_offset}${['queued', 'running'].includes(v.status) ? ' (wait: 5 to long-poll)' : ''} for more`);
+    notes.push(
+      `${shown}; ${['queued', 'running'].includes(v.status) ? 'still running: ' : ''}call get_result with execution_id "${v.execution_id}" and offset ${v.next_offset}${['queued', 'running'].includes(v.status) ? ' (wait: 5 to long-poll)' : ''} for more`,
+    );
   } else if (v.lines_total > v.lines.length) {
     notes.push(shown);
   }
@@ -130,11 +162,7 @@ export function renderExecutionText(v: ExecutionResult, opts: { omitLines?: bool
  * reporting progress. An abort of ctx.signal calls onAbort once and keeps waiting for the end,
  * so the final maps are still collected; without onAbort, an abort ends the wait.
  */
-export function waitForExecution(
-  e: Execution,
-  ctx: CallContext,
-  opts: { maxMs?: number; untilLines?: number; onAbort?: () => void } = {},
-): Promise<void> {
+export function waitForExecution(e: Execution, ctx: CallContext, opts: { maxMs?: number; untilLines?: number; onAbort?: () => void } = {}): Promise<void> {
   return new Promise((resolve) => {
     const started = Date.now();
     let lastProgress = 0;
@@ -165,10 +193,13 @@ export function waitForExecution(
         reportedLines ||= e.lines.length > 0;
         ctx.onProgress(progress());
       } else {
-        trailing ??= setTimeout(() => {
-          trailing = undefined;
-          report();
-        }, 200 - (now - lastProgress));
+        trailing ??= setTimeout(
+          () => {
+            trailing = undefined;
+            report();
+          },
+          200 - (now - lastProgress),
+        );
       }
     };
     const tick = setInterval(() => ctx.onProgress?.(progress()), 1000);

@@ -37,7 +37,9 @@ export async function environmentChecks(): Promise<{ checks: EnvironmentCheck[];
   checks.push({
     name: 'kprobes',
     ok: features.kprobes,
-    detail: features.kprobes ? `${TRACEFS}/kprobe_events present` : 'this kernel has no kprobes (CONFIG_KPROBES off): kprobe/kretprobe programs compile but cannot attach',
+    detail: features.kprobes
+      ? `${TRACEFS}/kprobe_events present`
+      : 'this kernel has no kprobes (CONFIG_KPROBES off): kprobe/kretprobe programs compile but cannot attach',
     fix: features.kprobes ? undefined : 'use tracepoints (list_probes "tracepoint:*"), uprobes or USDT instead',
   });
   const priv = await privilegeMode();

@@ -108,13 +108,19 @@ export interface Preflight {
 export async function preflight(opts: { autoMountTracefs: boolean }): Promise<Preflight> {
   const bpftrace = bpftracePath();
   if (!bpftrace) {
-    throw new EnvironmentError('bpftrace is not installed (not found in PATH or /usr/sbin)', 'Install it: apt-get install -y bpftrace (Debian/Ubuntu) or dnf install bpftrace (Fedora), or set MCPTRACE_BPFTRACE to its path');
+    throw new EnvironmentError(
+      'bpftrace is not installed (not found in PATH or /usr/sbin)',
+      'Install it: apt-get install -y bpftrace (Debian/Ubuntu) or dnf install bpftrace (Fedora), or set MCPTRACE_BPFTRACE to its path',
+    );
   }
   if (!tracefsMounted()) {
     if (isRoot() && opts.autoMountTracefs) {
       const r = await runToCompletion('mount', ['-t', 'tracefs', 'nodev', TRACEFS]);
       if (r.exitCode !== 0 || !tracefsMounted()) {
-        throw new EnvironmentError(`tracefs is not mounted at ${TRACEFS} and mounting it failed: ${String(r.stderr).trim()}`, `Mount it by hand: mount -t tracefs nodev ${TRACEFS}`);
+        throw new EnvironmentError(
+          `tracefs is not mounted at ${TRACEFS} and mounting it failed: ${String(r.stderr).trim()}`,
+          `Mount it by hand: mount -t tracefs nodev ${TRACEFS}`,
+        );
       }
     } else {
       throw new EnvironmentError(

@@ -4,12 +4,30 @@ import type { Preflight } from './environment.js';
 import { runToCompletion } from './subprocess.js';
 
 const TYPE_ALIASES: Record<string, string> = {
-  t: 'tracepoint', k: 'kprobe', kr: 'kretprobe', u: 'uprobe', ur: 'uretprobe', U: 'usdt',
-  s: 'software', h: 'hardware', p: 'profile', i: 'interval', f: 'kfunc', fr: 'kretfunc', it: 'iter', rawtracepoint: 'rawtracepoint', rt: 'rawtracepoint',
+  t: 'tracepoint',
+  k: 'kprobe',
+  kr: 'kretprobe',
+  u: 'uprobe',
+  ur: 'uretprobe',
+  U: 'usdt',
+  s: 'software',
+  h: 'hardware',
+  p: 'profile',
+  i: 'interval',
+  f: 'kfunc',
+  fr: 'kretfunc',
+  it: 'iter',
+  rawtracepoint: 'rawtracepoint',
+  rt: 'rawtracepoint',
 };
 
 function globToRegex(glob: string): RegExp {
-  return new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return new RegExp(
+    `^${glob
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 }
 
 /**
@@ -18,7 +36,7 @@ function globToRegex(glob: string): RegExp {
  */
 export function probeMatcher(pattern: string): (probe: string) => boolean {
   const colon = pattern.indexOf(':');
-  const typeGlob = colon < 0 ? '*' : TYPE_ALIASES[pattern.slice(0, colon)] ?? pattern.slice(0, colon);
+  const typeGlob = colon < 0 ? '*' : (TYPE_ALIASES[pattern.slice(0, colon)] ?? pattern.slice(0, colon));
   const rest = colon < 0 ? pattern : pattern.slice(colon + 1);
   const typeRx = globToRegex(typeGlob);
   const restRx = globToRegex(rest);
@@ -56,9 +74,17 @@ export class ProbeCache {
       const r = await runToCompletion(argv[0], argv.slice(1));
       if (r.exitCode !== 0) {
         this.probes = undefined;
-        throw new Error(`bpftrace -l failed (exit ${r.exitCode}): ${String(r.stderr).split('\n').filter((l) => !isHarmless(l)).join(' ').trim()}`);
+        throw new Error(
+          `bpftrace -l failed (exit ${r.exitCode}): ${String(r.stderr)
+            .split('\n')
+            .filter((l) => !isHarmless(l))
+            .join(' ')
+            .trim()}`,
+        );
       }
-      return String(r.stdout).split('\n').filter((l) => l && !PATTERN_ECHO.test(l));
+      return String(r.stdout)
+        .split('\n')
+        .filter((l) => l && !PATTERN_ECHO.test(l));
     })();
     return this.probes;
   }
@@ -75,7 +101,13 @@ export class ProbeCache {
   async detail(probe: string): Promise<ProbeDetail | undefined> {
     const out = await this.live(['-lv', probe], true);
     if (!out.length) return undefined;
-    return { probe: out[0], args: out.slice(1).map((l) => l.trim()).filter(Boolean) };
+    return {
+      probe: out[0],
+      args: out
+        .slice(1)
+        .map((l) => l.trim())
+        .filter(Boolean),
+    };
   }
 
   private async live(args: string[], raw = false): Promise<string[]> {

@@ -120,8 +120,16 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
     }
   };
   const done = Promise.all([
-    pumpLines(child.stdout, (l) => apply(decoder.stdout(l)), () => exec.changed()),
-    pumpLines(child.stderr, (l) => apply(decoder.stderr(l)), () => exec.changed()),
+    pumpLines(
+      child.stdout,
+      (l) => apply(decoder.stdout(l)),
+      () => exec.changed(),
+    ),
+    pumpLines(
+      child.stderr,
+      (l) => apply(decoder.stderr(l)),
+      () => exec.changed(),
+    ),
   ]);
   const result = await child.exit;
   exited = true;

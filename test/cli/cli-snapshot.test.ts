@@ -14,7 +14,14 @@ describe('CLI surface', () => {
               .sort(([a], [b]) => a.localeCompare(b))
               .map(([name, f]: [string, any]) => [
                 name,
-                { type: f.type, ...(f.required ? { required: true } : {}), ...(f.multiple ? { multiple: true } : {}), ...(f.allowNo ? { allowNo: true } : {}), ...(f.default !== undefined && typeof f.default !== 'function' ? { default: f.default } : {}), ...(f.options ? { options: f.options } : {}) },
+                {
+                  type: f.type,
+                  ...(f.required ? { required: true } : {}),
+                  ...(f.multiple ? { multiple: true } : {}),
+                  ...(f.allowNo ? { allowNo: true } : {}),
+                  ...(f.default !== undefined && typeof f.default !== 'function' ? { default: f.default } : {}),
+                  ...(f.options ? { options: f.options } : {}),
+                },
               ]),
           );
           return [id, { aliases: c.aliases ?? [], hiddenAliases: c.hiddenAliases ?? [], args: Object.keys(c.args ?? {}), flags }];

@@ -45,7 +45,9 @@ describeKernel('CLI with real bpftrace', () => {
   it('a second Ctrl-C kills the trace and exits 130', async () => {
     // 30 tracepoints take about 2 s to detach after the first Ctrl-C: time for the second.
     const m = marker('twice');
-    const r = runCli(['exec', `tracepoint:syscalls:sys_enter_g* { @${m}[probe] = count(); } interval:ms:200 { printf("tick\\n"); }`, '--timeout', '60'], { tty: true });
+    const r = runCli(['exec', `tracepoint:syscalls:sys_enter_g* { @${m}[probe] = count(); } interval:ms:200 { printf("tick\\n"); }`, '--timeout', '60'], {
+      tty: true,
+    });
     expect(await waitFor(() => r.stdout().includes('tick'), 30_000)).toBe(true);
     r.child.stdin!.write('\x03');
     expect(await waitFor(() => r.stdout().includes('stopping: SIGINT sent'), 5_000)).toBe(true);
@@ -68,7 +70,10 @@ describeKernel('CLI with real bpftrace', () => {
     r.child.stdin!.write('\x03');
     expect(await r.exited).toBe(0);
     // Every key printed: the table has one row per key of the map, and it ends the output.
-    const rows = r.stdout().split(/\r?\n/).filter((l) => l.startsWith(`@${m}[`));
+    const rows = r
+      .stdout()
+      .split(/\r?\n/)
+      .filter((l) => l.startsWith(`@${m}[`));
     expect(rows.length).toBeGreaterThan(50);
     expect(r.stdout()).toContain('stopped');
   });

@@ -35,7 +35,12 @@ export function runCli(args: string[], opts: { tty?: boolean; env?: Record<strin
     ? ['python3', '-c', 'import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)', process.execPath, BIN, ...args]
     : [process.execPath, BIN, ...args];
   // Its own process group, so cleanup can kill the pty helper and the CLI together.
-  const child = spawn(argv[0], argv.slice(1), { cwd: REPO, env: { ...process.env, ...opts.env, COLUMNS: '120' }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const child = spawn(argv[0], argv.slice(1), {
+    cwd: REPO,
+    env: { ...process.env, ...opts.env, COLUMNS: '120' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
   live.add(child);
   let out = '';
   let err = '';

@@ -25,7 +25,17 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
   it('lists every manifest as a tool with its schema and all four hints', async () => {
     const { tools } = await s.client.listTools();
     const names = tools.map((t) => t.name).sort();
-    expect(names).toEqual(['bpf_info', 'count_syscalls', 'exec_program', 'execsnoop', 'get_result', 'hello_user', 'list_executions', 'list_probes', 'stop_execution']);
+    expect(names).toEqual([
+      'bpf_info',
+      'count_syscalls',
+      'exec_program',
+      'execsnoop',
+      'get_result',
+      'hello_user',
+      'list_executions',
+      'list_probes',
+      'stop_execution',
+    ]);
     for (const t of tools) {
       expect(t.inputSchema.type).toBe('object');
       expect(Object.keys(t.annotations ?? {}).sort()).toEqual(['destructiveHint', 'idempotentHint', 'openWorldHint', 'readOnlyHint', 'title']);
@@ -166,7 +176,15 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
   });
 
   it('list_probes returns what bpftrace -l returns for the same pattern', async () => {
-    for (const pattern of ['tracepoint:syscalls:sys_enter_open*', '*sleep*', 'sched*', 'tracepoint:sched*', 'syscalls:*open*', 'sys_enter_read', 'tracepoint:*:sched_switch']) {
+    for (const pattern of [
+      'tracepoint:syscalls:sys_enter_open*',
+      '*sleep*',
+      'sched*',
+      'tracepoint:sched*',
+      'syscalls:*open*',
+      'sys_enter_read',
+      'tracepoint:*:sched_switch',
+    ]) {
       const direct = spawnSync('bpftrace', ['-l', pattern], { encoding: 'utf8' })
         .stdout.split('\n')
         // bpftrace echoes the pattern as "hardware:PATTERN:" and "software:PATTERN:"; not probes.

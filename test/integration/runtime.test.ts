@@ -70,7 +70,6 @@ describeKernel('output bounds', () => {
     expect(gone.text).toContain('up to 0 MiB of output in all');
   });
 
-
   it('caps lines and bytes, counts what it dropped, and always keeps the final maps', async () => {
     const core = newCore();
     const r = await core.callTool('capped_program', {

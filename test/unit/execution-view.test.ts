@@ -39,6 +39,8 @@ describe('execution view', () => {
     const e = finished();
     for (let i = 0; i < 5; i++) e.pushLine(`l${i}`);
     const text = renderExecutionText(executionView(e, { offset: 0, limit: 2 }));
-    expect(text).toBe('exec-t1 (exec_program): completed after 0.25 s, exit code 0\n\nl0\nl1\n\n-- lines 0-1 of 5; call get_result with execution_id "exec-t1" and offset 2 for more');
+    expect(text).toBe(
+      'exec-t1 (exec_program): completed after 0.25 s, exit code 0\n\nl0\nl1\n\n-- lines 0-1 of 5; call get_result with execution_id "exec-t1" and offset 2 for more',
+    );
   });
 });

@@ -35,7 +35,13 @@ const echoKind: RunnableKind<{ greeting: string }> = {
   launch: (tool, input) => {
     if (input.explode) throw new TypeError('boom: a bug inside a kind');
     return {
-      spec: { argv: ['/bin/echo', tool.prepared.greeting, String(input.name)], env: {}, decoder: () => new TextDecoder(), holdStopUntilAttached: false, timeoutMs: 5_000 },
+      spec: {
+        argv: ['/bin/echo', tool.prepared.greeting, String(input.name)],
+        env: {},
+        decoder: () => new TextDecoder(),
+        holdStopUntilAttached: false,
+        timeoutMs: 5_000,
+      },
     };
   },
 };
@@ -146,7 +152,9 @@ describe('one home for defaults and shared checks (each of these was a bug)', ()
     expect(report.text).toContain('second_tool.yaml:1:7: alias "same" is already used by first_tool.yaml; choose another alias [duplicate-name]');
     const served = new Core({ toolsDirs: [dir], env: { HOME: '/nonexistent' } });
     expect(served.tool('second_tool')).toBeUndefined();
-    expect(served.loaded.problems.map((p) => p.message)).toContain('alias "same" is already used by ' + path.join(dir, 'first_tool.yaml') + '; choose another alias');
+    expect(served.loaded.problems.map((p) => p.message)).toContain(
+      'alias "same" is already used by ' + path.join(dir, 'first_tool.yaml') + '; choose another alias',
+    );
   });
 
   it('doctor takes --tools-dir like every command', async () => {
@@ -161,7 +169,12 @@ describe('one home for defaults and shared checks (each of these was a bug)', ()
 
   it('one page size: a waited run and get_result return the same number of lines by default', async () => {
     const lines = Array.from({ length: 2 * pageSize() + 10 }, (_, i) => JSON.stringify({ type: 'printf', data: `line ${i}\n` }));
-    const rec: Recording = { program: 'x', exitCode: 0, before: { stdout: lines, stderr: ['__BPFTRACE_NOTIFY_PROBES_ATTACHED'] }, after: { stdout: [], stderr: [] } };
+    const rec: Recording = {
+      program: 'x',
+      exitCode: 0,
+      before: { stdout: lines, stderr: ['__BPFTRACE_NOTIFY_PROBES_ATTACHED'] },
+      after: { stdout: [], stderr: [] },
+    };
     const core = new Core({ env: { HOME: '/nonexistent' }, spawner: new FakeSpawner(rec, { exitsAlone: true }), preflight: fakePreflight });
     cores.push(core);
     const ran = await core.callTool('exec_program', { program: 'x', wait: true });

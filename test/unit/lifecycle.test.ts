@@ -32,8 +32,15 @@ function setup(rec: string, how: FakeBehaviour = {}, opts: CoreOptions = {}) {
 
 // The final maps of the count-map recording, as bpftrace prints them in text mode.
 const finalMaps = (() => {
-  const maps = Object.assign({}, ...recording('count-map').after.stdout.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l).data));
-  return Object.entries(maps).flatMap(([name, v]) => (typeof v === 'object' ? Object.entries(v as object).map(([k, n]) => `${name}[${k}]: ${n}`) : [`${name}: ${v}`]));
+  const maps = Object.assign(
+    {},
+    ...recording('count-map')
+      .after.stdout.filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l).data),
+  );
+  return Object.entries(maps).flatMap(([name, v]) =>
+    typeof v === 'object' ? Object.entries(v as object).map(([k, n]) => `${name}[${k}]: ${n}`) : [`${name}: ${v}`],
+  );
 })();
 const TICKS = finalMaps.find((l) => l.startsWith('@ticks: '))!;
 

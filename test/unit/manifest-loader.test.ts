@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -56,7 +56,7 @@ describe('manifest loader: directories', () => {
     const xdg = mkdtempSync(path.join(os.tmpdir(), 'mcptrace-xdg-'));
     const envDir = mkdtempSync(path.join(os.tmpdir(), 'mcptrace-env-'));
     const xdgTools = path.join(xdg, 'mcptrace', 'tools.d');
-    require('node:fs').mkdirSync(xdgTools, { recursive: true });
+    mkdirSync(xdgTools, { recursive: true });
     const src = readFileSync(path.join(__dirname, '../fixtures/user-tools/hello_user.yaml'), 'utf8');
     writeFileSync(path.join(xdgTools, 'a.yaml'), src.replace('name: hello_user', 'name: from_xdg').replace('aliases: [hello]', 'aliases: [hx]'));
     writeFileSync(path.join(envDir, 'b.yaml'), src.replace('name: hello_user', 'name: from_env').replace('aliases: [hello]', 'aliases: [he]'));
@@ -73,7 +73,9 @@ describe('manifest loader: directories', () => {
     writeFileSync(path.join(dir, 'mine.yaml'), src.replace('aliases: [info]', 'aliases: [myinfo]'));
     const r = loadTools({ toolsDirs: [dir], env: { HOME: '/nonexistent' } });
     const msg = r.problems.map(formatProblem).join('\n');
-    expect(msg).toContain(`${path.join(dir, 'mine.yaml')}:1:7: duplicate tool name "bpf_info": already defined in ${path.resolve(__dirname, '../../tools.d/bpf_info.yaml')}`);
+    expect(msg).toContain(
+      `${path.join(dir, 'mine.yaml')}:1:7: duplicate tool name "bpf_info": already defined in ${path.resolve(__dirname, '../../tools.d/bpf_info.yaml')}`,
+    );
     expect(r.tools.filter((t) => t.def.name === 'bpf_info')).toHaveLength(1);
   });
 

@@ -5,7 +5,8 @@ import { sharedCore } from '../shared-core.js';
 
 export default class Doctor extends BaseCommand {
   static summary = 'Check that this machine can trace, and say how to fix what is missing.';
-  static description = 'Reports node, bpftrace and its version, tracefs, BTF, kprobes, privileges, the bcc tools found and any manifest that failed to load. Each failed check comes with its fix. Exits 3 when a required check fails.';
+  static description =
+    'Reports node, bpftrace and its version, tracefs, BTF, kprobes, privileges, the bcc tools found and any manifest that failed to load. Each failed check comes with its fix. Exits 3 when a required check fails.';
   static examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --json'];
 
   async run(): Promise<void> {

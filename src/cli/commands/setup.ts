@@ -35,7 +35,9 @@ export default class Setup extends BaseCommand {
       return;
     }
     if (flags['dry-run']) {
-      process.stdout.write(`would ${plan.action === 'unchanged' ? 'leave unchanged' : plan.action} ${plan.file}${plan.backup ? ` (backup: ${plan.backup})` : ''}:\n${plan.content}`);
+      process.stdout.write(
+        `would ${plan.action === 'unchanged' ? 'leave unchanged' : plan.action} ${plan.file}${plan.backup ? ` (backup: ${plan.backup})` : ''}:\n${plan.content}`,
+      );
       return;
     }
     applySetup(plan);

@@ -16,7 +16,11 @@ export default class ToolsValidate extends BaseCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(ToolsValidate);
-    const paths = (argv as string[]).length ? (argv as string[]) : toolDirectories({ toolsDirs: flags['tools-dir'] }).map((d) => d.dir).filter(existsSync);
+    const paths = (argv as string[]).length
+      ? (argv as string[])
+      : toolDirectories({ toolsDirs: flags['tools-dir'] })
+          .map((d) => d.dir)
+          .filter(existsSync);
     const report = validatePaths(paths);
     process.stdout.write(report.text);
     process.exitCode = report.problems ? 1 : report.missing ? EXIT.input : 0;
@@ -52,6 +56,10 @@ export function validatePaths(paths: string[], display: (file: string) => string
       problems += found.length;
     }
   }
-  out.push(problems ? `${problems} problem${problems === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}` : `${files} file${files === 1 ? '' : 's'} checked, no problems`);
+  out.push(
+    problems
+      ? `${problems} problem${problems === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}`
+      : `${files} file${files === 1 ? '' : 's'} checked, no problems`,
+  );
   return { text: `${out.join('\n')}\n`, problems, missing };
 }

@@ -79,7 +79,5 @@ export function resolveBccCommand(spec: BccSpec, input: Record<string, unknown>,
     }
     return { argv, viaBpftrace: !v.command, lineBuffered: v.line_buffered ?? true, variant: name };
   }
-  throw new BccUnavailableError(
-    `${spec.tool} is not installed: looked for ${tried.join(', ')}. Install it with: apt-get install -y libbpf-tools bpftrace`,
-  );
+  throw new BccUnavailableError(`${spec.tool} is not installed: looked for ${tried.join(', ')}. Install it with: apt-get install -y libbpf-tools bpftrace`);
 }

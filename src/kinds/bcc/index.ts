@@ -41,7 +41,9 @@ export const bccKind: RunnableKind<Prepared> = {
     for (const [vi, v] of (loaded.spec?.variants ?? []).entries()) {
       for (const a of v.args ?? []) {
         if (!ctx.inputs.includes(a.input)) {
-          ctx.report([{ file: specPath, line: 1, col: 1, message: `variants[${vi}] maps input "${a.input}", which ${ctx.def.name} does not declare`, kind: 'bcc' }]);
+          ctx.report([
+            { file: specPath, line: 1, col: 1, message: `variants[${vi}] maps input "${a.input}", which ${ctx.def.name} does not declare`, kind: 'bcc' },
+          ]);
         }
       }
     }

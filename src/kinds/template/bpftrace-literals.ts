@@ -11,9 +11,7 @@ export function stringLiteral(value: unknown): string {
   // eslint-disable-next-line no-control-regex
   const bad = /[\u0000-\u001f\u007f]/.exec(value);
   if (bad) {
-    throw new LiteralError(
-      `string ${JSON.stringify(value)} contains control character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0')}; remove it`,
-    );
+    throw new LiteralError(`string ${JSON.stringify(value)} contains control character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0')}; remove it`);
   }
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }

@@ -33,11 +33,7 @@ export type CompiledTemplate = (input: Record<string, unknown>) => string;
  * Checks a template against its tool's input schema: every value goes through a typed helper,
  * every variable used is declared, and every declared property is used.
  */
-export function checkTemplate(
-  source: string,
-  file: string,
-  declared: string[],
-): { problems: Problem[]; render?: CompiledTemplate } {
+export function checkTemplate(source: string, file: string, declared: string[]): { problems: Problem[]; render?: CompiledTemplate } {
   // Checked at build time against the same declared inputs: only compile, and only when used.
   const passed = cached(file, source);
   if (Array.isArray(passed) && passed.join(',') === declared.join(',')) return { problems: [], render: renderer(source) };

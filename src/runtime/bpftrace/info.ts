@@ -37,9 +37,13 @@ export function bpftraceVersion(bpftrace: string): Promise<{ ok: boolean; versio
   const key = `${bpftrace}:${statSync(bpftrace).mtimeMs}`;
   let v = versions.get(key);
   if (!v) {
-    v = runToCompletion(bpftrace, ['--version']).then((r) => ({ ok: r.exitCode === 0, version: String(r.stdout).trim().replace(/^bpftrace\s+/, '') }));
+    v = runToCompletion(bpftrace, ['--version']).then((r) => ({
+      ok: r.exitCode === 0,
+      version: String(r.stdout)
+        .trim()
+        .replace(/^bpftrace\s+/, ''),
+    }));
     versions.set(key, v);
   }
   return v;
 }
-

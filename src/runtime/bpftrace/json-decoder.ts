@@ -52,7 +52,12 @@ export class BpftraceJsonDecoder implements OutputDecoder {
   stderr(line: string): OutputEvent[] {
     if (line.startsWith(ATTACH_MARKER)) return [{ kind: 'attached' }];
     const lost = /^Lost (\d+) events/.exec(line);
-    return lost ? [{ kind: 'lost', events: Number(lost[1]) }, { kind: 'stderr', text: line }] : [{ kind: 'stderr', text: line }];
+    return lost
+      ? [
+          { kind: 'lost', events: Number(lost[1]) },
+          { kind: 'stderr', text: line },
+        ]
+      : [{ kind: 'stderr', text: line }];
   }
 
   /** Emits a held partial line. */

@@ -62,9 +62,14 @@ function bucketLabel(b: HistBucket): string {
 }
 
 function sizeLabel(n: number): string {
-  for (const [suffix, size] of [['P', 2 ** 50], ['T', 2 ** 40], ['G', 2 ** 30], ['M', 2 ** 20], ['K', 2 ** 10]] as const) {
+  for (const [suffix, size] of [
+    ['P', 2 ** 50],
+    ['T', 2 ** 40],
+    ['G', 2 ** 30],
+    ['M', 2 ** 20],
+    ['K', 2 ** 10],
+  ] as const) {
     if (n >= size && n % size === 0) return `${n / size}${suffix}`;
   }
   return String(n);
 }
-
