@@ -25,6 +25,11 @@ export interface BuiltinContext {
  */
 export interface BuiltinTool<I = Record<string, unknown>> {
   handler: string;
+  /**
+   * Reads the runs of this process (get_result, stop_execution, list_executions). With an
+   * in-memory store it only makes sense inside one server session, never across CLI processes.
+   */
+  sessionScoped?: boolean;
   run(input: I, ctx: BuiltinContext, call: CallContext): Promise<ToolResult>;
 }
 

@@ -11,6 +11,7 @@ interface Input {
 }
 
 export default defineBuiltin<Input>({
+  sessionScoped: true,
   handler: 'get_result',
   async run(input, ctx, call) {
     const e = findExecution(ctx.runs, input.execution_id);

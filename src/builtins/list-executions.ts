@@ -7,6 +7,7 @@ interface Input {
 }
 
 export default defineBuiltin<Input>({
+  sessionScoped: true,
   handler: 'list_executions',
   async run(input, ctx) {
     const rows = ctx.runs

@@ -10,6 +10,7 @@ interface Input {
 }
 
 export default defineBuiltin<Input>({
+  sessionScoped: true,
   handler: 'stop_execution',
   async run(input, ctx, call) {
     const e = findExecution(ctx.runs, input.execution_id);

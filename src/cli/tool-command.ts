@@ -50,6 +50,18 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
 
     async run(): Promise<void> {
       const { args: parsedArgs, flags: parsed } = await this.parse(ToolCommand);
+      const c = core();
+      if (tool.kind.sessionScoped?.(tool) && !c.runner.store.shared) {
+        // Runs live in the process that started them; each CLI command is a new process.
+        process.stderr.write(
+          `Error: \`${this.config.bin} ${id}\` cannot see any trace from a terminal: runs live in the process that started them, ` +
+            `and each ${this.config.bin} command is a new process, so it can never see a run of another one. ` +
+            `In a terminal a trace runs in the foreground of its own command (${this.config.bin} exec …, Ctrl-C stops it and prints the maps). ` +
+            `${m.name} is for MCP clients, inside one \`${this.config.bin} serve\` session.\n`,
+        );
+        process.exitCode = EXIT.input;
+        return;
+      }
       const input: Record<string, unknown> = {};
       for (const name of argNames) input[name] = (parsedArgs as Record<string, unknown>)[name];
       for (const [flag, prop] of Object.entries(flagNames)) {

@@ -18,6 +18,7 @@ export const builtinKind: CallableKind<BuiltinTool> = {
     if (!b) ctx.problem('/run/handler', `unknown builtin handler "${handler}"; available: ${[...BUILTINS.keys()].join(', ')}`, 'run');
     return b;
   },
+  sessionScoped: (tool) => tool.prepared.sessionScoped === true,
   call(tool, input, ctx, call) {
     return tool.prepared.run(input, ctx, call);
   },

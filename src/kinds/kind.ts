@@ -44,6 +44,8 @@ interface KindBase<P> {
   readonly runSchema: JsonSchema;
   /** Checks the manifest's kind-specific parts, reporting problems; returns what calls need. */
   prepare(ctx: PrepareContext): P | undefined;
+  /** Whether the tool reads the runs of its own process only (meaningless across CLI processes). */
+  sessionScoped?(tool: Tool<P>): boolean;
   /** Whether what a tool needs is installed here (doctor shows it), e.g. which bcc provider runs. */
   check?(tool: Tool<P>): EnvironmentCheck[];
 }

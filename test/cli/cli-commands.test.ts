@@ -38,6 +38,16 @@ describe('generated commands', () => {
     process.exitCode = 0;
   });
 
+  it('result, stop and ps say plainly that a terminal cannot see runs of another process', async () => {
+    for (const argv of [['ps'], ['result', 'exec-1abcd'], ['stop', 'exec-1abcd']]) {
+      const { stderr } = await run(argv);
+      expect(stderr).toContain(`\`mcptrace ${argv[0]}\` cannot see any trace from a terminal`);
+      expect(stderr).toContain('mcptrace exec');
+      expect(process.exitCode).toBe(2);
+      process.exitCode = 0;
+    }
+  });
+
   it('tools validate passes the built-in manifests', async () => {
     const { stdout } = await run(['tools', 'validate', 'tools.d']);
     expect(stdout).toBe('8 files checked, no problems\n');
