@@ -93,7 +93,7 @@ async function waitAttachedMcp(s, id) {
   for (let i = 0; i < 1000; i++) {
     const r = await s.call('get_result', { execution_id: id, limit: 1 });
     if (r.phase?.startsWith('attached')) return;
-    if (!['queued', 'running'].includes(r.status)) throw new Error(`run ended before attaching: ${r.error}`);
+    if (!['queued', 'running'].includes(r.status)) throw new Error(`run ended before attaching: ${r.error_message}`);
     await sleep(10);
   }
   throw new Error('never attached');
@@ -139,7 +139,7 @@ const scenarios = {
       async () => {
         const t0 = now();
         const v = await s.call('exec_program', { program: HI, wait: true });
-        if (v.lines?.[0] !== 'hi') throw new Error(`unexpected: ${JSON.stringify(v)}`);
+        if (v.output?.[0] !== 'hi') throw new Error(`unexpected: ${JSON.stringify(v)}`);
         return now() - t0;
       },
       async () => {
@@ -317,7 +317,7 @@ const scenarios = {
         await s.call('stop_execution', { execution_id: started.execution_id, wait: 120, limit: 1 });
         const page = await s.call('get_result', { execution_id: started.execution_id, offset: 1, limit: 10_000 });
         const t = now() - t0;
-        lastMcpKeys = mapLines(page.lines);
+        lastMcpKeys = mapLines(page.output);
         return t;
       },
       async () => {

@@ -2,8 +2,11 @@ import type { BuiltinTool } from './builtin.js';
 import bpfInfo from './bpf-info.js';
 import getResult from './get-result.js';
 import listExecutions from './list-executions.js';
+import listHelpers from './list-helpers.js';
 import listProbes from './list-probes.js';
 import stopExecution from './stop-execution.js';
 
 /** Every built-in tool, by the handler name a manifest's `run.handler` gives. */
-export const BUILTINS: ReadonlyMap<string, BuiltinTool> = new Map([getResult, stopExecution, listExecutions, listProbes, bpfInfo].map((b) => [b.handler, b]));
+export const BUILTINS: ReadonlyMap<string, BuiltinTool> = new Map(
+  [getResult, stopExecution, listExecutions, listProbes, listHelpers, bpfInfo].map((b) => [b.handler, b]),
+);

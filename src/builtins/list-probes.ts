@@ -21,6 +21,7 @@ export default defineBuiltin<Input>({
     const structured: Record<string, unknown> = {
       filter: input.filter ?? null,
       probes: page,
+      count: page.length,
       total: probes.length,
       offset: input.offset,
       has_more: input.offset + page.length < probes.length,

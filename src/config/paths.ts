@@ -7,3 +7,4 @@ export const BUILTIN_TOOLS_DIR = path.join(PACKAGE_ROOT, 'tools.d');
 export const TEMPLATES_DIR = path.join(PACKAGE_ROOT, 'templates');
 export const BCC_DIR = path.join(PACKAGE_ROOT, 'bcc');
 export const SCHEMAS_DIR = path.join(PACKAGE_ROOT, 'schemas');
+export const KNOWLEDGE_DIR = path.join(PACKAGE_ROOT, 'knowledge');

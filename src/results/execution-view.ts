@@ -24,13 +24,17 @@ export type ExecutionResult = {
   phase: string;
   exit_code: number | null;
   signal: string | null;
-  error: string | null;
+  /** MCPtrace's name: bpftrace's error text, with file:line:col for compile errors. */
+  error_message: string | null;
   hint: string | null;
-  duration_ms: number | null;
+  /** Seconds, as MCPtrace reports it. */
+  duration: number | null;
   started_at: string | null;
   ended_at: string | null;
   offset: number;
-  lines: string[];
+  /** MCPtrace's name: one page of output lines, exactly as bpftrace prints them. */
+  output: string[];
+  lines_returned: number;
   lines_total: number;
   has_more: boolean;
   next_offset: number;
@@ -53,13 +57,14 @@ export const EXECUTION_RESULT_FIELDS: Record<keyof ExecutionResult, true> = {
   phase: true,
   exit_code: true,
   signal: true,
-  error: true,
+  error_message: true,
   hint: true,
-  duration_ms: true,
+  duration: true,
   started_at: true,
   ended_at: true,
   offset: true,
-  lines: true,
+  output: true,
+  lines_returned: true,
   lines_total: true,
   has_more: true,
   next_offset: true,
@@ -74,6 +79,7 @@ export const EXECUTION_RESULT_FIELDS: Record<keyof ExecutionResult, true> = {
   warnings: true,
 };
 
+const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms) / 1000);
 const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
 
 export function executionView(e: ExecutionState, page: PageOptions = {}): ExecutionResult {
@@ -88,13 +94,14 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
     phase: phaseText(e),
     exit_code: e.exitCode ?? null,
     signal: e.signal ?? null,
-    error: e.error ?? null,
+    error_message: e.error ?? null,
     hint: e.hint ?? null,
-    duration_ms: durationMs(e) ?? null,
+    duration: seconds(durationMs(e)),
     started_at: iso(e.startedAt),
     ended_at: iso(e.endedAt),
     offset,
-    lines,
+    output: lines,
+    lines_returned: lines.length,
     lines_total: e.lines.length,
     has_more: end < e.lines.length || !isFinished(e),
     next_offset: Math.max(end, offset > e.lines.length ? e.lines.length : offset),
@@ -126,13 +133,13 @@ function fullMaps(e: ExecutionState): { name: string; keys: number }[] {
 
 /** The readable rendering of a view, as bpftrace prints output, framed by status. */
 export function renderExecutionText(v: ExecutionResult, opts: { omitLines?: boolean } = {}): string {
-  const secs = v.duration_ms === null ? '' : ` after ${(v.duration_ms / 1000).toFixed(2)} s`;
+  const secs = v.duration === null ? '' : ` after ${v.duration.toFixed(2)} s`;
   const head = `${v.execution_id} (${v.tool}): ${v.status}${secs}${v.exit_code !== null ? `, exit code ${v.exit_code}` : ''}`;
   const out = [head];
   if (['queued', 'running'].includes(v.status)) out.push(`phase: ${v.phase}`);
-  if (v.lines.length && !opts.omitLines) out.push('', ...v.lines);
+  if (v.output.length && !opts.omitLines) out.push('', ...v.output);
   const notes: string[] = [];
-  if (v.error) notes.push(`error: ${v.error}`);
+  if (v.error_message) notes.push(`error: ${v.error_message}`);
   if (v.hint) notes.push(`fix: ${v.hint}`);
   if (v.dropped.lines)
     notes.push(
@@ -140,9 +147,9 @@ export function renderExecutionText(v: ExecutionResult, opts: { omitLines?: bool
     );
   if (v.lost_events) notes.push(`bpftrace reported ${v.lost_events} lost events (the kernel ring buffer overflowed)`);
   for (const w of v.warnings ?? []) notes.push(`warning: ${w}`);
-  if (v.stderr.length && !v.error) notes.push(`stderr:\n${v.stderr.join('\n')}`);
-  const shown = v.lines.length
-    ? `lines ${v.offset}-${v.offset + v.lines.length - 1} of ${v.lines_total}`
+  if (v.stderr.length && !v.error_message) notes.push(`stderr:\n${v.stderr.join('\n')}`);
+  const shown = v.output.length
+    ? `lines ${v.offset}-${v.offset + v.output.length - 1} of ${v.lines_total}`
     : `no lines from offset ${v.offset} (${v.lines_total} in all)`;
   if (opts.omitLines) {
     // The caller streamed the lines already.
@@ -150,7 +157,7 @@ export function renderExecutionText(v: ExecutionResult, opts: { omitLines?: bool
     notes.push(
       `${shown}; ${['queued', 'running'].includes(v.status) ? 'still running: ' : ''}call get_result with execution_id "${v.execution_id}" and offset ${v.next_offset}${['queued', 'running'].includes(v.status) ? ' (wait: 5 to long-poll)' : ''} for more`,
     );
-  } else if (v.lines_total > v.lines.length) {
+  } else if (v.lines_total > v.output.length) {
     notes.push(shown);
   }
   if (notes.length) out.push('', ...notes.map((n) => `-- ${n}`));

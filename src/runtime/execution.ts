@@ -202,9 +202,16 @@ export class Execution extends EventEmitter implements ExecutionState {
     return durationMs(this, now);
   }
 
+  /** It has a slot and its process is being started: no longer queued. */
+  spawning(): void {
+    if (this.s.status !== 'queued') return;
+    Object.assign(this.s, { status: 'running', phase: 'running', startedAt: Date.now() });
+  }
+
   /** The process was spawned. */
   started(pid: number | undefined): void {
-    Object.assign(this.s, { status: 'running', phase: 'running', startedAt: Date.now(), pid });
+    this.spawning();
+    this.s.pid = pid;
     this.changed();
   }
 

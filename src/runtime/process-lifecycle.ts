@@ -35,15 +35,18 @@ export interface LifecycleOptions {
 }
 
 const stoppers = new WeakMap<Execution, (reason: StopReason) => void>();
+/** Stops asked for while the process was being spawned; applied the moment it exists. */
+const pendingStops = new WeakMap<Execution, StopReason>();
 
 /**
- * Stops a running execution: SIGINT once (bpftrace then runs END and prints its maps; a second
- * SIGINT would cut that short), SIGKILL only after the grace period.
+ * Stops a running execution: SIGINT (bpftrace then runs END and prints its maps), SIGKILL only
+ * after the grace period.
  */
 export function requestStop(exec: Execution, reason: StopReason): boolean {
+  if (exec.finished) return false;
   const stop = stoppers.get(exec);
-  if (!stop || exec.finished) return false;
-  stop(reason);
+  if (stop) stop(reason);
+  else if (!pendingStops.has(exec)) pendingStops.set(exec, reason);
   return true;
 }
 
@@ -51,8 +54,7 @@ export function requestStop(exec: Execution, reason: StopReason): boolean {
 export async function runProcess(exec: Execution, spec: LaunchSpec, opts: LifecycleOptions): Promise<void> {
   // Stopped while queued: the runner has already ended it.
   if (exec.finished) return;
-  // The run stays 'queued' until its process exists, so a stop meanwhile ends it at once
-  // (Runner.stop) instead of finding no process to signal.
+  exec.spawning();
   let child;
   try {
     child = await opts.spawner.spawn(spec.argv, spec.env);
@@ -108,6 +110,8 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
     graceTimer.unref();
   };
   stoppers.set(exec, stop);
+  const pending = pendingStops.get(exec);
+  if (pending) stop(pending);
   const timers = [setTimeout(() => stop('timeout'), spec.timeoutMs)];
   if (spec.durationMs !== undefined) timers.push(setTimeout(() => stop('duration'), spec.durationMs));
 

@@ -50,6 +50,9 @@ export class Runner {
     const exec = new Execution(id, req.tool, req.limits, req.spec.argv.join(' '), req.variant);
     this.store.add(exec);
     this.forgetOld();
+    // p-queue starts a task at once when a slot is free: say so now, so the caller (and an
+    // MCPtrace client polling while "running") never sees a run that is starting as queued.
+    if (this.queue.pending + this.queue.size < this.options.concurrency) exec.spawning();
     void this.queue.add(() => runProcess(exec, req.spec, { graceMs: this.options.graceMs, spawner: this.spawner }));
     return exec;
   }

@@ -102,6 +102,6 @@ describeKernel('CLI with real bpftrace', () => {
     const r = runCli(['exec', 'BEGIN { printf("hi\\n"); exit(); }', '--json']);
     expect(await r.exited).toBe(0);
     const v = JSON.parse(r.stdout());
-    expect(v).toMatchObject({ tool: 'exec_program', status: 'completed', lines: ['hi'], lines_total: 1 });
+    expect(v).toMatchObject({ tool: 'exec_program', status: 'completed', output: ['hi'], lines_total: 1 });
   });
 });

@@ -48,7 +48,7 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
   it('runs a dropped-in user manifest and reports the broken one on stderr', async () => {
     const r = await s.call('hello_user', { word: 'kernel' });
     expect(r.structuredContent.status).toBe('completed');
-    expect(r.structuredContent.lines).toEqual(['hello kernel']);
+    expect(r.structuredContent.output).toEqual(['hello kernel']);
     expect(s.stderr()).toMatch(/skipped: .*broken\.yaml:3:1: unknown key "descripton"/);
   });
 
@@ -73,7 +73,7 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
     const r = await s.call('exec_program', { program: 'BEGIN { printf("hi\\n" }', wait: true });
     expect(r.isError).toBe(true);
     expect(r.structuredContent.status).toBe('failed');
-    expect(r.structuredContent.error).toContain('stdin:1:23-24: ERROR: syntax error');
+    expect(r.structuredContent.error_message).toContain('stdin:1:23-24: ERROR: syntax error');
     expect(r.structuredContent.hint).toMatch(/line:column/);
     expect(r.structuredContent.notices.join()).toMatch(/RLIMIT_MEMLOCK.*harmless/);
   });
@@ -81,7 +81,7 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
   it('reports a kprobe that cannot attach as failed, saying the kernel has no kprobes', async () => {
     const r = await s.call('exec_program', { program: 'kprobe:do_nanosleep { @ = count(); }', wait: true });
     expect(r.structuredContent.status).toBe('failed');
-    expect(r.structuredContent.error).toContain("Error attaching probe: 'kprobe:do_nanosleep'");
+    expect(r.structuredContent.error_message).toContain("Error attaching probe: 'kprobe:do_nanosleep'");
     expect(r.structuredContent.hint).toMatch(/no kprobes/);
   });
 
@@ -94,7 +94,7 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
     await new Promise((r) => setTimeout(r, 600));
     const stopped = await s.call('stop_execution', { execution_id: id });
     expect(stopped.structuredContent.status).toBe('stopped');
-    expect(stopped.structuredContent.lines.some((l: string) => l.startsWith(`@${m}: `))).toBe(true);
+    expect(stopped.structuredContent.output.some((l: string) => l.startsWith(`@${m}: `))).toBe(true);
     expect(await waitFor(() => pidsWith(m).length === 0, 5_000)).toBe(true);
   });
 
@@ -120,7 +120,7 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
       after = await s.call('get_result', { execution_id: row.execution_id });
     }
     expect(after.structuredContent.status).toBe('stopped');
-    expect(after.structuredContent.lines.some((l: string) => l.startsWith(`@${m}: `))).toBe(true);
+    expect(after.structuredContent.output.some((l: string) => l.startsWith(`@${m}: `))).toBe(true);
   });
 
   it('sends progress notifications while a waited run is in flight', async () => {
@@ -144,13 +144,13 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
     const done = await s.call('get_result', { execution_id: id, offset: 0, limit: 3, wait: 10 });
     await waitFor(() => false, 1500);
     const all = await s.call('get_result', { execution_id: id, offset: 0, limit: 3 });
-    expect(all.structuredContent.lines).toEqual(['line 0', 'line 1', 'line 2']);
+    expect(all.structuredContent.output).toEqual(['line 0', 'line 1', 'line 2']);
     expect(all.structuredContent.has_more).toBe(true);
     expect(all.structuredContent.next_offset).toBe(3);
     expect(done.structuredContent.execution_id).toBe(id);
     const past = await s.call('get_result', { execution_id: id, offset: 1000 });
     expect(past.isError).toBeFalsy();
-    expect(past.structuredContent.lines).toEqual([]);
+    expect(past.structuredContent.output).toEqual([]);
     expect(past.structuredContent.has_more).toBe(false);
   });
 
@@ -250,7 +250,7 @@ describeKernel('tracefs auto-mount', () => {
     try {
       await withServer({ args: ['--mount-tracefs'], env: { MCPTRACE_TRACEFS: dir } }, async (s) => {
         const r = await s.call('exec_program', { program: 'BEGIN { printf("mounted\\n"); exit(); }', wait: true });
-        expect(r.structuredContent.lines).toEqual(['mounted']);
+        expect(r.structuredContent.output).toEqual(['mounted']);
         expect(readFileSync('/proc/self/mounts', 'utf8')).toContain(` ${dir} tracefs `);
       });
     } finally {

@@ -131,6 +131,6 @@ describeKernel('bcc tools', () => {
     const core = newCore();
     const r = await core.callTool('execsnoop', { duration: 1, wait: true });
     expect(r.structured.status).toBe('completed');
-    expect((r.structured.lines as string[])[0]).toMatch(/PCOMM\s+PID\s+PPID/);
+    expect((r.structured.output as string[])[0]).toMatch(/PCOMM\s+PID\s+PPID/);
   });
 });

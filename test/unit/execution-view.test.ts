@@ -32,7 +32,7 @@ describe('execution view', () => {
     e.pushLine('a');
     e.pushLine('b');
     const v = executionView(e, { offset: 10 }) as Record<string, unknown>;
-    expect(v).toMatchObject({ lines: [], lines_total: 2, has_more: false, next_offset: 2, duration_ms: 250, warnings: [] });
+    expect(v).toMatchObject({ output: [], lines_total: 2, has_more: false, next_offset: 2, duration: 0.25, warnings: [] });
   });
 
   it('tells the caller how to get the next page', () => {

@@ -87,7 +87,7 @@ describe('a fifth tool kind is one module and its registration', () => {
     const listed = (await client.listTools()).tools.find((t) => t.name === 'say_hello');
     expect(listed?.inputSchema.properties).toHaveProperty('dry_run');
     const called = await client.callTool({ name: 'say_hello', arguments: { name: 'kernel', wait: true } });
-    expect(called.structuredContent).toMatchObject({ status: 'completed', lines: ['hello kernel'] });
+    expect(called.structuredContent).toMatchObject({ status: 'completed', output: ['hello kernel'] });
     // A dry run answers with the argv over MCP too, and its answer passes the client's schema check.
     const dry = await client.callTool({ name: 'say_hello', arguments: { name: 'kernel', dry_run: true } });
     expect(dry.structuredContent).toMatchObject({ dry_run: true, argv: ['/bin/echo', 'hello', 'kernel'] });
@@ -181,7 +181,7 @@ describe('one home for defaults and shared checks (each of these was a bug)', ()
     expectConforms(core, 'exec_program', ran);
     const page = await core.callTool('get_result', { execution_id: ran.structured.execution_id });
     expectConforms(core, 'get_result', page);
-    expect((ran.structured.lines as string[]).length).toBe(pageSize());
-    expect((page.structured.lines as string[]).length).toBe(pageSize());
+    expect((ran.structured.output as string[]).length).toBe(pageSize());
+    expect((page.structured.output as string[]).length).toBe(pageSize());
   });
 });

@@ -55,7 +55,7 @@ describe('run lifecycle, replayed tracer', () => {
     const { call, spawner } = setup('count-map');
     const r = await call('exec_program', { program: 'x', timeout: 0.2, wait: true });
     expect(r.structured).toMatchObject({ status: 'timed_out', exit_code: 0, phase: 'ended' });
-    expect(r.structured.lines).toEqual(finalMaps);
+    expect(r.structured.output).toEqual(finalMaps);
     expect(spawner.last.signals).toEqual(['SIGINT']);
     expect(r.errorKind).toBe('timeout');
   });
@@ -63,10 +63,10 @@ describe('run lifecycle, replayed tracer', () => {
   it('stop_execution: stopped, and the answer carries the final maps', async () => {
     const { call, run } = setup('count-map');
     const started = await call('exec_program', { program: 'x', timeout: 60 });
-    expect(started.structured.status).toBe('queued');
+    expect(started.structured.status).toBe('running');
     await until(() => run(started.structured.execution_id).attachedAt !== undefined);
     const stopped = await call('stop_execution', { execution_id: started.structured.execution_id });
-    expect(stopped.structured).toMatchObject({ status: 'stopped', lines: finalMaps });
+    expect(stopped.structured).toMatchObject({ status: 'stopped', output: finalMaps });
     expect(stopped.isError).toBe(false);
   });
 
@@ -76,7 +76,7 @@ describe('run lifecycle, replayed tracer', () => {
     setTimeout(() => abort.abort(), 100);
     const r = await call('exec_program', { program: 'x', timeout: 60, wait: true }, { signal: abort.signal });
     expect(r.structured).toMatchObject({ status: 'stopped', exit_code: 0 });
-    expect(r.structured.lines).toContain(TICKS);
+    expect(r.structured.output).toContain(TICKS);
   });
 
   it('SIGKILL only after the grace period, when every SIGINT is ignored', async () => {
@@ -94,7 +94,7 @@ describe('run lifecycle, replayed tracer', () => {
     const r = await call('exec_program', { program: 'x', timeout: 0.1, wait: true });
     expect(spawner.last.signals).toEqual(['SIGINT', 'SIGINT']);
     expect(r.structured).toMatchObject({ status: 'timed_out', signal: null });
-    expect(r.structured.lines).toContain(TICKS);
+    expect(r.structured.output).toContain(TICKS);
   });
 
   it('a stop before the probes attach holds the SIGINT until they are', async () => {
@@ -107,7 +107,7 @@ describe('run lifecycle, replayed tracer', () => {
     expect(spawner.last.signals).toEqual([]);
     const r = await stopping;
     expect(r.structured).toMatchObject({ status: 'stopped' });
-    expect(r.structured.lines).toContain(TICKS);
+    expect(r.structured.output).toContain(TICKS);
     expect(spawner.last.signals).toEqual(['SIGINT']);
   });
 
@@ -115,7 +115,7 @@ describe('run lifecycle, replayed tracer', () => {
     const { call, spawner } = setup('count-map', { noAttachNotice: true }, { runner: { graceMs: 2_000 } });
     const r = await call('exec_program', { program: 'x', timeout: 0.1, wait: true });
     expect(r.structured).toMatchObject({ status: 'timed_out', signal: null });
-    expect(r.structured.lines).toContain(TICKS);
+    expect(r.structured.output).toContain(TICKS);
     expect(spawner.last.signals).not.toContain('SIGKILL');
   });
 
@@ -123,7 +123,7 @@ describe('run lifecycle, replayed tracer', () => {
     const { call, spawner } = setup('hist-exit', { exitsAlone: true });
     const r = await call('exec_program', { program: 'x', wait: true, include_maps: true });
     expect(r.structured.status).toBe('completed');
-    expect(r.structured.lines).toContain('@s: count 1, average 3, total 3');
+    expect(r.structured.output).toContain('@s: count 1, average 3, total 3');
     expect((r.structured.maps as Record<string, { type: string }>)['@h'].type).toBe('hist');
     expect(spawner.last.signals).toEqual([]);
   });
@@ -133,8 +133,8 @@ describe('run lifecycle, replayed tracer', () => {
     const r = await call('exec_program', { program: 'BEGIN { @x = ; }', wait: true });
     expect(r.isError).toBe(true);
     expect(r.errorKind).toBe('failed');
-    expect(r.structured.error).toContain('stdin:1:14-15: ERROR: syntax error, unexpected ;');
-    expect(r.structured.error).not.toContain('RLIMIT_MEMLOCK');
+    expect(r.structured.error_message).toContain('stdin:1:14-15: ERROR: syntax error, unexpected ;');
+    expect(r.structured.error_message).not.toContain('RLIMIT_MEMLOCK');
     expect(r.structured.hint).toMatch(/line:column/);
     expect(r.structured.notices).toHaveLength(1);
   });
@@ -144,7 +144,7 @@ describe('run lifecycle, replayed tracer', () => {
     const a = await call('exec_program', { program: 'a', timeout: 60 });
     const b = await call('exec_program', { program: 'b', timeout: 60 });
     const stopped = await call('stop_execution', { execution_id: b.structured.execution_id });
-    expect(stopped.structured).toMatchObject({ status: 'stopped', started_at: null, lines: [] });
+    expect(stopped.structured).toMatchObject({ status: 'stopped', started_at: null, output: [] });
     await call('stop_execution', { execution_id: a.structured.execution_id });
     expect(spawner.started.map((t) => t.argv.at(-1))).toEqual(['a']);
   });
