@@ -26,7 +26,7 @@ export default defineBuiltin<Record<string, never>>({
     const env = await environmentChecks();
     const bpftraceOk = env.checks.find((c) => c.name === 'bpftrace')?.ok;
     const info = bpftraceOk ? await bpftraceInfo(ctx.preflight) : {};
-    const structured = { bpftrace_version: env.version ?? null, environment: env.checks, ...info };
+    const structured = { bpftrace_version: env.version ?? null, bpftrace_features: env.features ?? null, environment: env.checks, ...info };
     const text = [
       ...env.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`),
       '',

@@ -1,4 +1,4 @@
-import { bpftraceJsonArgv, BPFTRACE_ENV } from '../runtime/bpftrace/command.js';
+import { bpftraceEnv, bpftraceJsonArgv } from '../runtime/bpftrace/command.js';
 import { diagnoseFailure } from '../runtime/bpftrace/diagnose.js';
 import { BpftraceJsonDecoder } from '../runtime/bpftrace/json-decoder.js';
 import { kernelFeatures, type Preflight } from '../runtime/environment.js';
@@ -27,8 +27,8 @@ export function timeoutMs(tool: Tool, input: Record<string, unknown>, durationSe
 export function bpftraceSpec(pre: Preflight, args: string[], timing: { timeoutMs: number; durationMs?: number }): LaunchSpec {
   return {
     argv: bpftraceJsonArgv(pre, args),
-    env: { ...BPFTRACE_ENV },
-    decoder: () => new BpftraceJsonDecoder(),
+    env: bpftraceEnv(pre.features),
+    decoder: () => new BpftraceJsonDecoder(pre.features),
     holdStopUntilAttached: true,
     resendStop: true,
     diagnose: (stderr) => diagnoseFailure(stderr, kernelFeatures()),

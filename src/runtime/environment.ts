@@ -1,5 +1,7 @@
 import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { bpftraceVersion } from './bpftrace/info.js';
+import { featuresOf, OLDEST_SUPPORTED, parseVersion, type BpftraceFeatures } from './bpftrace/version.js';
 import { runToCompletion } from './subprocess.js';
 
 /** A problem with the machine rather than with the call; its message carries the fix. */
@@ -99,6 +101,8 @@ export interface Preflight {
   bpftrace: string;
   /** Prefix that grants privileges, e.g. ["sudo", "-n", "--"]; empty as root. */
   privilegePrefix: string[];
+  /** What this bpftrace version does differently (detected once per binary). */
+  features: BpftraceFeatures;
 }
 
 /**
@@ -108,6 +112,10 @@ export interface Preflight {
 export async function preflight(opts: { autoMountTracefs: boolean }): Promise<Preflight> {
   const bpftrace = bpftracePath();
   if (!bpftrace) {
+    const chosen = process.env.MCPTRACE_BPFTRACE;
+    if (chosen) {
+      throw new EnvironmentError(`MCPTRACE_BPFTRACE is set to ${chosen}, and there is no executable file there`, 'Point MCPTRACE_BPFTRACE at a bpftrace binary, or unset it to use the bpftrace in PATH');
+    }
     throw new EnvironmentError(
       'bpftrace is not installed (not found in PATH or /usr/sbin)',
       'Install it: apt-get install -y bpftrace (Debian/Ubuntu) or dnf install bpftrace (Fedora), or set MCPTRACE_BPFTRACE to its path',
@@ -131,7 +139,15 @@ export async function preflight(opts: { autoMountTracefs: boolean }): Promise<Pr
   }
   const priv = await privilegeMode();
   if (priv.mode === 'none') throw new EnvironmentError(`bpftrace needs privileges: ${priv.reason}`, sudoersHint());
-  return { bpftrace, privilegePrefix: priv.mode === 'sudo' ? ['sudo', '-n', '--'] : [] };
+  const v = await bpftraceVersion(bpftrace);
+  if (!v.ok) {
+    throw new EnvironmentError(
+      `${bpftrace} does not run: \`${bpftrace} --version\` failed`,
+      'Reinstall bpftrace (apt-get install --reinstall bpftrace), or point MCPTRACE_BPFTRACE at a working binary',
+    );
+  }
+  const features = featuresOf(parseVersion(v.version) ?? OLDEST_SUPPORTED);
+  return { bpftrace, privilegePrefix: priv.mode === 'sudo' ? ['sudo', '-n', '--'] : [], features };
 }
 
 /** A command line run with the privileges a tracer needs (the sudo prefix, if any). */

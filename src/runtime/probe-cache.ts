@@ -51,8 +51,12 @@ export function needsLiveListing(pattern: string): boolean {
   return /^(u|ur|uprobe|uretprobe|U|usdt):/.test(pattern);
 }
 
-/** bpftrace echoes a pattern as "hardware:PATTERN:" and "software:PATTERN:": not probes. */
-const PATTERN_ECHO = /^(hardware|software):.*:$/;
+/**
+ * bpftrace up to 0.22 echoes a pattern as "hardware:*:" and "software:*:": not probes. Since
+ * 0.23 it lists the real ones ("software:cpu-clock:"), which must be kept, so only a line with a
+ * glob character is an echo.
+ */
+const PATTERN_ECHO = /^(hardware|software):[^:]*[*?[][^:]*:$/;
 
 export interface ProbeDetail {
   probe: string;

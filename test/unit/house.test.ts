@@ -9,6 +9,7 @@ import { exitCodeFor, EXIT } from '../../src/cli/exit-codes.js';
 import { validatePaths } from '../../src/cli/commands/tools-validate.js';
 import { commandForTool } from '../../src/cli/tool-command.js';
 import { pageSize } from '../../src/config/defaults.js';
+import { featuresOf, OLDEST_SUPPORTED } from '../../src/runtime/bpftrace/version.js';
 import { Core } from '../../src/core/core.js';
 import type { RunnableKind } from '../../src/kinds/kind.js';
 import { registerKind } from '../../src/kinds/registry.js';
@@ -20,7 +21,7 @@ import { REPO } from '../helpers/mcp.js';
 import { expectConforms } from '../helpers/output-schema.js';
 
 const tmp = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), prefix));
-const fakePreflight = async () => ({ bpftrace: '/usr/bin/bpftrace', privilegePrefix: [] });
+const fakePreflight = async () => ({ bpftrace: '/usr/bin/bpftrace', privilegePrefix: [], features: featuresOf(OLDEST_SUPPORTED) });
 const cores: Core[] = [];
 afterEach(async () => {
   await Promise.all(cores.splice(0).map((c) => c.shutdown()));

@@ -13,7 +13,10 @@ const SECTION_KEYS: Record<string, string> = {
   'Probe types': 'probe_types',
 };
 
-/** Parses `bpftrace --info` ("Section" headers, then indented "key: value" lines). */
+/**
+ * Parses `bpftrace --info`: "Section" headers, then indented "key: value" pairs, one per line up
+ * to 0.21 and two per line (in columns) since 0.22.
+ */
 export function parseBpftraceInfo(text: string): InfoSections {
   const out: InfoSections = {};
   let section: Record<string, string> | undefined;
@@ -24,8 +27,11 @@ export function parseBpftraceInfo(text: string): InfoSections {
       section = out[SECTION_KEYS[name] ?? name.toLowerCase().replace(/[^a-z0-9]+/g, '_')] = {};
       continue;
     }
-    const m = /^\s+(.+?):\s*(.*)$/.exec(line);
-    if (m && section) section[m[1]] = m[2];
+    // Columns are separated by two or more spaces; a key or a value has single spaces at most.
+    for (const piece of line.trim().split(/\s{2,}/)) {
+      const m = /^(.+?):\s*(.*)$/.exec(piece);
+      if (m && section) section[m[1]] = m[2];
+    }
   }
   return out;
 }

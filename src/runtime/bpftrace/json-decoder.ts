@@ -1,5 +1,6 @@
 import type { OutputDecoder, OutputEvent, TypedMap } from '../output-decoder.js';
 import { formatValue, renderMap } from './map-render.js';
+import type { BpftraceFeatures } from './version.js';
 
 const ATTACH_MARKER = '__BPFTRACE_NOTIFY_PROBES_ATTACHED';
 
@@ -10,6 +11,8 @@ const ATTACH_MARKER = '__BPFTRACE_NOTIFY_PROBES_ATTACHED';
  */
 export class BpftraceJsonDecoder implements OutputDecoder {
   private partial = '';
+
+  constructor(readonly features?: BpftraceFeatures) {}
 
   stdout(raw: string): OutputEvent[] {
     if (raw.length === 0) return [];
