@@ -1,4 +1,4 @@
-import type { Command } from '@oclif/core';
+import { Flags, type Command } from '@oclif/core';
 import type { Core } from '../core/core.js';
 import type { Tool } from '../kinds/kind.js';
 import type { ToolDefinition } from '../manifest/types.js';
@@ -14,6 +14,10 @@ import { Spinner } from './spinner.js';
 export function commandId(m: ToolDefinition): string {
   return m.aliases[0] ?? kebab(m.name);
 }
+
+const TABLE_FLAG = Flags.boolean({
+  description: "Show printed maps as aligned tables. Not bpftrace's format: do not pipe it into scripts.",
+});
 
 /** Builds the oclif command for one manifest: flags from its schema, help from its text. */
 export function commandForTool(tool: Tool, core: () => Core = sharedCore): Command.Class {
@@ -45,7 +49,7 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
     static hiddenAliases = hiddenAliases;
     static examples = examples;
     static args = args;
-    static flags = flags;
+    static flags = runnable && !('table' in flags) ? { ...flags, table: TABLE_FLAG } : flags;
     static strict = true;
 
     async run(): Promise<void> {
@@ -69,12 +73,12 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
         if (v !== undefined) input[prop] = v;
       }
       if (runnable) input.wait = true;
-      const result = await this.callWithTerminal(input, runnable, Boolean(parsed.json));
+      const result = await this.callWithTerminal(input, runnable, Boolean(parsed.json), Boolean((parsed as { table?: boolean }).table));
       if (parsed.debug && result.debug) process.stderr.write(`${result.debug}\n`);
       process.exitCode = exitCodeFor(result);
     }
 
-    private async callWithTerminal(input: Record<string, unknown>, stream: boolean, json: boolean): Promise<ToolResult> {
+    private async callWithTerminal(input: Record<string, unknown>, stream: boolean, json: boolean, table: boolean): Promise<ToolResult> {
       const c = core();
       const abort = new AbortController();
       const spinner = new Spinner(process.stderr, Boolean(process.stderr.isTTY) && stream && !json);
@@ -94,7 +98,9 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
       process.on('SIGINT', onSigint);
       const ctx: CallContext = { signal: abort.signal };
       if (stream && !json) {
-        ctx.onLines = (lines, from, maps) => spinner.above(() => process.stdout.write(`${terminalLines(lines, from, maps).join('\n')}\n`));
+        // bpftrace's own format by default, so scripts and stackcollapse-bpftrace.pl read it as
+        // they read bpftrace; the aligned tables are for eyes only.
+        ctx.onLines = (lines, from, maps) => spinner.above(() => process.stdout.write(`${(table ? terminalLines(lines, from, maps) : lines).join('\n')}\n`));
         ctx.onProgress = (p) => spinner.update(`${p.status} ${(p.elapsedMs / 1000).toFixed(1)}s  ${p.lines} lines  ${p.phase}`);
       }
       try {

@@ -2,6 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe } from 'vitest';
 
+/** The bpftrace under test: MCPTRACE_BPFTRACE selects a version lane (npm run test:bpftrace-versions). */
+export const BPFTRACE = process.env.MCPTRACE_BPFTRACE || 'bpftrace';
+
 /**
  * Whether real kernel tracing works here. In CI a missing environment is a failure, never a
  * silent skip; elsewhere the skip is announced on stderr.
@@ -9,9 +12,9 @@ import { describe } from 'vitest';
 function probeKernel(): { ok: true } | { ok: false; reason: string } {
   if (process.getuid?.() !== 0) return { ok: false, reason: 'not running as root' };
   try {
-    execFileSync('bpftrace', ['--version'], { stdio: 'pipe' });
+    execFileSync(BPFTRACE, ['--version'], { stdio: 'pipe' });
   } catch {
-    return { ok: false, reason: 'bpftrace is not installed (apt-get install -y bpftrace libbpf-tools)' };
+    return { ok: false, reason: `${BPFTRACE} is not installed (apt-get install -y bpftrace libbpf-tools; for a version lane: bash scripts/setup-bpftrace-roots.sh)` };
   }
   try {
     if (readdirSync('/sys/kernel/tracing').length === 0) throw new Error();
@@ -19,7 +22,7 @@ function probeKernel(): { ok: true } | { ok: false; reason: string } {
     return { ok: false, reason: 'tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)' };
   }
   try {
-    execFileSync('bpftrace', ['-e', 'BEGIN { exit(); }'], { stdio: 'pipe', timeout: 20_000 });
+    execFileSync(BPFTRACE, ['-e', 'BEGIN { exit(); }'], { stdio: 'pipe', timeout: 20_000 });
   } catch (e) {
     return { ok: false, reason: `bpftrace cannot run a program: ${(e as Error).message}` };
   }
