@@ -1,5 +1,5 @@
 import { runCommand } from '@oclif/test';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,7 +50,7 @@ describe('generated commands', () => {
 
   it('tools validate passes the built-in manifests', async () => {
     const { stdout } = await run(['tools', 'validate', 'tools.d']);
-    expect(stdout).toBe('8 files checked, no problems\n');
+    expect(stdout).toBe(`${readdirSync(path.join(REPO, 'tools.d')).length} files checked, no problems\n`);
   });
 
   it('tools list shows name, kind and description; --json is parseable', async () => {

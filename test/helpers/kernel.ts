@@ -1,9 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe } from 'vitest';
 
 /** The bpftrace under test: MCPTRACE_BPFTRACE selects a version lane (npm run test:bpftrace-versions). */
 export const BPFTRACE = process.env.MCPTRACE_BPFTRACE || 'bpftrace';
+/** Its absolute path, as mcptrace names it in messages. */
+export const BPFTRACE_PATH = BPFTRACE.includes('/')
+  ? BPFTRACE
+  : ((process.env.PATH ?? '')
+      .split(':')
+      .map((d) => `${d}/bpftrace`)
+      .find((p) => existsSync(p)) ?? '/usr/bin/bpftrace');
 
 /**
  * Whether real kernel tracing works here. In CI a missing environment is a failure, never a
@@ -14,7 +21,10 @@ function probeKernel(): { ok: true } | { ok: false; reason: string } {
   try {
     execFileSync(BPFTRACE, ['--version'], { stdio: 'pipe' });
   } catch {
-    return { ok: false, reason: `${BPFTRACE} is not installed (apt-get install -y bpftrace libbpf-tools; for a version lane: bash scripts/setup-bpftrace-roots.sh)` };
+    return {
+      ok: false,
+      reason: `${BPFTRACE} is not installed (apt-get install -y bpftrace libbpf-tools; for a version lane: bash scripts/setup-bpftrace-roots.sh)`,
+    };
   }
   try {
     if (readdirSync('/sys/kernel/tracing').length === 0) throw new Error();

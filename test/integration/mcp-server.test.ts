@@ -3,7 +3,7 @@ import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeKernel, pidsWith, waitFor } from '../helpers/kernel.js';
+import { BPFTRACE, BPFTRACE_PATH, describeKernel, pidsWith, waitFor } from '../helpers/kernel.js';
 import { startServer, textOf, withServer, type TestServer } from '../helpers/mcp.js';
 
 const marker = (tag: string) => `m${tag}${process.pid}${Date.now().toString(36)}`;
@@ -33,6 +33,7 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
       'get_result',
       'hello_user',
       'list_executions',
+      'list_helpers',
       'list_probes',
       'stop_execution',
     ]);
@@ -62,7 +63,7 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
     const v = r.structuredContent;
     expect(v.status).toBe('timed_out');
     expect(r.isError).toBeFalsy();
-    const ticks = v.lines.find((l: string) => l.startsWith('@ticks: '));
+    const ticks = v.output.find((l: string) => l.startsWith('@ticks: '));
     expect(Number(ticks.split(': ')[1])).toBeGreaterThanOrEqual(5);
     expect(v.maps['@ticks']).toEqual({ type: 'map', value: Number(ticks.split(': ')[1]) });
     expect(v.attached_probes).toBe(2);
@@ -73,7 +74,9 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
     const r = await s.call('exec_program', { program: 'BEGIN { printf("hi\\n" }', wait: true });
     expect(r.isError).toBe(true);
     expect(r.structuredContent.status).toBe('failed');
-    expect(r.structuredContent.error_message).toContain('stdin:1:23-24: ERROR: syntax error');
+    // The wording changed across versions ("syntax error, unexpected" in 0.17, "syntax: expected" later).
+    expect(r.structuredContent.error_message).toMatch(/stdin:1:23-24: ERROR: syntax/);
+    expect(r.structuredContent.error_message).toContain('BEGIN { printf("hi\\n" }');
     expect(r.structuredContent.hint).toMatch(/line:column/);
     expect(r.structuredContent.notices.join()).toMatch(/RLIMIT_MEMLOCK.*harmless/);
   });
@@ -81,7 +84,8 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
   it('reports a kprobe that cannot attach as failed, saying the kernel has no kprobes', async () => {
     const r = await s.call('exec_program', { program: 'kprobe:do_nanosleep { @ = count(); }', wait: true });
     expect(r.structuredContent.status).toBe('failed');
-    expect(r.structuredContent.error_message).toContain("Error attaching probe: 'kprobe:do_nanosleep'");
+    // 0.17 fails to attach; newer versions find no kprobe function to match at all.
+    expect(r.structuredContent.error_message).toMatch(/Error attaching probe: '?kprobe:do_nanosleep|No matches for kprobe do_nanosleep/);
     expect(r.structuredContent.hint).toMatch(/no kprobes/);
   });
 
@@ -185,10 +189,10 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
       'sys_enter_read',
       'tracepoint:*:sched_switch',
     ]) {
-      const direct = spawnSync('bpftrace', ['-l', pattern], { encoding: 'utf8' })
+      const direct = spawnSync(BPFTRACE, ['-l', pattern], { encoding: 'utf8' })
         .stdout.split('\n')
-        // bpftrace echoes the pattern as "hardware:PATTERN:" and "software:PATTERN:"; not probes.
-        .filter((l) => l && !/^(hardware|software):.*:$/.test(l));
+        // bpftrace up to 0.22 echoes the pattern as "hardware:PATTERN:" and "software:PATTERN:".
+        .filter((l) => l && !/^(hardware|software):[^:]*\*[^:]*:$/.test(l));
       const r = await s.call('list_probes', { filter: pattern, limit: 10000 });
       expect(r.structuredContent.probes, pattern).toEqual(direct);
     }
@@ -203,8 +207,11 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
     const r = await s.call('bpf_info', {});
     const v = r.structuredContent;
     expect(v.bpftrace_version).toMatch(/^v\d+\.\d+/);
-    expect(v.probe_types.tracepoint).toBe('yes');
     expect(v.build.version).toBe(v.bpftrace_version);
+    // --info lists helpers one per line up to 0.21 and in two columns since: both parse.
+    expect(Object.keys(v.helpers).length).toBeGreaterThan(2);
+    expect(Object.values(v.helpers).every((x) => x === 'yes' || x === 'no')).toBe(true);
+    expect(v.bpftrace_features.version).toBe(v.bpftrace_version);
     const checks = Object.fromEntries(v.environment.map((c: any) => [c.name, c]));
     expect(checks.tracefs.ok).toBe(true);
     expect(checks.privileges.detail).toBe('running as root');
@@ -220,11 +227,15 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
 
 describeKernel('environment problems', () => {
   it('a missing bpftrace is a diagnosis with the install command, and the server stays up', async () => {
-    await withServer({ env: { MCPTRACE_BPFTRACE: '/nonexistent/bpftrace' } }, async (s) => {
+    await withServer({ env: { MCPTRACE_BPFTRACE: '', PATH: '/nonexistent' } }, async (s) => {
       const r = await s.call('exec_program', { program: 'BEGIN { exit(); }', wait: true });
       expect(r.isError).toBe(true);
       expect(textOf(r)).toContain('bpftrace is not installed');
       expect(textOf(r)).toContain('apt-get install -y bpftrace');
+    });
+    await withServer({ env: { MCPTRACE_BPFTRACE: '/nonexistent/bpftrace' } }, async (s) => {
+      const r = await s.call('exec_program', { program: 'BEGIN { exit(); }', wait: true });
+      expect(textOf(r)).toContain('MCPTRACE_BPFTRACE is set to /nonexistent/bpftrace, and there is no executable file there');
       const again = await s.call('list_executions', {});
       expect(again.isError).toBeFalsy();
     });
@@ -266,7 +277,7 @@ describeKernel('without privileges', () => {
       const r = await s.call('exec_program', { program: 'BEGIN { exit(); }', wait: true });
       expect(r.isError).toBe(true);
       expect(textOf(r)).toMatch(/^bpftrace needs privileges: not root and /);
-      expect(textOf(r)).toContain('"nobody ALL=(root) NOPASSWD: /usr/bin/bpftrace"');
+      expect(textOf(r)).toContain(`"nobody ALL=(root) NOPASSWD: ${BPFTRACE_PATH}"`);
       const info = await s.call('bpf_info', {});
       const checks = Object.fromEntries(info.structuredContent.environment.map((c: any) => [c.name, c]));
       expect(checks.tracefs.ok).toBe(true);

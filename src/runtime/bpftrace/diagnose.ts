@@ -5,8 +5,9 @@ export function diagnoseFailure(stderrLines: string[], env: { kprobes: boolean; 
   const significant = stderrLines.filter((l) => classifyStderr(l) !== 'notice' && !/^__BPFTRACE_NOTIFY/.test(l));
   const errors = significant.filter((l) => classifyStderr(l) === 'error');
   const error = (errors.length ? significantWithContext(significant) : significant.slice(-10)).join('\n') || 'bpftrace failed without printing an error';
-  // Quoted up to 0.20 ("Error attaching probe: 'kprobe:x'"), bare since 0.21.
-  const attach = /Error attaching probe: '?(k(?:ret)?probe|kfunc|kretfunc|fentry|fexit):/.exec(error);
+  // Quoted up to 0.20 ("Error attaching probe: 'kprobe:x'"), bare since 0.21; newer versions
+  // fail earlier, finding no function to match ("No matches for kprobe x").
+  const attach = /(?:Error attaching probe: '?|No matches for )(k(?:ret)?probe|kfunc|kretfunc|fentry|fexit)\b/.exec(error);
   if (attach && (attach[1].startsWith('kf') || attach[1].startsWith('f') ? !env.kfunc : !env.kprobes)) {
     return {
       error,
