@@ -56,6 +56,11 @@ describe('failure diagnosis', () => {
     const d = diagnoseFailure(['FATAL: Invalid probe type made it to attachpoint parser'], noKprobes);
     expect(d.error).toContain('FATAL: Invalid probe type');
   });
+  it("keeps clang's error for a bad #include", () => {
+    const d = diagnoseFailure(['ERROR: Unknown error -1: couldn\'t set RLIMIT_MEMLOCK for bpftrace.', "definitions.h:2:10: fatal error: '/nonexistent.h' file not found"], noKprobes);
+    expect(d.error).toBe("definitions.h:2:10: fatal error: '/nonexistent.h' file not found");
+  });
+
   it('points permission failures at root or sudo', () => {
     expect(diagnoseFailure(['ERROR: Operation not permitted'], noKprobes).hint).toMatch(/root/);
   });

@@ -27,7 +27,8 @@ export type StderrLevel = 'error' | 'warning' | 'notice' | 'info';
 /** Classifies a bpftrace stderr line. */
 export function classifyStderr(line: string): StderrLevel {
   if (isHarmless(line)) return 'notice';
-  if (/\bERROR\b|^FATAL\b/.test(line)) return 'error';
+  // bpftrace's own errors, its aborts (FATAL, exit 134), and clang's (`file:2:10: fatal error: …`).
+  if (/\bERROR\b|^FATAL\b|: (fatal )?error: /.test(line)) return 'error';
   if (/\bWARNING\b/.test(line)) return 'warning';
   return 'info';
 }
