@@ -50,7 +50,7 @@ function parseArgs(argv) {
 }
 
 const ID_RE = /^[a-z0-9]+(-[a-z0-9]+)*$/;
-const KNOWN_KEYS = new Set(['id', 'program', 'mask', 'versions', 'note', 'timeout_ms', 'env', 'args', 'trigger', 'expect_error']);
+const KNOWN_KEYS = new Set(['id', 'program', 'mask', 'versions', 'note', 'timeout_ms', 'env', 'args', 'trigger', 'expect_error', 'unordered']);
 
 /** Loads and checks the corpus; throws on the first malformed entry. */
 export function loadCorpus(file) {
@@ -69,6 +69,8 @@ export function loadCorpus(file) {
     for (const m of e.mask ?? []) new RegExp(m, 'gm'); // throws on a bad regex
     if (e.versions && !(Array.isArray(e.versions) && e.versions.every((v) => /^\d+\.\d+$/.test(String(v)))))
       throw new Error(`${where}: versions must be a list like ["0.17", "0.23"]`);
+    if (e.unordered && !(Array.isArray(e.unordered) && e.unordered.every((v) => /^\d+\.\d+$/.test(String(v)))))
+      throw new Error(`${where}: unordered must be a list of versions like ["0.27"]`);
     if (e.trigger && !(Array.isArray(e.trigger.argv) && e.trigger.argv.every((s) => typeof s === 'string')))
       throw new Error(`${where}: trigger.argv must be a list of strings`);
   }
@@ -111,7 +113,9 @@ function runOnce(bin, entry, json) {
     const killer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGINT'); // runs END and prints the maps
-      setTimeout(() => { if (!done) child.kill('SIGKILL'); }, 5_000).unref();
+      setTimeout(() => {
+        if (!done) child.kill('SIGKILL');
+      }, 5_000).unref();
     }, timeoutMs);
     // A trigger is a command that makes the traced event happen (an exec, a
     // syscall) until the program has exited by itself.
@@ -161,6 +165,7 @@ async function main() {
   for (const entry of corpus) {
     if (opts.only && !opts.only.has(entry.id)) continue;
     if (!appliesTo(entry, version)) {
+      for (const suffix of ['text.stdout', 'text.stderr', 'json.stdout', 'json.stderr', 'exit']) rmSync(join(dir, `${entry.id}.${suffix}`), { force: true });
       results[entry.id] = 'skipped';
       continue;
     }
@@ -187,15 +192,25 @@ async function main() {
   const summaryFile = join(dir, '_summary.json');
   let previous = {};
   if (opts.only) {
-    try { previous = JSON.parse(readFileSync(summaryFile, 'utf8')).results ?? {}; } catch { /* none yet */ }
+    try {
+      previous = JSON.parse(readFileSync(summaryFile, 'utf8')).results ?? {};
+    } catch {
+      /* none yet */
+    }
+    const ids = new Set(corpus.map((e) => e.id));
+    for (const id of Object.keys(previous)) if (!ids.has(id)) delete previous[id];
   }
   const all = { ...previous, ...results };
   const allCounts = {};
   for (const s of Object.values(all)) allCounts[s] = (allCounts[s] ?? 0) + 1;
   writeFileSync(summaryFile, `${JSON.stringify({ version, bpftrace: opts.bpftrace, counts: allCounts, results: all }, null, 1)}\n`);
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
-  console.log(`bpftrace ${version}: ${Object.keys(results).length} entries in ${secs} s: ` +
-    Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', '));
+  console.log(
+    `bpftrace ${version}: ${Object.keys(results).length} entries in ${secs} s: ` +
+      Object.entries(counts)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', '),
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
