@@ -98,7 +98,7 @@ export function loadToolFile(
   };
   const prepared = kind.prepare(ctx);
   if (problems.length || prepared === undefined) return { problems };
-  const clash = names?.claim(def, r.locate('/name'), display);
+  const clash = names?.claim(def, () => r.locate('/name'), display);
   if (clash) return { problems: [clash] };
   return { tool: { def, kind, prepared, validateInput }, problems };
 }

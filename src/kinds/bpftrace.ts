@@ -40,6 +40,6 @@ export const bpftraceKind: RunnableKind<Run> = {
     const program = run.program ?? String(input[run.program_input!] ?? '');
     if (!program.trim()) throw new RenderError(`"${run.program_input}" is empty; pass a bpftrace program`);
     const positional = (run.positional ?? []).map((p) => String(input[p] ?? ''));
-    return { program, spec: bpftraceSpec(pre, ['-e', program, ...positional], { timeoutMs: timeoutMs(tool, input) }) };
+    return { program, spec: bpftraceSpec(pre, ['-e', program, ...positional], { timeoutMs: timeoutMs(tool, input) }, program) };
   },
 };

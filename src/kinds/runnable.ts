@@ -24,13 +24,17 @@ export function timeoutMs(tool: Tool, input: Record<string, unknown>, durationSe
 }
 
 /** A bpftrace run with typed output (`-f json`) and everything bpftrace needs to stop well. */
-export function bpftraceSpec(pre: Preflight, args: string[], timing: { timeoutMs: number; durationMs?: number }): LaunchSpec {
+export function bpftraceSpec(pre: Preflight, args: string[], timing: { timeoutMs: number; durationMs?: number }, program?: string): LaunchSpec {
   return {
     argv: bpftraceJsonArgv(pre, args),
     env: bpftraceEnv(pre.features),
-    decoder: () => new BpftraceJsonDecoder(pre.features),
+    // The program tells the decoder which maps exist: up to 0.23 text mode prints an empty map
+    // as a blank line at exit, where JSON prints nothing.
+    decoder: () => new BpftraceJsonDecoder(pre.features, { program }),
     holdStopUntilAttached: true,
-    resendStop: true,
+    // Resending relies on seeing map events as they arrive; from 0.24 the decoder holds the exit
+    // maps back (to place the blank lines), and a SIGINT during that print would cut it short.
+    resendStop: !pre.features.outputLayer2024,
     diagnose: (stderr) => diagnoseFailure(stderr, kernelFeatures()),
     ...timing,
   };

@@ -140,13 +140,17 @@ export function readDefinition(file: string): DefinitionResult {
 export class NameRegistry {
   private readonly owners = new Map<string, string>();
 
-  /** Claims a tool's name and aliases; returns the problem if any is taken, and claims nothing then. */
-  claim(def: ToolDefinition, where: Position, display: (file: string) => string = (f) => f): Problem | undefined {
+  /**
+   * Claims a tool's name and aliases; returns the problem if any is taken, and claims nothing
+   * then. `where` is asked only for a problem: locating parses the file, which a start-up from
+   * the build cache otherwise never does.
+   */
+  claim(def: ToolDefinition, where: () => Position, display: (file: string) => string = (f) => f): Problem | undefined {
     const nameOwner = this.owners.get(def.name);
     if (nameOwner) {
       return {
         file: def.file,
-        ...where,
+        ...where(),
         message: `duplicate tool name "${def.name}": already defined in ${display(nameOwner)}; rename one of them`,
         kind: 'duplicate-name',
       };
@@ -155,7 +159,7 @@ export class NameRegistry {
     if (taken) {
       return {
         file: def.file,
-        ...where,
+        ...where(),
         message: `alias "${taken}" is already used by ${display(this.owners.get(taken)!)}; choose another alias`,
         kind: 'duplicate-name',
       };

@@ -2,7 +2,7 @@ import { pageSize } from '../config/defaults.js';
 import { MAP_KEYS_MAX } from '../runtime/bpftrace/command.js';
 import { harmlessNotice } from '../runtime/bpftrace/notices.js';
 import { durationMs, isFinished, type Execution, type ExecutionState, type ExecutionStatus } from '../runtime/execution.js';
-import type { HistBucket } from '../runtime/output-decoder.js';
+import type { HistBucket, TypedMap } from '../runtime/output-decoder.js';
 import { phaseText } from './phase-text.js';
 import type { CallContext, Progress, ToolResult } from './tool-result.js';
 
@@ -121,12 +121,16 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
   return view;
 }
 
+/** Keys of a printed map; the decoder's key list when it has one (building `value` costs ms). */
+const keyCount = (m: TypedMap): number =>
+  m.keys?.length ?? (m.value && typeof m.value === 'object' && !Array.isArray(m.value) ? Object.keys(m.value as Record<string, HistBucket[]>).length : 0);
+
 /** Maps that reached the key limit, where bpftrace silently stops adding keys. */
 function fullMaps(e: ExecutionState): { name: string; keys: number }[] {
   return [...e.maps.values()]
     .map((m) => ({
       name: m.name,
-      keys: m.value && typeof m.value === 'object' && !Array.isArray(m.value) ? Object.keys(m.value as Record<string, HistBucket[]>).length : 0,
+      keys: keyCount(m),
     }))
     .filter((m) => m.keys >= MAP_KEYS_MAX);
 }

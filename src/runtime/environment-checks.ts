@@ -29,7 +29,12 @@ export async function environmentChecks(): Promise<{ checks: EnvironmentCheck[];
       fix: !v.ok ? `${bpftrace} --version fails: reinstall bpftrace` : supported ? undefined : 'mcptrace supports bpftrace 0.17 and later: upgrade bpftrace',
     });
   } else if (chosen) {
-    checks.push({ name: 'bpftrace', ok: false, detail: `MCPTRACE_BPFTRACE=${chosen}: no executable file there`, fix: `point MCPTRACE_BPFTRACE at a bpftrace binary, or unset it to use the one in PATH` });
+    checks.push({
+      name: 'bpftrace',
+      ok: false,
+      detail: `MCPTRACE_BPFTRACE=${chosen}: no executable file there`,
+      fix: `point MCPTRACE_BPFTRACE at a bpftrace binary, or unset it to use the one in PATH`,
+    });
   } else {
     checks.push({ name: 'bpftrace', ok: false, detail: 'not found in PATH', fix: 'apt-get install -y bpftrace' });
   }

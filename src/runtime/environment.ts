@@ -114,7 +114,10 @@ export async function preflight(opts: { autoMountTracefs: boolean }): Promise<Pr
   if (!bpftrace) {
     const chosen = process.env.MCPTRACE_BPFTRACE;
     if (chosen) {
-      throw new EnvironmentError(`MCPTRACE_BPFTRACE is set to ${chosen}, and there is no executable file there`, 'Point MCPTRACE_BPFTRACE at a bpftrace binary, or unset it to use the bpftrace in PATH');
+      throw new EnvironmentError(
+        `MCPTRACE_BPFTRACE is set to ${chosen}, and there is no executable file there`,
+        'Point MCPTRACE_BPFTRACE at a bpftrace binary, or unset it to use the bpftrace in PATH',
+      );
     }
     throw new EnvironmentError(
       'bpftrace is not installed (not found in PATH or /usr/sbin)',

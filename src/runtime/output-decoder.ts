@@ -11,13 +11,19 @@ export interface HistBucket {
   count: number;
 }
 
-export type MapEventType = 'map' | 'hist' | 'stats';
+/** As bpftrace's JSON types a printed map; `tseries` since 0.24. */
+export type MapEventType = 'map' | 'hist' | 'stats' | 'tseries';
 
 /** The latest printed value of one map, as bpftrace typed it. */
 export interface TypedMap {
   type: MapEventType;
   name: string;
   value: unknown;
+  /**
+   * The keys of a keyed map in the order bpftrace printed them (by value), when `value`
+   * cannot keep that order: a JS object puts integer-like keys first, ascending.
+   */
+  keys?: string[];
 }
 
 export type OutputEvent =

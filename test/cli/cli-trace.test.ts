@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { describeKernel, pidsWith, waitFor } from '../helpers/kernel.js';
+import { collapseStacks, paddedFrameLines } from '../helpers/folded.js';
+import { BPFTRACE, describeKernel, pidsWith, waitFor } from '../helpers/kernel.js';
 
 const marker = (tag: string) => `c${tag}${process.pid}${Date.now().toString(36)}`;
 
@@ -16,7 +18,12 @@ describeKernel('CLI with real bpftrace', () => {
     expect(help.stdout()).toMatch(/--word=string\s+\[default: world\] Word to greet\./);
     const r = runCli(['hello', '--word', 'cli', '--tools-dir', dir]);
     expect(await r.exited).toBe(0);
-    expect(r.stdout()).toBe('hello cli\n');
+    const direct = execFileSync(BPFTRACE, ['-e', 'BEGIN { printf("hello %s\\n", str($1)); exit(); }', 'cli'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    expect(r.stdout()).toBe(direct);
+    expect(r.stdout()).toContain('hello cli\n');
   });
 
   it('SIGINT to the CLI stops the trace gracefully and still prints the map', async () => {
@@ -78,11 +85,36 @@ describeKernel('CLI with real bpftrace', () => {
     expect(r.stdout()).toContain('stopped');
   });
 
-  it('piped: the same output, with no spinner or escape codes', async () => {
-    const r = runCli(['exec', 'interval:ms:100 { printf("tick %d\\n", @n++); if (@n == 5) { exit(); } }']);
+  it("piped: exactly bpftrace's own output, with no spinner or escape codes", async () => {
+    const program = 'interval:ms:100 { printf("tick %d\\n", @n++); if (@n == 5) { exit(); } } END { @h = hist(@n); @m[1, "a"] = 2; @m[3, "b"] = 1; }';
+    const r = runCli(['exec', program]);
     expect(await r.exited).toBe(0);
-    expect(r.stdout()).toBe('tick 0\ntick 1\ntick 2\ntick 3\ntick 4\n@n: 5\n');
+    expect(r.stdout()).toBe(execFileSync(BPFTRACE, ['-e', program], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    expect(r.stdout()).toContain('tick 4\n');
     expect(r.stderr()).not.toMatch(/\x1b|⠋|running \d/);
+  });
+
+  it("a kernel stack profile collapses into folded stacks, as stackcollapse-bpftrace.pl reads bpftrace's output", async () => {
+    const r = runCli(['exec', 'profile:hz:99 { @[kstack] = count(); }', '--timeout', '1.5']);
+    expect(await r.exited).toBe(124);
+    const folded = collapseStacks(r.stdout());
+    expect(folded.size).toBeGreaterThan(0);
+    expect(paddedFrameLines(r.stdout())).toEqual([]);
+    for (const [stack, n] of folded) {
+      expect(stack).not.toMatch(/^;|;;|;$|\s$/);
+      expect(n).toBeGreaterThan(0);
+    }
+    // Every key bpftrace printed became a stack: the counts add up to the samples it printed.
+    const printed = [...r.stdout().matchAll(/^\]: (\d+)$/gm)].reduce((t, m) => t + Number(m[1]), 0);
+    expect([...folded.values()].reduce((a, b) => a + b, 0)).toBe(printed);
+  });
+
+  it('--table shows maps as aligned tables for eyes, and only then', async () => {
+    const program = 'BEGIN { @bytes["a"] = 5; @bytes["longer-key"] = 100; exit(); }';
+    const r = runCli(['exec', program, '--table']);
+    expect(await r.exited).toBe(0);
+    expect(r.stdout()).toMatch(/^@bytes\[a\]\s{2,}5$/m);
+    expect(r.stdout()).toMatch(/^@bytes\[longer-key\]\s+100$/m);
   });
 
   it('exit codes distinguish a failed trace, a timeout and bad input', async () => {
@@ -102,6 +134,8 @@ describeKernel('CLI with real bpftrace', () => {
     const r = runCli(['exec', 'BEGIN { printf("hi\\n"); exit(); }', '--json']);
     expect(await r.exited).toBe(0);
     const v = JSON.parse(r.stdout());
-    expect(v).toMatchObject({ tool: 'exec_program', status: 'completed', output: ['hi'], lines_total: 1 });
+    expect(v).toMatchObject({ tool: 'exec_program', status: 'completed' });
+    expect(v.output).toContain('hi');
+    expect(v.lines_total).toBe(v.output.length);
   });
 });

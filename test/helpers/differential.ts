@@ -25,38 +25,98 @@ export function loadCorpus(): CorpusEntry[] {
 }
 
 /** Whether an entry runs on this version ("0.17.0"); entries name major.minor. */
-export const appliesTo = (e: CorpusEntry, version: string): boolean => !e.versions || e.versions.some((v) => version === String(v) || version.startsWith(`${v}.`));
-
-const matchesVersion = (list: string[] | undefined, version: string) => (list ?? []).some((v) => version.startsWith(`${v}.`) || version === v);
+export const appliesTo = (e: CorpusEntry, version: string): boolean =>
+  !e.versions || e.versions.some((v) => version === String(v) || version.startsWith(`${v}.`));
 
 /**
- * What may differ between two runs of one program: the entry's masks, and, where bpftrace sorts
- * a map unstably (equal values) or not at all (the entry's `unordered` versions), the order of
- * the entries inside each printed map. Nothing else is normalised.
+ * Programs whose text-mode output cannot be rebuilt from their JSON output, by version
+ * (major.minor), with the reason. Everything else must match exactly.
  */
-export function normalise(text: string, e: CorpusEntry, version: string): string {
-  let out = text;
-  for (const m of e.mask ?? []) out = out.replace(new RegExp(m, 'gm'), '<MASK>');
-  const lines = out.split('\n');
-  const sorted: string[] = [];
-  const unordered = matchesVersion(e.unordered, version);
-  for (let i = 0; i < lines.length; ) {
-    const m = /^(@\w*)\[.*\]: (.*)$/.exec(lines[i]);
-    if (!m) {
-      sorted.push(lines[i++]);
-      continue;
+const EMPTY_PRINT = 'print() of an empty map prints a blank line in text mode up to 0.23, and nothing at all in JSON';
+const PRINTED_THEN_CLEARED =
+  'the maps are print()ed, then cleared just before exit, so none prints at exit: the JSON is identical to that of a program whose maps print at exit, ' +
+  "while text mode's two exit blank lines (no JSON counterpart since 0.24) come after the maps here and before them there; the decoder takes the common case, maps printed at exit";
+const HELPER_WARNING_ON_STDOUT =
+  '0.23 text mode prints helper warnings on stdout with a column range and the source line (stdin:1:34-45: ... and a ~~~ underline); the JSON event has only the line and the first column';
+export const EXCLUDED: ReadonlyMap<string, { versions: readonly string[]; why: string }> = new Map([
+  [
+    'str-in-map-key',
+    {
+      versions: ['0.17', '0.23', '0.27'],
+      why: 'a string part of a two-part key holds a comma ("a,b\tc"): JSON joins the parts with commas, so which comma separates them cannot be known',
+    },
+  ],
+  ['print-empty-map', { versions: ['0.17', '0.23'], why: EMPTY_PRINT }],
+  ['interval-print-empty', { versions: ['0.17', '0.23'], why: EMPTY_PRINT }],
+  ['delete-hist-int-key', { versions: ['0.23'], why: HELPER_WARNING_ON_STDOUT }],
+  ['map-keys-limit', { versions: ['0.23'], why: HELPER_WARNING_ON_STDOUT }],
+  [
+    'kstack-perf-mode',
+    {
+      versions: ['0.17'],
+      why: "profile fires on both CPUs before either has set @done: this recording's JSON run sampled two stacks (one of them empty), its text run one",
+    },
+  ],
+  ...[
+    'print-map-keyed',
+    'print-map-top',
+    'print-map-top-div',
+    'print-map-div-only',
+    'print-map-top-larger-than-map',
+    'print-count-map',
+    'print-hist',
+    'print-hist-keyed-top',
+    'print-lhist',
+    'print-min-max-sum',
+    'print-map-strings',
+    'print-map-tuples',
+  ].map((id) => [id, { versions: ['0.27'], why: PRINTED_THEN_CLEARED }] as const),
+  [
+    'buf-map-value',
+    {
+      versions: ['0.27'],
+      why: 'since 0.24 JSON writes a buf() value as an array of byte values, the same as a tuple of integers, and the decoder renders arrays as tuples',
+    },
+  ],
+]);
+
+/** Whether a corpus entry is excluded from the comparison on this version (major.minor). */
+export const excludedFrom = (id: string, minor: string): boolean => EXCLUDED.get(id)?.versions.includes(minor) ?? false;
+
+const MAP_ENTRY = /^(@\w*)\[.*\]: (.*)$/;
+
+/**
+ * Sorts the lines of each block of consecutive entries of one map that share a value (bpftrace
+ * sorts by value, and ties come out in hash order, which differs between runs), or of each
+ * whole block of entries where the corpus marks the map order as unstable on this version.
+ */
+function sortUnstableBlocks(lines: string[], wholeMaps: boolean): string[] {
+  const out: string[] = [];
+  let block: string[] = [];
+  let blockKey: string | undefined;
+  const flush = () => {
+    out.push(...block.sort());
+    block = [];
+    blockKey = undefined;
+  };
+  for (const line of lines) {
+    const m = MAP_ENTRY.exec(line);
+    const key = m ? (wholeMaps ? m[1] : `${m[1]}\0${m[2]}`) : undefined;
+    if (key === undefined || key !== blockKey) flush();
+    if (key === undefined) out.push(line);
+    else {
+      block.push(line);
+      blockKey = key;
     }
-    // A block: consecutive one-line entries of the same map (with the same value unless unordered).
-    let j = i + 1;
-    const same = (l: string) => {
-      const n = /^(@\w*)\[.*\]: (.*)$/.exec(l);
-      return n !== null && n[1] === m[1] && (unordered || n[2] === m[2]);
-    };
-    while (j < lines.length && same(lines[j])) j++;
-    sorted.push(...lines.slice(i, j).sort());
-    i = j;
   }
-  return sorted.join('\n');
+  flush();
+  return out;
+}
+
+export function normalise(lines: string[], entry: CorpusEntry, minor: string): string[] {
+  let text = lines.join('\n');
+  for (const m of entry.mask ?? []) text = text.replace(new RegExp(m, 'gm'), '<MASK>');
+  return sortUnstableBlocks(text.split('\n'), (entry.unordered ?? []).includes(minor));
 }
 
 /** The entry's trigger, run again and again (no shell) until `done()` says stop. */
@@ -73,7 +133,11 @@ export async function runTrigger(e: CorpusEntry, done: () => boolean): Promise<v
 /** bpftrace itself, in text mode, stopped with SIGINT after the entry's timeout: the reference. */
 export function runText(bpftrace: string, e: CorpusEntry): Promise<{ stdout: string; exit: number | null }> {
   return new Promise((resolve) => {
-    const child = spawn(bpftrace, ['-e', e.program], { cwd: '/tmp', env: { ...process.env, BPFTRACE_PERF_RB_PAGES: '1024' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(bpftrace, ['-e', e.program], {
+      cwd: '/tmp',
+      env: { ...process.env, BPFTRACE_PERF_RB_PAGES: '1024' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let stdout = '';
     let done = false;
     child.stdout.setEncoding('utf8');

@@ -57,7 +57,10 @@ describe('failure diagnosis', () => {
     expect(d.error).toContain('FATAL: Invalid probe type');
   });
   it("keeps clang's error for a bad #include", () => {
-    const d = diagnoseFailure(['ERROR: Unknown error -1: couldn\'t set RLIMIT_MEMLOCK for bpftrace.', "definitions.h:2:10: fatal error: '/nonexistent.h' file not found"], noKprobes);
+    const d = diagnoseFailure(
+      ["ERROR: Unknown error -1: couldn't set RLIMIT_MEMLOCK for bpftrace.", "definitions.h:2:10: fatal error: '/nonexistent.h' file not found"],
+      noKprobes,
+    );
     expect(d.error).toBe("definitions.h:2:10: fatal error: '/nonexistent.h' file not found");
   });
 

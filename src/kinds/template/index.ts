@@ -47,6 +47,6 @@ export const templateKind: RunnableKind<Prepared> = {
     }
     // A template ends itself after its duration (interval + exit()).
     const duration = typeof input.duration === 'number' ? input.duration : 0;
-    return { program, spec: bpftraceSpec(pre, ['-e', program], { timeoutMs: timeoutMs(tool, input, duration) }) };
+    return { program, spec: bpftraceSpec(pre, ['-e', program], { timeoutMs: timeoutMs(tool, input, duration) }, program) };
   },
 };

@@ -33,6 +33,33 @@ export interface BpftraceFeatures {
   outputLayer2024: boolean;
   /** Empty maps are not printed at exit (0.25+). */
   skipsEmptyMaps: boolean;
+  /**
+   * Text mode prints two blank lines when the maps start printing at exit. Up to 0.23 they are
+   * raw newlines in JSON mode too; since 0.24 (the output rewrite) JSON mode has nothing there.
+   */
+  exitBlankLines: 'raw' | 'text-only';
+  /** Up to 0.23 text mode prints an empty map as a blank line (two for avg/stats); JSON prints nothing. */
+  emptyMapsPrintBlank: boolean;
+  /** What follows a histogram's name: ": " in 0.17 (trailing space), ":" by 0.23. */
+  histHeader: ': ' | ':';
+  /** A stats value: "count 2, average 5, total 10" up to 0.23, "{ .count = 2, ... }" since 0.24. */
+  statsText: 'words' | 'record';
+  /** Up to 0.23 an avg or stats map is followed by a blank line in text mode. */
+  statsTrailingBlank: boolean;
+  /**
+   * A one-value bucket prints as `[3]`: only log2's [0] and [1] up to 0.23 (lhist shows
+   * `[3, 4)`), any bucket since 0.24.
+   */
+  singleValueBuckets: 'log2' | 'any';
+  /**
+   * Since 0.24 JSON erases every space from map keys ("a b" becomes "ab", stack frames lose
+   * their indentation): only the spaces of stack frames can be put back.
+   */
+  jsonKeySpacesErased: boolean;
+  /** Text mode ends system()'s output with a newline since 0.24 (JSON's data never has it). */
+  systemOutputEndsLine: boolean;
+  /** Where text mode prints "Lost N events": stdout up to 0.23, stderr since 0.24. */
+  lostEventsLine: 'stdout' | 'stderr';
 }
 
 export function parseVersion(text: string): BpftraceVersion | undefined {
@@ -59,6 +86,15 @@ export function featuresOf(v: BpftraceVersion): BpftraceFeatures {
     jsonKeysEscapedTwice: v.major === 0 && v.minor === 23,
     outputLayer2024: atLeast(v, 0, 24),
     skipsEmptyMaps: atLeast(v, 0, 25),
+    exitBlankLines: atLeast(v, 0, 24) ? 'text-only' : 'raw',
+    emptyMapsPrintBlank: !atLeast(v, 0, 24),
+    histHeader: atLeast(v, 0, 18) ? ':' : ': ',
+    statsText: atLeast(v, 0, 24) ? 'record' : 'words',
+    statsTrailingBlank: !atLeast(v, 0, 24),
+    singleValueBuckets: atLeast(v, 0, 24) ? 'any' : 'log2',
+    jsonKeySpacesErased: atLeast(v, 0, 24),
+    systemOutputEndsLine: atLeast(v, 0, 24),
+    lostEventsLine: atLeast(v, 0, 24) ? 'stderr' : 'stdout',
   };
 }
 
