@@ -95,6 +95,7 @@ export class ProbeCache {
 
   async search(pattern: string | undefined): Promise<string[]> {
     if (pattern && needsLiveListing(pattern)) return this.live(['-l', pattern]);
+    if (pattern && !pattern.includes(':') && (await this.pre()).features.barePatternMatchesNames) return this.live(['-l', pattern]);
     const all = await this.all();
     if (!pattern) return all;
     const match = probeMatcher(pattern);

@@ -36,7 +36,7 @@ describeKernel('an MCPtrace client, unchanged', () => {
     await withServer({}, async (s) => {
       const bad = await s.call('exec_program', { program: 'BEGIN { @x = ; }', wait: true });
       expect(bad.structuredContent.status).toBe('failed');
-      expect(bad.structuredContent.error_message).toContain('syntax error');
+      expect(bad.structuredContent.error_message).toMatch(/stdin:1:\d+(-\d+)?: ERROR: syntax/);
       const many = await s.call('exec_program', { program: 'BEGIN { $i = 0; unroll(20) { printf("%d\\n", $i); $i++; } exit(); }', wait: true });
       const first = (many.structuredContent.output as string[]).indexOf('0');
       const page = await s.call('get_result', { execution_id: many.structuredContent.execution_id, offset: first + 4, limit: 3 });

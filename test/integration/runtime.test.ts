@@ -85,7 +85,8 @@ describeKernel('output bounds', () => {
     expect(printed.length).toBeGreaterThanOrEqual(4);
     // Everything past the cap was dropped and counted (the line output, the exit's blank lines).
     expect(v.dropped.lines).toBeGreaterThanOrEqual(50 - printed.length);
-    expect(v.output.slice(-3)).toEqual(['@big[1]: 1', '@big[2]: 2', '@total: 1']);
+    // Sorted: bpftrace 0.27 prints maps of narrow integers in hash order.
+    expect(v.output.slice(-3).sort()).toEqual(['@big[1]: 1', '@big[2]: 2', '@total: 1']);
     expect(v.maps['@big'].value).toEqual({ 1: 1, 2: 2 });
     expect(r.text).toContain(`${v.dropped.lines} lines`);
     expect(r.text).toContain('the final map output is always kept');

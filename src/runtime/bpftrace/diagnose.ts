@@ -14,7 +14,8 @@ export function diagnoseFailure(stderrLines: string[], env: { kprobes: boolean; 
       hint: `This kernel has no ${attach[1].startsWith('k') && attach[1].includes('probe') ? 'kprobes (CONFIG_KPROBES is off)' : 'kfunc/fentry support (no BTF trampolines)'}, so ${attach[1]} probes compile but cannot attach. Use a tracepoint instead (list them with list_probes, filter "tracepoint:syscalls:*"), or uprobes/USDT for user space.`,
     };
   }
-  if (/syntax error|ERROR: Unknown (identifier|function)|undefined/.test(error)) {
+  // "syntax error, unexpected" up to 0.23, "syntax: expected" since.
+  if (/syntax error|ERROR: syntax|ERROR: Unknown (identifier|function)|undefined/.test(error)) {
     return { error, hint: 'Fix the program at the line:column shown; validate probe names with list_probes.' };
   }
   if (/No probes? to attach|matched no probes|Invalid probe|unknown probe/i.test(error)) {

@@ -60,6 +60,12 @@ export interface BpftraceFeatures {
   systemOutputEndsLine: boolean;
   /** Where text mode prints "Lost N events": stdout up to 0.23, stderr since 0.24. */
   lostEventsLine: 'stdout' | 'stderr';
+  /**
+   * `bpftrace -l WORD` (no colon): 0.23 takes the word as a probe type (an error for
+   * "sys_enter_read"), 0.27 matches probe names. Measured on those two; placed at the 0.24
+   * rewrite. Where it matches names, such a pattern is answered by bpftrace itself.
+   */
+  barePatternMatchesNames: boolean;
 }
 
 export function parseVersion(text: string): BpftraceVersion | undefined {
@@ -95,6 +101,7 @@ export function featuresOf(v: BpftraceVersion): BpftraceFeatures {
     jsonKeySpacesErased: atLeast(v, 0, 24),
     systemOutputEndsLine: atLeast(v, 0, 24),
     lostEventsLine: atLeast(v, 0, 24) ? 'stderr' : 'stdout',
+    barePatternMatchesNames: atLeast(v, 0, 24),
   };
 }
 
