@@ -11,7 +11,7 @@ node bin/run.js doctor || true
 echo
 echo "== a real trace: openat() calls per process for 3 seconds"
 echo "   mcptrace exec 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }' --timeout 3"
-( sleep 1; ls / >/dev/null; cat /etc/hostname >/dev/null ) &
+( for i in 1 2 3 4; do sleep 0.6; ls / >/dev/null; cat /etc/hostname >/dev/null; done ) &
 node bin/run.js exec 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }' --timeout 3 || [ $? -eq 124 ]
 echo
 echo "Ready. Start the MCP server with: node bin/run.js serve   (see README: Use it from an MCP client)"
