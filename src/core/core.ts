@@ -1,6 +1,8 @@
 import { PREFLIGHT_TTL_MS, pageSize, type RunnerSettings } from '../config/defaults.js';
 import type { BuiltinContext } from '../builtins/builtin.js';
 import { RenderError, type Launch, type Tool } from '../kinds/kind.js';
+import { loadBpftraceDecoder } from '../kinds/runnable.js';
+import { loadExeca } from '../runtime/subprocess.js';
 import type { EnvironmentCheck } from '../runtime/environment-checks.js';
 import { EnvironmentError, preflight, type Preflight } from '../runtime/environment.js';
 import type { ExecutionStore } from '../runtime/execution-store.js';
@@ -136,6 +138,15 @@ export class Core {
       await waitForExecution(exec, ctx, { onAbort: () => this.runner.stop(exec, 'cancel') });
     }
     return executionResult(exec, { offset: 0, limit: Number(input.limit ?? pageSize()), includeMaps: Boolean(input.include_maps) });
+  }
+
+  /**
+   * Loads what the first run needs (execa, the bpftrace decoder) in the background, so that run
+   * does not pay for it; start-up, which most server launches are, never does.
+   */
+  prefetch(): void {
+    void loadExeca();
+    void loadBpftraceDecoder();
   }
 
   async shutdown(): Promise<void> {

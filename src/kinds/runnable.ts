@@ -1,6 +1,5 @@
 import { bpftraceEnv, bpftraceJsonArgv } from '../runtime/bpftrace/command.js';
 import { diagnoseFailure } from '../runtime/bpftrace/diagnose.js';
-import { BpftraceJsonDecoder } from '../runtime/bpftrace/json-decoder.js';
 import { kernelFeatures, type Preflight } from '../runtime/environment.js';
 import type { LaunchSpec } from '../runtime/process-lifecycle.js';
 import { RenderError, type Tool } from './kind.js';
@@ -23,6 +22,11 @@ export function timeoutMs(tool: Tool, input: Record<string, unknown>, durationSe
   return Math.max(sec, durationSec > 0 ? durationSec + 5 : 0) * 1000;
 }
 
+// The decoder (and its renderer) is most of the code a run needs and none of what a server's
+// start-up needs: it loads on first use, or when the MCP server prefetches it after tools/list.
+let decoderModule: Promise<typeof import('../runtime/bpftrace/json-decoder.js')> | undefined;
+export const loadBpftraceDecoder = () => (decoderModule ??= import('../runtime/bpftrace/json-decoder.js'));
+
 /** A bpftrace run with typed output (`-f json`) and everything bpftrace needs to stop well. */
 export function bpftraceSpec(pre: Preflight, args: string[], timing: { timeoutMs: number; durationMs?: number }, program?: string): LaunchSpec {
   return {
@@ -30,7 +34,7 @@ export function bpftraceSpec(pre: Preflight, args: string[], timing: { timeoutMs
     env: bpftraceEnv(pre.features),
     // The program tells the decoder which maps exist: up to 0.23 text mode prints an empty map
     // as a blank line at exit, where JSON prints nothing.
-    decoder: () => new BpftraceJsonDecoder(pre.features, { program }),
+    decoder: async () => new (await loadBpftraceDecoder()).BpftraceJsonDecoder(pre.features, { program }),
     holdStopUntilAttached: true,
     // Resending relies on seeing map events as they arrive; from 0.24 the decoder holds the exit
     // maps back (to place the blank lines), and a SIGINT during that print would cut it short.

@@ -2,7 +2,6 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Core } from '../core/core.js';
 import type { ToolResult } from '../results/tool-result.js';
-import { loadExeca } from '../runtime/subprocess.js';
 
 const VERSION = '0.1.0';
 
@@ -22,7 +21,7 @@ export function createServer(core: Core): { server: Server; cleanup: () => Promi
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     // A client lists tools right after connecting; once that is answered, load the process
     // library in the background so the first trace does not pay for it.
-    setImmediate(() => void loadExeca());
+    setImmediate(() => core.prefetch());
     return { tools };
   });
 

@@ -7,8 +7,8 @@ export interface LaunchSpec {
   /** argv[0] is the executable; nothing is ever joined into a shell string. */
   argv: string[];
   env: Record<string, string>;
-  /** A fresh decoder for this run's output. */
-  decoder: () => OutputDecoder;
+  /** A fresh decoder for this run's output (its module may load on first use). */
+  decoder: () => OutputDecoder | Promise<OutputDecoder>;
   /**
    * bpftrace loses a SIGINT that arrives before its probes are attached (measured), and then
    * runs until SIGKILL. When set, a stop before the decoder reports `attached` is held until then.
@@ -56,6 +56,8 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
   if (exec.finished) return;
   exec.spawning();
   let child;
+  // Loaded while the process starts, so neither waits for the other.
+  const decoding = spec.decoder();
   try {
     child = await opts.spawner.spawn(spec.argv, spec.env);
   } catch (e) {
@@ -115,7 +117,7 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
   const timers = [setTimeout(() => stop('timeout'), spec.timeoutMs)];
   if (spec.durationMs !== undefined) timers.push(setTimeout(() => stop('duration'), spec.durationMs));
 
-  const decoder = spec.decoder();
+  const decoder = await decoding;
   const apply = (events: ReturnType<OutputDecoder['stdout']>) => {
     for (const ev of events) {
       exec.apply(ev);
