@@ -55,9 +55,11 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
   // Stopped while queued: the runner has already ended it.
   if (exec.finished) return;
   exec.spawning();
+  // Ready before the process starts: its output streams flow at once, and a line read before
+  // a listener exists is lost (measured: the first run of a lane lost its first lines).
+  const decoder = await spec.decoder();
+  if (exec.finished) return;
   let child;
-  // Loaded while the process starts, so neither waits for the other.
-  const decoding = spec.decoder();
   try {
     child = await opts.spawner.spawn(spec.argv, spec.env);
   } catch (e) {
@@ -117,7 +119,6 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
   const timers = [setTimeout(() => stop('timeout'), spec.timeoutMs)];
   if (spec.durationMs !== undefined) timers.push(setTimeout(() => stop('duration'), spec.durationMs));
 
-  const decoder = await decoding;
   const apply = (events: ReturnType<OutputDecoder['stdout']>) => {
     for (const ev of events) {
       exec.apply(ev);
