@@ -58,7 +58,6 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
   // Ready before the process starts: its output streams flow at once, and a line read before
   // a listener exists is lost (measured: the first run of a lane lost its first lines).
   const decoder = await spec.decoder();
-  if (exec.finished) return;
   let child;
   try {
     child = await opts.spawner.spawn(spec.argv, spec.env);
@@ -66,11 +65,7 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
     exec.finish('failed', `could not start ${spec.argv[0]}: ${(e as Error).message}`);
     return;
   }
-  // Stopped while spawning (execa is imported on first use).
-  if (exec.finished) {
-    child.kill('SIGKILL');
-    return;
-  }
+  // A stop asked for while spawning is pending (requestStop), and applied once `stop` exists.
   exec.started(child.pid);
   let graceTimer: NodeJS.Timeout | undefined;
   let exited = false;

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
-import { appliesTo, excludedFrom, loadCorpus, normalise, runText, runTrigger, type CorpusEntry } from '../helpers/differential.js';
+import { appliesTo, excludedFrom, loadCorpus, normalise, runText, runTrigger, textLines, type CorpusEntry } from '../helpers/differential.js';
 import { BPFTRACE, describeKernel, kernel } from '../helpers/kernel.js';
 
 // The differential test: every corpus program runs twice on the live kernel, through bpftrace
@@ -28,13 +28,6 @@ async function throughMcptrace(e: CorpusEntry): Promise<{ lines: string[]; statu
   const r = await core.callTool('exec_program', { program: e.program, wait: true, timeout: (e.timeout_ms ?? 10_000) / 1000 });
   done = true;
   return { lines: r.structured.output as string[], status: r.structured.status };
-}
-
-/** Text mode's stdout as lines: a final partial line counts, a final newline ends the last. */
-function textLines(text: string): string[] {
-  const parts = text.split('\n');
-  if (parts[parts.length - 1] === '') parts.pop();
-  return parts;
 }
 
 describeKernel(`differential: bpftrace ${version} text mode against mcptrace`, () => {

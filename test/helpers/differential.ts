@@ -119,6 +119,13 @@ export function normalise(lines: string[], entry: CorpusEntry, minor: string): s
   return sortUnstableBlocks(text.split('\n'), (entry.unordered ?? []).includes(minor));
 }
 
+/** Text mode's stdout as lines: a final partial line counts, a final newline ends the last. */
+export function textLines(text: string): string[] {
+  const parts = text.split('\n');
+  if (parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}
+
 /** The entry's trigger, run again and again (no shell) until `done()` says stop. */
 export async function runTrigger(e: CorpusEntry, done: () => boolean): Promise<void> {
   if (!e.trigger) return;

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BpftraceJsonDecoder } from '../../src/runtime/bpftrace/json-decoder.js';
 import { featuresOf, parseVersion, type BpftraceFeatures } from '../../src/runtime/bpftrace/version.js';
 import type { OutputEvent } from '../../src/runtime/output-decoder.js';
-import { excludedFrom, loadCorpus, normalise } from '../helpers/differential.js';
+import { excludedFrom, loadCorpus, normalise, textLines } from '../helpers/differential.js';
 
 /**
  * Exact-output fidelity: for every program of test/differential/corpus.yaml that compiled on a
@@ -36,13 +36,6 @@ function streamLines(text: string): string[] {
   const rest = parts.pop() ?? '';
   if (rest) parts.push(rest);
   return parts.map((p) => (p.endsWith('\r') ? p.slice(0, -1) : p));
-}
-
-/** Text mode's stdout as lines: a final partial line counts, a final newline ends the last. */
-function textLines(text: string): string[] {
-  const parts = text.split('\n');
-  if (parts[parts.length - 1] === '') parts.pop();
-  return parts;
 }
 
 function outputLines(events: OutputEvent[]): string[] {

@@ -19,20 +19,14 @@ export interface BpftraceFeatures {
   attachLine: 'stdout' | 'stderr';
   /** The map-key limit variable: BPFTRACE_MAX_MAP_KEYS since 0.20 (the old name warns on every run). */
   mapKeysEnv: 'BPFTRACE_MAP_KEYS_MAX' | 'BPFTRACE_MAX_MAP_KEYS';
-  /** `--info` prints two "key: value" pairs per line since 0.22. */
-  infoPairsPerLine: 1 | 2;
   /** The BTF function probe type: kfunc up to 0.21, fentry since 0.22. */
   btfFunctionProbe: 'kfunc' | 'fentry';
-  /** A compile-only check that attaches nothing (`-d` stopped being one in 0.22). */
-  compileOnlyFlag: '--emit-elf';
   /** Maps print as a stream of per-key events (0.22+) rather than one event per map. */
   streamedMaps: boolean;
   /** Map keys in JSON are escaped twice (0.23 only, measured). */
   jsonKeysEscapedTwice: boolean;
   /** The 0.24 output layer: null for unsupported values, real booleans, located runtime errors. */
   outputLayer2024: boolean;
-  /** Empty maps are not printed at exit (0.25+). */
-  skipsEmptyMaps: boolean;
   /**
    * Text mode prints two blank lines when the maps start printing at exit. Up to 0.23 they are
    * raw newlines in JSON mode too; since 0.24 (the output rewrite) JSON mode has nothing there.
@@ -85,13 +79,10 @@ export function featuresOf(v: BpftraceVersion): BpftraceFeatures {
     attachNoticeStream: atLeast(v, 0, 23) ? 'stdout' : 'stderr',
     attachLine: atLeast(v, 0, 24) ? 'stderr' : 'stdout',
     mapKeysEnv: atLeast(v, 0, 20) ? 'BPFTRACE_MAX_MAP_KEYS' : 'BPFTRACE_MAP_KEYS_MAX',
-    infoPairsPerLine: atLeast(v, 0, 22) ? 2 : 1,
     btfFunctionProbe: atLeast(v, 0, 22) ? 'fentry' : 'kfunc',
-    compileOnlyFlag: '--emit-elf',
     streamedMaps: atLeast(v, 0, 22),
     jsonKeysEscapedTwice: v.major === 0 && v.minor === 23,
     outputLayer2024: atLeast(v, 0, 24),
-    skipsEmptyMaps: atLeast(v, 0, 25),
     exitBlankLines: atLeast(v, 0, 24) ? 'text-only' : 'raw',
     emptyMapsPrintBlank: !atLeast(v, 0, 24),
     histHeader: atLeast(v, 0, 18) ? ':' : ': ',
