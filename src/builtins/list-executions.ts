@@ -21,11 +21,15 @@ export default defineBuiltin<Input>({
         duration_ms: e.durationMs() ?? null,
         lines_total: e.lines.length,
         started_at: e.startedAt ? new Date(e.startedAt).toISOString() : null,
+        summary: e.summary ?? '',
         command: e.commandLine.length > 200 ? `${e.commandLine.slice(0, 200)}…` : e.commandLine,
       }));
     const text = rows.length
       ? rows
-          .map((r) => `${r.execution_id}  ${r.status.padEnd(9)}  ${r.tool.padEnd(16)}  ${String(r.lines_total).padStart(6)} lines  ${r.duration_ms ?? '-'} ms`)
+          .map(
+            (r) =>
+              `${r.execution_id}  ${r.status.padEnd(9)}  ${r.tool.padEnd(16)}  ${String(r.lines_total).padStart(6)} lines  ${String(r.duration_ms ?? '-').padStart(6)} ms  ${r.summary}`,
+          )
           .join('\n')
       : 'no executions yet; start one with exec_program';
     return { structured: { executions: rows, count: rows.length }, text };

@@ -20,7 +20,9 @@ export default defineBuiltin<Input>({
       // Wait for bpftrace to print its maps, so the caller gets them in this answer.
       if (input.wait) await waitForExecution(e, call, { maxMs: input.wait * 1000 });
     }
-    const r = executionResult(e, { offset: 0, limit: input.limit, includeMaps: input.include_maps });
+    // The end of the output, where the final maps are: a first page would hide them.
+    const offset = Math.max(0, e.lines.length - input.limit);
+    const r = executionResult(e, { offset, limit: input.limit, includeMaps: input.include_maps });
     return { ...r, isError: false };
   },
 });

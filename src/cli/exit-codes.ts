@@ -1,6 +1,6 @@
 import type { ErrorKind, ToolResult } from '../results/tool-result.js';
 
-/** Exit codes a script can branch on. 124 and 130 follow timeout(1) and the shell, 70 sysexits. */
+/** Exit codes a script can branch on. 124, 130 and 141 follow timeout(1) and the shell, 70 sysexits. */
 export const EXIT = {
   ok: 0,
   failed: 1,
@@ -10,6 +10,8 @@ export const EXIT = {
   internal: 70,
   timeout: 124,
   interrupted: 130,
+  /** The reader of stdout went away (| head): what a shell shows for a tool killed by SIGPIPE. */
+  brokenPipe: 141,
 } as const;
 
 const BY_KIND: Record<ErrorKind, number> = {

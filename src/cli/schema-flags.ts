@@ -46,7 +46,8 @@ export function flagsFromSchema(
     if (omit.has(name)) continue;
     const description = String(p.description ?? '');
     if (required.has(name) && p.type === 'string') {
-      args[name] = Args.string({ description, required: true });
+      // oclif would read stdin for an argument (with a 10 ms timeout); - is ours to handle.
+      args[name] = Args.string({ description, required: true, ignoreStdin: true });
       argNames.push(name);
       continue;
     }

@@ -1,14 +1,15 @@
-import { Flags, type Command } from '@oclif/core';
+import { readFileSync, statSync } from 'node:fs';
+import { Args, Flags, type Command } from '@oclif/core';
 import type { Core } from '../core/core.js';
 import type { Tool } from '../kinds/kind.js';
 import type { ToolDefinition } from '../manifest/types.js';
 import { isExecutionResult, renderExecutionText } from '../results/execution-view.js';
-import type { CallContext, ToolResult } from '../results/tool-result.js';
+import type { CallContext, Progress, ToolResult } from '../results/tool-result.js';
 import { BaseCommand } from './base-command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { flagsFromSchema, kebab } from './schema-flags.js';
 import { sharedCore } from './shared-core.js';
-import { terminalLines } from './map-table.js';
+import { renderMapTable } from './map-table.js';
 import { Spinner } from './spinner.js';
 
 export function commandId(m: ToolDefinition): string {
@@ -25,7 +26,7 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
   const runnable = tool.kind.runnable;
   // In a terminal a trace runs in the foreground of its command: the tracer is that process's
   // child and ends with it, so "return an id and keep running" has no meaning here.
-  const { flags, args, argNames, flagNames } = flagsFromSchema(m.input, runnable ? new Set(['wait']) : new Set());
+  const { flags, args, argNames, flagNames, rest } = cliFlags(m, runnable);
   const id = commandId(m);
   const aliases = m.aliases.slice(1);
   // The tool's own name works too, for people coming from the MCP side, without cluttering help.
@@ -50,10 +51,11 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
     static examples = examples;
     static args = args;
     static flags = runnable && !('table' in flags) ? { ...flags, table: TABLE_FLAG } : flags;
-    static strict = true;
+    // A tool with positional parameters (bpftrace's $1, $2, …) takes any number of arguments.
+    static strict = rest === undefined;
 
     async run(): Promise<void> {
-      const { args: parsedArgs, flags: parsed } = await this.parse(ToolCommand);
+      const { args: parsedArgs, flags: parsed, argv } = await this.parse(ToolCommand);
       const c = core();
       if (tool.kind.sessionScoped?.(tool) && !c.runner.store.shared) {
         // Runs live in the process that started them; each CLI command is a new process.
@@ -70,18 +72,53 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
       for (const name of argNames) input[name] = (parsedArgs as Record<string, unknown>)[name];
       for (const [flag, prop] of Object.entries(flagNames)) {
         const v = (parsed as Record<string, unknown>)[flag];
-        if (v !== undefined) input[prop] = v;
+        if (v !== undefined) input[prop] = m.cli.split?.includes(prop) ? String(v).split(/\s+/).filter(Boolean) : v;
       }
-      if (runnable) input.wait = true;
-      const result = await this.callWithTerminal(input, runnable, Boolean(parsed.json), Boolean((parsed as { table?: boolean }).table));
+      if (rest) {
+        const extra = (argv as string[]).slice(argNames.length);
+        if (extra.length) input[rest] = extra;
+      }
+      const refusal = flagRefusal(parsed as Record<string, unknown>) ?? (await readProgramFile(m, input));
+      if (refusal) {
+        process.stderr.write(`Error: ${refusal}\n`);
+        process.exitCode = EXIT.input;
+        return;
+      }
+      let noDeadline = false;
+      if (runnable) {
+        input.wait = true;
+        // bpftrace runs until Ctrl-C; so does a trace here unless --timeout says otherwise.
+        if (input.timeout === undefined || input.timeout === 0) {
+          delete input.timeout;
+          noDeadline = true;
+        }
+      }
+      const { result, brokenPipe } = await this.callWithTerminal(
+        input,
+        runnable,
+        Boolean(parsed.json),
+        Boolean((parsed as { table?: boolean }).table),
+        noDeadline,
+      );
       if (parsed.debug && result.debug) process.stderr.write(`${result.debug}\n`);
-      process.exitCode = exitCodeFor(result);
+      process.exitCode = brokenPipe ? EXIT.brokenPipe : exitCodeFor(result);
     }
 
-    private async callWithTerminal(input: Record<string, unknown>, stream: boolean, json: boolean, table: boolean): Promise<ToolResult> {
+    private async callWithTerminal(
+      input: Record<string, unknown>,
+      stream: boolean,
+      json: boolean,
+      table: boolean,
+      noDeadline: boolean,
+    ): Promise<{ result: ToolResult; brokenPipe: boolean }> {
       const c = core();
       const abort = new AbortController();
       const spinner = new Spinner(process.stderr, Boolean(process.stderr.isTTY) && stream && !json);
+      const out = new TerminalOutput(() => {
+        // The reader went away (| head): stop the trace cleanly, as Ctrl-C would, and say nothing more.
+        spinner.stop();
+        abort.abort();
+      });
       let interrupts = 0;
       const onSigint = () => {
         interrupts++;
@@ -96,21 +133,29 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
         }
       };
       process.on('SIGINT', onSigint);
-      const ctx: CallContext = { signal: abort.signal };
+      const ctx: CallContext = { signal: abort.signal, noDeadline };
       if (stream && !json) {
         // bpftrace's own format by default, so scripts and stackcollapse-bpftrace.pl read it as
-        // they read bpftrace; the aligned tables are for eyes only.
-        ctx.onLines = (lines, from, maps) => spinner.above(() => process.stdout.write(`${(table ? terminalLines(lines, from, maps) : lines).join('\n')}\n`));
-        ctx.onProgress = (p) => spinner.update(`${p.status} ${(p.elapsedMs / 1000).toFixed(1)}s  ${p.lines} lines  ${p.phase}`);
+        // they read bpftrace; the aligned tables are for eyes only. Every line goes out, however
+        // many: the run itself keeps only a bounded part.
+        ctx.tap = {
+          lines: (lines, map) => spinner.above(() => out.write(table && map ? renderMapTable(map, lines) : lines)),
+          // The traced command's own output (-c) goes to stderr, so stdout stays the trace.
+          command: (line) => spinner.above(() => out.writeErr(line)),
+        };
+        ctx.onProgress = (p) => spinner.update(progressLine(p));
       }
       try {
         const result = await c.callTool(m.name, input, ctx);
         spinner.stop();
+        out.flush();
+        if (out.broken) return { result, brokenPipe: true };
         if (json) process.stdout.write(`${JSON.stringify(result.structured, null, 2)}\n`);
-        else if (stream && isExecutionResult(result.structured)) process.stderr.write(`${renderExecutionText(result.structured, { omitLines: true })}\n`);
-        else if (result.isError) process.stderr.write(`Error: ${result.text}\n`);
-        else process.stdout.write(`${result.text}\n`);
-        return result;
+        else if (stream && isExecutionResult(result.structured)) {
+          process.stderr.write(`${cliWording(renderExecutionText(result.structured, { omitLines: true, streamed: true }), c)}\n`);
+        } else if (result.isError) process.stderr.write(`Error: ${cliWording(result.text, c)}\n`);
+        else process.stdout.write(`${cliWording(result.text, c)}\n`);
+        return { result, brokenPipe: out.broken };
       } finally {
         process.off('SIGINT', onSigint);
         spinner.stop();
@@ -118,4 +163,139 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
     }
   }
   return ToolCommand as unknown as Command.Class;
+}
+
+/** The oclif flags and args of a tool, with its `cli:` presentation (short flags, split, rest). */
+function cliFlags(m: ToolDefinition, runnable: boolean) {
+  // In a terminal a trace runs in the foreground of its command: the tracer is that process's
+  // child and ends with it, so "return an id and keep running" has no meaning here.
+  const omit = new Set(runnable ? ['wait'] : []);
+  if (m.cli.rest) omit.add(m.cli.rest);
+  const built = flagsFromSchema(m.input, omit);
+  const { flags, args } = built;
+  for (const [prop, char] of Object.entries(m.cli.short ?? {})) {
+    const f = flags[kebab(prop)];
+    if (f) f.char = char;
+  }
+  for (const prop of m.cli.split ?? []) {
+    const name = kebab(prop);
+    const was = flags[name];
+    if (was) flags[name] = Flags.string({ description: was.description, char: was.char, helpValue: "'CMD ARGS'" });
+  }
+  if (runnable && flags.timeout) {
+    flags.timeout = Flags.custom<number | string>({
+      description:
+        'Stop the trace after this many seconds (SIGINT, so the maps still print). Without it, or with 0, the trace runs until Ctrl-C, as bpftrace does.',
+      helpValue: 'seconds',
+      parse: async (v: string) => (/^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v),
+    })();
+  }
+  if (m.cli.program_file && args[m.cli.program_file]) {
+    args[m.cli.program_file] = Args.string({
+      description: 'The program text, a file holding it (e.g. /usr/sbin/opensnoop.bt), or - to read it from stdin.',
+      required: true,
+      ignoreStdin: true,
+    });
+  }
+  if (m.cli.rest) {
+    const p = (m.input.properties as Record<string, { description?: string }>)[m.cli.rest];
+    args[m.cli.rest] = Args.string({ description: `${p?.description ?? ''} Any number, after the program.`.trim(), required: false, ignoreStdin: true });
+  }
+  return { ...built, rest: m.cli.rest };
+}
+
+/** A flag that means nothing in this output mode is refused with the reason, never ignored. */
+function flagRefusal(flags: Record<string, unknown>): string | undefined {
+  if (flags['include-maps'] && !flags.json) {
+    return '--include-maps adds every map as typed JSON under "maps" in --json output; the text output already prints every map as bpftrace does. Add --json, or drop --include-maps';
+  }
+  if (flags.table && flags.json) return '--table draws printed maps as aligned text tables, and --json prints no text; use one of them';
+  return undefined;
+}
+
+/**
+ * bpftrace takes a program as a file (`bpftrace opensnoop.bt`) or from stdin (`-`); so does a
+ * tool whose manifest names its program input `cli.program_file`. Text that could be a program
+ * (it has a brace) is a program.
+ */
+async function readProgramFile(m: ToolDefinition, input: Record<string, unknown>): Promise<string | undefined> {
+  const prop = m.cli.program_file;
+  const value = prop ? input[prop] : undefined;
+  if (!prop || typeof value !== 'string') return undefined;
+  if (value === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    input[prop] = Buffer.concat(chunks).toString('utf8');
+    return input[prop] ? undefined : 'the program read from stdin is empty; pipe a bpftrace program in, e.g. mcptrace exec - < prog.bt';
+  }
+  if (value.includes('{') || !(value.includes('/') || value.endsWith('.bt'))) return undefined;
+  try {
+    if (!statSync(value).isFile()) return `${value} is not a file; give a bpftrace program file, or the program text itself`;
+    input[prop] = readFileSync(value, 'utf8');
+    return undefined;
+  } catch (e) {
+    return `cannot read the program file ${value}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}. Give a readable .bt file, - for stdin, or the program text itself`;
+  }
+}
+
+/** The terminal status line: the phase only when it says more than the status. */
+function progressLine(p: Progress): string {
+  const phase = p.phase && p.phase !== p.status ? `  ${p.phase}` : '';
+  return `${p.status} ${(p.elapsedMs / 1000).toFixed(1)}s  ${p.lines} ${p.lines === 1 ? 'line' : 'lines'}${phase}`;
+}
+
+/**
+ * Texts are written once, for MCP; a person at a terminal gets the command to type instead of
+ * a tool name ("start one with exec_program" reads "start one with mcptrace exec").
+ */
+function cliWording(text: string, c: Core): string {
+  let out = text;
+  // Not "(exec_program)" in a run's header: that names the tool that ran.
+  for (const t of c.tools) out = out.replace(new RegExp(`(?<![(])\\b${t.def.name}\\b(?![-/.)])`, 'g'), `mcptrace ${commandId(t.def)}`);
+  return out;
+}
+
+/**
+ * stdout for a streamed trace: lines are batched into one write per turn of the event loop,
+ * and a reader that goes away (EPIPE, as with | head) stops the writing instead of crashing.
+ */
+class TerminalOutput {
+  broken = false;
+  private pending: string[] = [];
+  private scheduled = false;
+
+  constructor(private readonly onBroken: () => void) {
+    const handle = (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      if (!this.broken) {
+        this.broken = true;
+        this.pending = [];
+        this.onBroken();
+      }
+    };
+    process.stdout.on('error', handle);
+    process.stderr.on('error', handle);
+  }
+
+  write(lines: readonly string[]): void {
+    if (this.broken) return;
+    this.pending.push(...lines);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  writeErr(line: string): void {
+    this.flush();
+    if (!this.broken) process.stderr.write(`${line}\n`);
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.broken || this.pending.length === 0) return;
+    const text = `${this.pending.join('\n')}\n`;
+    this.pending = [];
+    process.stdout.write(text);
+  }
 }

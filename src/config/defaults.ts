@@ -20,6 +20,8 @@ export interface RunnerSettings {
   /** SIGINT to SIGKILL. */
   graceMs: number;
   autoMountTracefs: boolean;
+  /** Seconds; when set, the longest timeout any call may ask for, over each tool's own maximum. */
+  maxTimeoutSec?: number;
 }
 
 export const RUNNER_DEFAULTS: Readonly<RunnerSettings> = {
@@ -38,6 +40,7 @@ export const RUNNER_ENV: Readonly<Partial<Record<keyof RunnerSettings, string>>>
   maxQueued: 'MCPTRACE_MAX_QUEUED',
   graceMs: 'MCPTRACE_GRACE_MS',
   autoMountTracefs: 'MCPTRACE_MOUNT_TRACEFS',
+  maxTimeoutSec: 'MCPTRACE_MAX_TIMEOUT',
 };
 
 /**
@@ -68,8 +71,17 @@ export const TOOL_LIMITS: Readonly<ToolLimits> = {
   output: { max_lines: 100_000, max_bytes: 16 * 1024 * 1024 },
 };
 
+/**
+ * What a streamed run keeps (the CLI writes every line out as it comes, so memory stays flat
+ * however long the trace runs); the final maps are always kept on top.
+ */
+export const STREAMED_LIMITS: Readonly<ToolLimits['output']> = { max_lines: 1000, max_bytes: 1024 * 1024 };
+
 /** stderr lines kept per run; more are counted as dropped. */
 export const MAX_STDERR_LINES = 2000;
+
+/** Lines of a traced command's own output (bpftrace -c) kept per run: the last ones. */
+export const MAX_COMMAND_OUTPUT_LINES = 1000;
 
 /** A passing environment check is reused this long (it scans PATH and the mount table). */
 export const PREFLIGHT_TTL_MS = 2000;

@@ -1,12 +1,13 @@
-import { PREFLIGHT_TTL_MS, pageSize, type RunnerSettings } from '../config/defaults.js';
+import { PREFLIGHT_TTL_MS, STREAMED_LIMITS, pageSize, type RunnerSettings } from '../config/defaults.js';
 import type { BuiltinContext } from '../builtins/builtin.js';
 import { RenderError, type Launch, type Tool } from '../kinds/kind.js';
-import { loadBpftraceDecoder } from '../kinds/runnable.js';
+import { loadBpftraceDecoder, NON_PROGRAM_INPUTS } from '../kinds/runnable.js';
 import { loadExeca } from '../runtime/subprocess.js';
 import type { EnvironmentCheck } from '../runtime/environment-checks.js';
 import { EnvironmentError, preflight, type Preflight } from '../runtime/environment.js';
 import type { ExecutionStore } from '../runtime/execution-store.js';
 import { ProbeCache } from '../runtime/probe-cache.js';
+import { processExists } from '../runtime/processes.js';
 import { QueueFullError, Runner } from '../runtime/runner.js';
 import type { Spawner } from '../runtime/spawner.js';
 import { executionResult, waitForExecution } from '../results/execution-view.js';
@@ -126,6 +127,8 @@ export class Core {
 
   private async run(tool: Tool, input: Record<string, unknown>, ctx: CallContext): Promise<ToolResult> {
     if (!tool.kind.runnable) throw new Error(`${tool.def.name} is not runnable`);
+    const refused = this.checkRunInput(tool, input);
+    if (refused) return errorResult(refused, 'input');
     const pre = await this.preflight();
     const launch = tool.kind.launch(tool, input, pre);
     for (const hook of this.hooks) {
@@ -133,11 +136,32 @@ export class Core {
       if (refused) return refused;
     }
     if (input.dry_run) return dryRunResult(tool, launch);
-    const exec = this.runner.start({ tool: tool.def.name, limits: tool.def.limits.output, spec: launch.spec, variant: launch.variant });
+    // A terminal with no --timeout runs until Ctrl-C, as bpftrace does; MCP calls always have one.
+    const spec = ctx.noDeadline ? { ...launch.spec, timeoutMs: Infinity } : launch.spec;
+    // A streamed run (the CLI) has every line written out already; it keeps a bounded head.
+    const limits = ctx.tap ? STREAMED_LIMITS : tool.def.limits.output;
+    const exec = this.runner.start({ tool: tool.def.name, limits, spec, variant: launch.variant, summary: runSummary(input, launch) });
+    if (ctx.tap) exec.streamTo(ctx.tap);
     if (input.wait || ctx.signal?.aborted) {
       await waitForExecution(exec, ctx, { onAbort: () => this.runner.stop(exec, 'cancel') });
     }
     return executionResult(exec, { offset: 0, limit: Number(input.limit ?? pageSize()), includeMaps: Boolean(input.include_maps) });
+  }
+
+  /** Checks every run's common inputs before anything starts: a deadline within the maximum, a live pid. */
+  private checkRunInput(tool: Tool, input: Record<string, unknown>): string | undefined {
+    const max = this.runner.options.maxTimeoutSec ?? tool.def.limits.timeout.max;
+    if (typeof input.timeout === 'number' && input.timeout > max) {
+      return (
+        `timeout ${input.timeout} s exceeds ${this.runner.options.maxTimeoutSec === undefined ? `${tool.def.name}'s` : "this server's"} maximum of ${max} s; ` +
+        'pass a smaller timeout (the server maximum is set with mcptrace serve --max-timeout or MCPTRACE_MAX_TIMEOUT)'
+      );
+    }
+    // A filter on a pid that is not running matches nothing, and the run would end silently empty.
+    if (typeof input.pid === 'number' && !processExists(input.pid)) {
+      return `no process with pid ${input.pid} is running; find the pid with: pgrep -a NAME (or ps -e), then call again`;
+    }
+    return undefined;
   }
 
   /**
@@ -152,4 +176,20 @@ export class Core {
   async shutdown(): Promise<void> {
     await this.runner.shutdown();
   }
+}
+
+/**
+ * What a run is, for list_executions: the first line of a program the caller wrote, otherwise
+ * the input that shaped it (four exec_program runs once all read "exec_program").
+ */
+function runSummary(input: Record<string, unknown>, launch: Launch): string {
+  const own = Object.entries(input).filter(([k, v]) => !NON_PROGRAM_INPUTS.has(k) && v !== undefined && v !== false);
+  const program = own.find(([, v]) => v === launch.program);
+  const text = program
+    ? (String(program[1])
+        .split('\n')
+        .map((l) => l.trim())
+        .find((l) => l && !l.startsWith('#') && !l.startsWith('//') && !l.startsWith('/*') && !l.startsWith('*')) ?? '')
+    : own.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }

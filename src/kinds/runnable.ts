@@ -2,7 +2,7 @@ import { bpftraceEnv, bpftraceJsonArgv } from '../runtime/bpftrace/command.js';
 import { diagnoseFailure } from '../runtime/bpftrace/diagnose.js';
 import { kernelFeatures, type Preflight } from '../runtime/environment.js';
 import type { LaunchSpec } from '../runtime/process-lifecycle.js';
-import { RenderError, type Tool } from './kind.js';
+import type { Tool } from './kind.js';
 
 /** Input keys every runnable tool declares; the core consumes them. */
 export const RUNTIME_INPUTS: readonly string[] = ['timeout', 'wait'];
@@ -16,9 +16,8 @@ export const NON_PROGRAM_INPUTS: ReadonlySet<string> = new Set([...RUNTIME_INPUT
  * duration, so it can end normally (status completed) rather than time out.
  */
 export function timeoutMs(tool: Tool, input: Record<string, unknown>, durationSec = 0): number {
-  const { name, limits } = tool.def;
-  const sec = Number(input.timeout ?? limits.timeout.default);
-  if (sec > limits.timeout.max) throw new RenderError(`timeout ${sec} s exceeds ${name}'s maximum of ${limits.timeout.max} s; pass a smaller timeout`);
+  // The maximum is the core's to check (a server may raise it); see Core.checkRunInput.
+  const sec = Number(input.timeout ?? tool.def.limits.timeout.default);
   return Math.max(sec, durationSec > 0 ? durationSec + 5 : 0) * 1000;
 }
 

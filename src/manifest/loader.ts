@@ -7,7 +7,7 @@ import { validateJsonSchema, validateManifest } from '../generated/validators.js
 import { ajv } from './ajv.js';
 import type { Problem } from './problem.js';
 import { inlineCommonRefs, type RefProblem } from './schema-refs.js';
-import type { JsonSchema, ManifestYaml, ToolDefinition } from './types.js';
+import type { CliPresentation, JsonSchema, ManifestYaml, ToolDefinition } from './types.js';
 import { parseYamlFile } from './yaml-file.js';
 import type { Position, YamlLocator } from './yaml-positions.js';
 
@@ -116,6 +116,8 @@ export function readDefinition(file: string): DefinitionResult {
     });
     return result(problems);
   }
+  const cliProblems = cliReferenceProblems(raw.cli ?? {}, input);
+  if (cliProblems.length) return result(cliProblems.map((c) => ({ file, ...locate(c.pointer), message: c.message, kind: 'schema' })));
   return result([], {
     name: raw.name,
     title: raw.title,
@@ -129,8 +131,25 @@ export function readDefinition(file: string): DefinitionResult {
     output,
     limits,
     run: raw.run,
+    cli: raw.cli ?? {},
     file,
   });
+}
+
+/** Every input the `cli:` section names must exist, with the type its use needs. */
+function cliReferenceProblems(cli: CliPresentation, input: JsonSchema): { pointer: string; message: string }[] {
+  const props = (input.properties ?? {}) as Record<string, JsonSchema>;
+  const out: { pointer: string; message: string }[] = [];
+  const need = (pointer: string, name: string, type?: string) => {
+    const p = props[name];
+    if (!p) out.push({ pointer, message: `"${name}" is not a property of input; declared: ${Object.keys(props).join(', ')}` });
+    else if (type && p.type !== type) out.push({ pointer, message: `"${name}" must be of type ${type} to be used here (it is ${String(p.type)})` });
+  };
+  for (const name of Object.keys(cli.short ?? {})) need(`/cli/short/${name}`, name);
+  (cli.split ?? []).forEach((name, i) => need(`/cli/split/${i}`, name, 'array'));
+  if (cli.rest) need('/cli/rest', cli.rest, 'array');
+  if (cli.program_file) need('/cli/program_file', cli.program_file, 'string');
+  return out;
 }
 
 /**

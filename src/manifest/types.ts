@@ -28,8 +28,17 @@ export interface ToolDefinition {
   output?: JsonSchema;
   limits: ToolLimits;
   run: Record<string, unknown>;
+  cli: CliPresentation;
   /** Absolute path of the YAML file, for messages. */
   file: string;
+}
+
+/** How the CLI presents a tool (manifest `cli:`); see schemas/manifest.schema.json. */
+export interface CliPresentation {
+  short?: Record<string, string>;
+  split?: string[];
+  rest?: string;
+  program_file?: string;
 }
 
 /** The manifest's YAML, shaped by manifest.schema.json (what Ajv has already checked). */
@@ -45,4 +54,5 @@ export interface ManifestYaml {
   output?: JsonSchema;
   limits?: { timeout?: Partial<ToolLimits['timeout']>; output?: Partial<ToolLimits['output']> };
   run: Record<string, unknown>;
+  cli?: CliPresentation;
 }

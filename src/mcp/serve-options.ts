@@ -45,6 +45,14 @@ export const SERVE_OPTIONS: Record<string, ServeOption> = {
     max: 600_000,
     description: withDefault('graceMs', 'Time between SIGINT and SIGKILL when stopping a trace (hundreds of tracepoints take seconds to detach).'),
   },
+  'max-timeout': {
+    type: 'integer',
+    setting: 'maxTimeoutSec',
+    min: 1,
+    max: 604_800,
+    description:
+      "The longest timeout, in seconds, a tool call may ask for; it replaces each tool's own maximum (exec_program: 3600). Over MCP every trace has a deadline. Or $MCPTRACE_MAX_TIMEOUT.",
+  },
   'mount-tracefs': {
     type: 'boolean',
     setting: 'autoMountTracefs',

@@ -47,6 +47,9 @@ export type ExecutionResult = {
   variant?: string;
   maps?: Record<string, { type: string; value: unknown }>;
   warnings: string[];
+  /** The last lines of the traced command's own output (exec_program's command, bpftrace -c). */
+  command_output?: string[];
+  command_output_dropped?: number;
 };
 
 /** Every field of ExecutionResult, for the schema check; the compiler keeps it complete. */
@@ -77,6 +80,8 @@ export const EXECUTION_RESULT_FIELDS: Record<keyof ExecutionResult, true> = {
   variant: true,
   maps: true,
   warnings: true,
+  command_output: true,
+  command_output_dropped: true,
 };
 
 const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms) / 1000);
@@ -117,8 +122,27 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
     ),
   };
   if (e.variant) view.variant = e.variant;
+  if (e.commandOutput.length || e.droppedCommandOutput) {
+    view.command_output = [...e.commandOutput];
+    view.command_output_dropped = e.droppedCommandOutput;
+  }
+  const empty = emptyRunWarning(e);
+  if (empty) view.warnings.push(empty);
   if (page.includeMaps) view.maps = Object.fromEntries([...e.maps.values()].map((m) => [m.name, { type: m.type, value: m.value }]));
   return view;
+}
+
+/**
+ * A run that ended with nothing to show reads as success; a model then reports "no activity".
+ * Say that nothing matched, and the usual reasons.
+ */
+function emptyRunWarning(e: ExecutionState): string | undefined {
+  if (!isFinished(e) || e.status === 'failed' || e.maps.size > 0) return undefined;
+  if (e.lines.some((l) => l !== '' && !/^Attach(ing|ed) \d+ probes?/.test(l))) return undefined;
+  return (
+    'no events matched: the probes attached, but nothing was printed and no map was filled. ' +
+    'Check that a filter (/.../ predicate, pid, comm) can match, that the traced process is running and busy, or trace for longer.'
+  );
 }
 
 /** Keys of a printed map; the decoder's key list when it has one (building `value` costs ms). */
@@ -136,7 +160,11 @@ function fullMaps(e: ExecutionState): { name: string; keys: number }[] {
 }
 
 /** The readable rendering of a view, as bpftrace prints output, framed by status. */
-export function renderExecutionText(v: ExecutionResult, opts: { omitLines?: boolean } = {}): string {
+/**
+ * `omitLines`: the caller showed the lines already. `streamed`: it wrote every line out as it
+ * came, so the lines past the run's caps were not lost.
+ */
+export function renderExecutionText(v: ExecutionResult, opts: { omitLines?: boolean; streamed?: boolean } = {}): string {
   const secs = v.duration === null ? '' : ` after ${v.duration.toFixed(2)} s`;
   const head = `${v.execution_id} (${v.tool}): ${v.status}${secs}${v.exit_code !== null ? `, exit code ${v.exit_code}` : ''}`;
   const out = [head];
@@ -145,7 +173,7 @@ export function renderExecutionText(v: ExecutionResult, opts: { omitLines?: bool
   const notes: string[] = [];
   if (v.error_message) notes.push(`error: ${v.error_message}`);
   if (v.hint) notes.push(`fix: ${v.hint}`);
-  if (v.dropped.lines)
+  if (v.dropped.lines && !opts.streamed)
     notes.push(
       `${v.dropped.lines} lines (${v.dropped.bytes} bytes) were dropped past the output cap of ${v.limits.max_lines} lines / ${v.limits.max_bytes} bytes; the final map output is always kept`,
     );
@@ -155,6 +183,10 @@ export function renderExecutionText(v: ExecutionResult, opts: { omitLines?: bool
   const shown = v.output.length
     ? `lines ${v.offset}-${v.offset + v.output.length - 1} of ${v.lines_total}`
     : `no lines from offset ${v.offset} (${v.lines_total} in all)`;
+  if (v.offset > 0 && v.output.length && !opts.omitLines) notes.push(`lines 0-${v.offset - 1} come before this page: call get_result with offset 0 for them`);
+  if (v.command_output?.length && !opts.omitLines) {
+    notes.push(`the command's own output${v.command_output_dropped ? ` (last ${v.command_output.length} lines)` : ''}:\n${v.command_output.join('\n')}`);
+  }
   if (opts.omitLines) {
     // The caller streamed the lines already.
   } else if (v.has_more) {

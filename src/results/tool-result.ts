@@ -1,4 +1,4 @@
-import type { MapPrint } from '../runtime/execution.js';
+import type { MapPrint, OutputTap } from '../runtime/execution.js';
 
 /**
  * Why a call did not succeed. Each kind has its own CLI exit code (src/cli/exit-codes.ts);
@@ -37,4 +37,11 @@ export interface CallContext {
    * the maps printed among them (by line index) so a terminal can render those as tables.
    */
   onLines?: (lines: readonly string[], from: number, maps: ReadonlyMap<number, MapPrint>) => void;
+  /**
+   * Sees every output line of the run it starts, kept or not (the CLI streams the whole trace to
+   * stdout, unbounded, while the run keeps only what its caps allow).
+   */
+  tap?: OutputTap;
+  /** No deadline unless the input names a timeout: a person at a terminal ends it with Ctrl-C. */
+  noDeadline?: boolean;
 }

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { bpftraceVersion } from './bpftrace/info.js';
 import { featuresOf, OLDEST_SUPPORTED, parseVersion, type BpftraceFeatures } from './bpftrace/version.js';
@@ -22,14 +22,19 @@ export function findInPath(name: string, extra: string[] = ['/usr/sbin', '/usr/l
   if (name.includes('/')) return existsSync(name) ? name : undefined;
   for (const dir of [...(process.env.PATH ?? '').split(':').filter(Boolean), ...extra]) {
     const candidate = path.join(dir, name);
-    try {
-      accessSync(candidate, mode === 'exec' ? constants.X_OK : constants.R_OK);
-      return candidate;
-    } catch {
-      /* next */
-    }
+    if (usableFile(candidate, mode)) return candidate;
   }
   return undefined;
+}
+
+/** A regular file (after symlinks) we may execute or read: a directory is never a command. */
+export function usableFile(file: string, mode: 'exec' | 'read' = 'exec'): boolean {
+  try {
+    accessSync(file, mode === 'exec' ? constants.X_OK : constants.R_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 export function bpftracePath(): string | undefined {

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { MAX_STDERR_LINES, type ToolLimits } from '../config/defaults.js';
+import { MAX_COMMAND_OUTPUT_LINES, MAX_STDERR_LINES, type ToolLimits } from '../config/defaults.js';
 import { classifyStderr, type StderrLevel } from './bpftrace/notices.js';
 import type { OutputEvent, TypedMap } from './output-decoder.js';
 
@@ -40,6 +40,8 @@ export interface ExecutionState {
   /** Human-readable command, for listings. Never executed as a string. */
   readonly commandLine: string;
   readonly variant?: string;
+  /** What ran, in a few words: a program's first line, or a tool's input. */
+  readonly summary?: string;
   readonly limits: ToolLimits['output'];
   readonly status: ExecutionStatus;
   readonly phase: ExecutionPhase;
@@ -66,6 +68,18 @@ export interface ExecutionState {
   readonly maps: ReadonlyMap<string, TypedMap>;
   /** Where each printed map starts in `lines`, so a terminal can render it as a table. */
   readonly mapPrints: ReadonlyMap<number, MapPrint>;
+  /** The last lines the traced command (bpftrace -c) wrote, kept apart from the trace. */
+  readonly commandOutput: readonly string[];
+  readonly droppedCommandOutput: number;
+}
+
+/**
+ * Sees every output line as it arrives, kept or not: a terminal streams the whole trace while
+ * the run itself keeps only what its caps allow.
+ */
+export interface OutputTap {
+  lines(lines: readonly string[], map?: TypedMap): void;
+  command?(line: string): void;
 }
 
 /** A serialisable snapshot of a run (for a store that outlives the process). */
@@ -112,6 +126,9 @@ export class Execution extends EventEmitter implements ExecutionState {
   /** Maps whose latest print did not fit in `lines`; re-rendered at the end. */
   private readonly mapsMissingFromLines = new Map<string, string[]>();
   private readonly prints = new Map<number, MapPrint>();
+  private readonly command: string[] = [];
+  private droppedCommand = 0;
+  private tap?: OutputTap;
 
   constructor(
     readonly id: string,
@@ -119,6 +136,7 @@ export class Execution extends EventEmitter implements ExecutionState {
     readonly limits: ToolLimits['output'],
     readonly commandLine: string,
     readonly variant?: string,
+    readonly summary?: string,
   ) {
     super();
     this.setMaxListeners(100);
@@ -189,6 +207,17 @@ export class Execution extends EventEmitter implements ExecutionState {
   }
   get mapPrints(): ReadonlyMap<number, MapPrint> {
     return this.prints;
+  }
+  get commandOutput(): readonly string[] {
+    return this.command;
+  }
+  get droppedCommandOutput(): number {
+    return this.droppedCommand;
+  }
+
+  /** Streams every line from now on to `tap` (set before the process starts). */
+  streamTo(tap: OutputTap): void {
+    this.tap = tap;
   }
   /** Bytes of output lines kept. */
   get storedBytes(): number {
@@ -263,7 +292,18 @@ export class Execution extends EventEmitter implements ExecutionState {
 
   /** Appends a line unless the caps are reached; returns whether it was kept. */
   pushLine(text: string, pinned = false): boolean {
+    if (!pinned) this.tap?.lines([text]);
     return this.pushSized(text, Buffer.byteLength(text) + 1, pinned);
+  }
+
+  /** A line of the traced command's own output: only the last ones are kept. */
+  pushCommandOutput(text: string): void {
+    this.tap?.command?.(text);
+    this.command.push(text);
+    if (this.command.length > MAX_COMMAND_OUTPUT_LINES) {
+      this.command.shift();
+      this.droppedCommand++;
+    }
   }
 
   private pushSized(text: string, size: number, pinned: boolean): boolean {
@@ -282,6 +322,7 @@ export class Execution extends EventEmitter implements ExecutionState {
    * it is still the latest for its map; one superseded by a later print counts as dropped.
    */
   pushMap(map: TypedMap, lines: string[]): void {
+    this.tap?.lines(lines, map);
     this.typedMaps.set(map.name, map);
     const superseded = this.mapsMissingFromLines.get(map.name);
     if (superseded) {
@@ -340,6 +381,7 @@ export class Execution extends EventEmitter implements ExecutionState {
       tool: this.tool,
       commandLine: this.commandLine,
       variant: this.variant,
+      summary: this.summary,
       limits: { ...this.limits },
       createdAt: this.createdAt,
       ...structuredClone(this.s),
@@ -350,6 +392,8 @@ export class Execution extends EventEmitter implements ExecutionState {
       droppedStderr: this.dropped.stderr,
       maps: [...this.typedMaps.values()].map((m) => structuredClone(m)),
       mapPrints: [...this.prints.entries()].map(([i, p]) => [i, structuredClone(p)]),
+      commandOutput: [...this.command],
+      droppedCommandOutput: this.droppedCommand,
     };
   }
 

@@ -1,6 +1,7 @@
 import type { Execution, StopReason } from './execution.js';
 import type { OutputDecoder } from './output-decoder.js';
 import type { ProcessExit, Spawner } from './spawner.js';
+import { openTraceFifo, type TraceFifo } from './trace-fifo.js';
 
 /** Everything the lifecycle needs to run one process; a tool kind builds it. */
 export interface LaunchSpec {
@@ -23,9 +24,21 @@ export interface LaunchSpec {
   resendStop?: boolean;
   /** Turns a failed run's stderr into an error and a fix. */
   diagnose?: (stderr: string[]) => { error: string; hint?: string };
+  /** Infinity: no deadline (a terminal run that ends with Ctrl-C). */
   timeoutMs: number;
   /** When set, the run is stopped after this long and that counts as completing normally. */
   durationMs?: number;
+  /**
+   * A named pipe (in a directory that does not exist yet) that argv tells the tracer to write
+   * its output to. Its stdout then carries only the traced command's output (bpftrace -c), which
+   * the run keeps apart from the trace.
+   */
+  traceFifo?: string;
+  /**
+   * Blank lines the tracer itself writes to stdout as it exits (bpftrace up to 0.23 prints two
+   * even with -o), which are not the command's: up to this many trailing ones are dropped.
+   */
+  stdoutTrailer?: number;
 }
 
 export interface LifecycleOptions {
@@ -58,10 +71,13 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
   // Ready before the process starts: its output streams flow at once, and a line read before
   // a listener exists is lost (measured: the first run of a lane lost its first lines).
   const decoder = await spec.decoder();
+  let fifo: TraceFifo | undefined;
   let child;
   try {
+    if (spec.traceFifo) fifo = await openTraceFifo(spec.traceFifo);
     child = await opts.spawner.spawn(spec.argv, spec.env);
   } catch (e) {
+    await fifo?.cleanup();
     exec.finish('failed', `could not start ${spec.argv[0]}: ${(e as Error).message}`);
     return;
   }
@@ -111,7 +127,8 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
   stoppers.set(exec, stop);
   const pending = pendingStops.get(exec);
   if (pending) stop(pending);
-  const timers = [setTimeout(() => stop('timeout'), spec.timeoutMs)];
+  // No deadline (Infinity) means no timer: setTimeout would fire at once for it.
+  const timers = Number.isFinite(spec.timeoutMs) ? [setTimeout(() => stop('timeout'), spec.timeoutMs)] : [];
   if (spec.durationMs !== undefined) timers.push(setTimeout(() => stop('duration'), spec.durationMs));
 
   const apply = (events: ReturnType<OutputDecoder['stdout']>) => {
@@ -121,9 +138,9 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
       if (ev.kind === 'attached' && sig.held) sendSigint();
     }
   };
-  const done = Promise.all([
+  const pumps = [
     pumpLines(
-      child.stdout,
+      fifo?.stream ?? child.stdout,
       (l) => apply(decoder.stdout(l)),
       () => exec.changed(),
     ),
@@ -132,10 +149,28 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
       (l) => apply(decoder.stderr(l)),
       () => exec.changed(),
     ),
-  ]);
+  ];
+  if (fifo) {
+    // Blank lines wait until a later line shows they are the command's; the last few at the
+    // end are the tracer's own.
+    let blanks = 0;
+    const commandLine = (l: string) => {
+      if (l === '') return void blanks++;
+      for (; blanks > 0; blanks--) exec.pushCommandOutput('');
+      exec.pushCommandOutput(l);
+    };
+    pumps.push(
+      pumpLines(child.stdout, commandLine, () => exec.changed()).then(() => {
+        for (blanks -= spec.stdoutTrailer ?? 0; blanks > 0; blanks--) exec.pushCommandOutput('');
+      }),
+    );
+  }
+  const done = Promise.all(pumps);
   const result = await child.exit;
   exited = true;
+  fifo?.release();
   await done;
+  await fifo?.cleanup();
   if (sig.timer) clearTimeout(sig.timer);
   timers.forEach(clearTimeout);
   if (graceTimer) clearTimeout(graceTimer);

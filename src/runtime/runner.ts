@@ -13,6 +13,8 @@ export interface RunRequest {
   limits: ToolLimits['output'];
   spec: LaunchSpec;
   variant?: string;
+  /** What ran, in a few words, for listings (a program's first line, a template and its input). */
+  summary?: string;
 }
 
 export interface RunnerDeps {
@@ -47,7 +49,7 @@ export class Runner {
       );
     }
     const id = `exec-${(++this.seq).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-    const exec = new Execution(id, req.tool, req.limits, req.spec.argv.join(' '), req.variant);
+    const exec = new Execution(id, req.tool, req.limits, req.spec.argv.join(' '), req.variant, req.summary);
     this.store.add(exec);
     this.forgetOld();
     // p-queue starts a task at once when a slot is free: say so now, so the caller (and an

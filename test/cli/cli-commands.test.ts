@@ -20,11 +20,12 @@ describe('generated commands', () => {
     expect(stdout).toContain('$ mcptrace syscalls --comm nginx --duration 5');
   });
 
-  it('an invalid flag value gives the same message as over MCP', async () => {
+  it('an invalid flag value gives the same message as over MCP, naming the command instead of the tool', async () => {
     const { stderr } = await run(['probes', '--offset', 'abc', '--limit', '0']);
     const mcp = await new Core({ env: { HOME: '/nonexistent' } }).callTool('list_probes', { offset: 'abc', limit: 0 });
     expect(mcp.isError).toBe(true);
-    expect(stderr).toBe(`Error: ${mcp.text}\n`);
+    expect(mcp.text).toContain('list_probes');
+    expect(stderr).toBe(`Error: ${mcp.text.replaceAll('list_probes', 'mcptrace probes')}\n`);
     expect(process.exitCode).toBe(2);
     process.exitCode = 0;
   });

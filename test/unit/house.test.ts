@@ -1,3 +1,4 @@
+import { fakePreflight } from '../helpers/preflight.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { runCommand } from '@oclif/test';
@@ -9,7 +10,6 @@ import { exitCodeFor, EXIT } from '../../src/cli/exit-codes.js';
 import { validatePaths } from '../../src/cli/commands/tools-validate.js';
 import { commandForTool } from '../../src/cli/tool-command.js';
 import { pageSize } from '../../src/config/defaults.js';
-import { featuresOf, OLDEST_SUPPORTED } from '../../src/runtime/bpftrace/version.js';
 import { Core } from '../../src/core/core.js';
 import type { RunnableKind } from '../../src/kinds/kind.js';
 import { registerKind } from '../../src/kinds/registry.js';
@@ -21,7 +21,6 @@ import { REPO } from '../helpers/mcp.js';
 import { expectConforms } from '../helpers/output-schema.js';
 
 const tmp = (prefix: string) => mkdtempSync(path.join(os.tmpdir(), prefix));
-const fakePreflight = async () => ({ bpftrace: '/usr/bin/bpftrace', privilegePrefix: [], features: featuresOf(OLDEST_SUPPORTED) });
 const cores: Core[] = [];
 afterEach(async () => {
   await Promise.all(cores.splice(0).map((c) => c.shutdown()));
@@ -138,6 +137,16 @@ describe('one home for defaults and shared checks (each of these was a bug)', ()
     const flagged = parseServeArgv(['--concurrency', '2']);
     if ('error' in flagged) throw new Error(flagged.error);
     expect(new Core({ ...toCoreOptions(flagged.values), env: { HOME: '/nonexistent' } }).runner.options).toMatchObject({ concurrency: 2, graceMs: 1234 });
+  });
+
+  it('serve takes the longest MCP timeout from --max-timeout, else MCPTRACE_MAX_TIMEOUT', () => {
+    Object.assign(process.env, { MCPTRACE_MAX_TIMEOUT: '7200' });
+    const parsed = parseServeArgv([]);
+    if ('error' in parsed) throw new Error(parsed.error);
+    expect(new Core({ ...toCoreOptions(parsed.values), env: { HOME: '/nonexistent' } }).runner.options.maxTimeoutSec).toBe(7200);
+    const flagged = parseServeArgv(['--max-timeout', '60']);
+    if ('error' in flagged) throw new Error(flagged.error);
+    expect(new Core({ ...toCoreOptions(flagged.values), env: { HOME: '/nonexistent' } }).runner.options.maxTimeoutSec).toBe(60);
   });
 
   it('tools validate reports an alias clash, exactly as the server skips the file', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
+import { fakePreflight } from '../helpers/preflight.js';
 
 // Validation happens before anything runs, so these need no kernel.
 const core = new Core({ env: { HOME: '/nonexistent' } });
@@ -45,7 +46,17 @@ describe('tool input validation', () => {
   it('refuses a timeout above the manifest maximum before running anything', async () => {
     const r = await core.callTool('exec_program', { program: 'BEGIN { exit(); }', timeout: 7200 });
     expect(r.isError).toBe(true);
-    expect(r.text).toContain('"timeout" (got 7200): must be <= 3600');
+    expect(r.text).toContain("timeout 7200 s exceeds exec_program's maximum of 3600 s");
+    expect(r.errorKind).toBe('input');
+  });
+
+  it('a server maximum (serve --max-timeout) replaces the manifest maximum', async () => {
+    const raised = new Core({ env: { HOME: '/nonexistent' }, runner: { maxTimeoutSec: 7200 }, preflight: fakePreflight });
+    const ok = await raised.callTool('exec_program', { program: 'BEGIN { exit(); }', timeout: 7200, dry_run: true });
+    expect(ok.isError).toBeFalsy();
+    expect(ok.structured).toHaveProperty('argv');
+    const over = await raised.callTool('exec_program', { program: 'BEGIN { exit(); }', timeout: 7201, dry_run: true });
+    expect(over.text).toContain("exceeds this server's maximum of 7200 s");
   });
 });
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { featuresOf, OLDEST_SUPPORTED } from '../../src/runtime/bpftrace/version.js';
+import { fakePreflight } from '../helpers/preflight.js';
 import { Core, type CoreOptions } from '../../src/core/core.js';
 import type { Execution } from '../../src/runtime/execution.js';
 import { FakeSpawner, recording, type FakeBehaviour } from '../helpers/fake-tracer.js';
@@ -17,7 +17,7 @@ function setup(rec: string, how: FakeBehaviour = {}, opts: CoreOptions = {}) {
   const core = new Core({
     env: { HOME: '/nonexistent' },
     spawner,
-    preflight: async () => ({ bpftrace: '/usr/bin/bpftrace', privilegePrefix: [], features: featuresOf(OLDEST_SUPPORTED) }),
+    preflight: fakePreflight,
     ...opts,
     runner: { graceMs: 2_000, ...opts.runner },
   });
