@@ -22,6 +22,9 @@ export interface RunnerSettings {
   autoMountTracefs: boolean;
   /** Seconds; when set, the longest timeout any call may ask for, over each tool's own maximum. */
   maxTimeoutSec?: number;
+  /** The most output a call may ask one run to keep (max_lines, max_bytes inputs). */
+  maxOutputLines: number;
+  maxOutputBytes: number;
 }
 
 export const RUNNER_DEFAULTS: Readonly<RunnerSettings> = {
@@ -32,6 +35,9 @@ export const RUNNER_DEFAULTS: Readonly<RunnerSettings> = {
   // 360 tracepoints take ~26 s to detach; SIGKILL is no faster, so don't rush it.
   graceMs: 30_000,
   autoMountTracefs: false,
+  maxOutputLines: 1_000_000,
+  // As much as the retention budget: one run may use all of it, never more.
+  maxOutputBytes: 256 * 1024 * 1024,
 };
 
 /** The environment variable behind each runner setting that people can set. */
@@ -41,6 +47,8 @@ export const RUNNER_ENV: Readonly<Partial<Record<keyof RunnerSettings, string>>>
   graceMs: 'MCPTRACE_GRACE_MS',
   autoMountTracefs: 'MCPTRACE_MOUNT_TRACEFS',
   maxTimeoutSec: 'MCPTRACE_MAX_TIMEOUT',
+  maxOutputLines: 'MCPTRACE_MAX_OUTPUT_LINES',
+  maxOutputBytes: 'MCPTRACE_MAX_OUTPUT_BYTES',
 };
 
 /**

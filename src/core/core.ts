@@ -139,7 +139,7 @@ export class Core {
     // A terminal with no --timeout runs until Ctrl-C, as bpftrace does; MCP calls always have one.
     const spec = ctx.noDeadline ? { ...launch.spec, timeoutMs: Infinity } : launch.spec;
     // A streamed run (the CLI) has every line written out already; it keeps a bounded head.
-    const limits = ctx.tap ? STREAMED_LIMITS : tool.def.limits.output;
+    const limits = ctx.tap ? STREAMED_LIMITS : outputLimits(tool, input);
     const exec = this.runner.start({ tool: tool.def.name, limits, spec, variant: launch.variant, summary: runSummary(input, launch) });
     if (ctx.tap) exec.streamTo(ctx.tap);
     if (input.wait || ctx.signal?.aborted) {
@@ -156,6 +156,16 @@ export class Core {
         `timeout ${input.timeout} s exceeds ${this.runner.options.maxTimeoutSec === undefined ? `${tool.def.name}'s` : "this server's"} maximum of ${max} s; ` +
         'pass a smaller timeout (the server maximum is set with mcptrace serve --max-timeout or MCPTRACE_MAX_TIMEOUT)'
       );
+    }
+    const { maxOutputLines, maxOutputBytes } = this.runner.options;
+    for (const [key, max, flag] of [
+      ['max_lines', maxOutputLines, '--max-output-lines'],
+      ['max_bytes', maxOutputBytes, '--max-output-bytes'],
+    ] as const) {
+      const v = input[key];
+      if (typeof v === 'number' && v > max) {
+        return `${key} ${v} exceeds this server's maximum of ${max}; pass at most ${max}, or read the output in pages with get_result while the run goes on (the maximum is set with mcptrace serve ${flag})`;
+      }
     }
     // A filter on a pid that is not running matches nothing, and the run would end silently empty.
     if (typeof input.pid === 'number' && !processExists(input.pid)) {
@@ -192,4 +202,13 @@ function runSummary(input: Record<string, unknown>, launch: Launch): string {
         .find((l) => l && !l.startsWith('#') && !l.startsWith('//') && !l.startsWith('/*') && !l.startsWith('*')) ?? '')
     : own.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
   return text.length > 120 ? `${text.slice(0, 119)}…` : text;
+}
+
+/** A run's output caps: the tool's own, or what the call asked for (checked against the server's maximum). */
+function outputLimits(tool: Tool, input: Record<string, unknown>): Tool['def']['limits']['output'] {
+  const own = tool.def.limits.output;
+  return {
+    max_lines: typeof input.max_lines === 'number' ? input.max_lines : own.max_lines,
+    max_bytes: typeof input.max_bytes === 'number' ? input.max_bytes : own.max_bytes,
+  };
 }

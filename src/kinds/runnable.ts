@@ -7,7 +7,7 @@ import type { Tool } from './kind.js';
 /** Input keys every runnable tool declares; the core consumes them. */
 export const RUNTIME_INPUTS: readonly string[] = ['timeout', 'wait'];
 /** Keys that shape the result or the call rather than the program. */
-export const RESULT_INPUTS: readonly string[] = ['include_maps', 'limit', 'dry_run'];
+export const RESULT_INPUTS: readonly string[] = ['include_maps', 'limit', 'dry_run', 'max_lines', 'max_bytes'];
 /** Keys a template or a tool's argv never sees. */
 export const NON_PROGRAM_INPUTS: ReadonlySet<string> = new Set([...RUNTIME_INPUTS, ...RESULT_INPUTS]);
 

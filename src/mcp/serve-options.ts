@@ -53,6 +53,20 @@ export const SERVE_OPTIONS: Record<string, ServeOption> = {
     description:
       "The longest timeout, in seconds, a tool call may ask for; it replaces each tool's own maximum (exec_program: 3600). Over MCP every trace has a deadline. Or $MCPTRACE_MAX_TIMEOUT.",
   },
+  'max-output-lines': {
+    type: 'integer',
+    setting: 'maxOutputLines',
+    min: 1,
+    max: 100_000_000,
+    description: withDefault('maxOutputLines', 'The most output lines a call may ask one run to keep (max_lines).'),
+  },
+  'max-output-bytes': {
+    type: 'integer',
+    setting: 'maxOutputBytes',
+    min: 1024,
+    max: 17_179_869_184,
+    description: withDefault('maxOutputBytes', 'The most output bytes a call may ask one run to keep (max_bytes).'),
+  },
   'mount-tracefs': {
     type: 'boolean',
     setting: 'autoMountTracefs',

@@ -72,4 +72,17 @@ describeKernel('exec_program options and results over MCP', () => {
       expect(textOf(stopped)).toContain(`lines 0-${v.offset - 1} come before this page: call get_result with offset 0`);
     });
   });
+
+  it('a call can raise (or lower) the output caps within the server maximum', async () => {
+    await withServer({ args: ['--max-output-lines', '50'] }, async (s) => {
+      const program = 'BEGIN { $i = 0; unroll(40) { printf("line %d\\n", $i); $i++; } exit(); }';
+      const few = await s.call('exec_program', { program, max_lines: 5, wait: true });
+      expect(few.structuredContent.lines_total).toBe(5);
+      expect(few.structuredContent.dropped.lines).toBeGreaterThan(30);
+      expect(few.structuredContent.limits.max_lines).toBe(5);
+      const over = await s.call('exec_program', { program, max_lines: 51, wait: true });
+      expect(over.isError).toBe(true);
+      expect(textOf(over)).toContain("max_lines 51 exceeds this server's maximum of 50");
+    });
+  });
 });
