@@ -151,7 +151,9 @@ describe('serve options', () => {
   it('validates integers and names the valid options', () => {
     expect(parseServeArgv(['--concurrency', '0'])).toEqual({ error: '--concurrency must be an integer from 1 to 64, got "0"' });
     const unknown = parseServeArgv(['--concurency', '2']);
-    expect('error' in unknown && unknown.error).toMatch(/Valid options: --tools-dir, --concurrency, --max-queued, --grace-ms, --max-timeout, --max-output-lines, --max-output-bytes, --mount-tracefs/);
+    expect('error' in unknown && unknown.error).toMatch(
+      /Valid options: --tools-dir, --concurrency, --max-queued, --grace-ms, --max-timeout, --max-output-lines, --max-output-bytes, --mount-tracefs/,
+    );
     expect(parseServeArgv(['--tools-dir', 'a', '--tools-dir', 'b', '--grace-ms', '500'])).toEqual({ values: { 'tools-dir': ['a', 'b'], 'grace-ms': 500 } });
   });
 });
