@@ -239,7 +239,7 @@ async function readProgramFile(m: ToolDefinition, input: Record<string, unknown>
 }
 
 /** The terminal status line: the phase only when it says more than the status. */
-function progressLine(p: Progress): string {
+export function progressLine(p: Progress): string {
   const phase = p.phase && p.phase !== p.status ? `  ${p.phase}` : '';
   return `${p.status} ${(p.elapsedMs / 1000).toFixed(1)}s  ${p.lines} ${p.lines === 1 ? 'line' : 'lines'}${phase}`;
 }
