@@ -85,6 +85,15 @@ export const TOOL_LIMITS: Readonly<ToolLimits> = {
  */
 export const STREAMED_LIMITS: Readonly<ToolLimits['output']> = { max_lines: 1000, max_bytes: 1024 * 1024 };
 
+/**
+ * One MCP message read from a client. Far above any real request (a program is at most 64 KiB),
+ * far below what would hurt: a larger one is skipped as it streams in and answered with an error.
+ */
+export const MAX_MCP_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/** One MCP answer: the SDK's client stops reading (and disconnects) past 10 MiB. */
+export const MAX_MCP_RESPONSE_BYTES = 8 * 1024 * 1024;
+
 /** stderr lines kept per run; more are counted as dropped. */
 export const MAX_STDERR_LINES = 2000;
 

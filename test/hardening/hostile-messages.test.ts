@@ -1,0 +1,60 @@
+import { expect, it } from 'vitest';
+import { describeKernel, pidsWith, waitFor } from '../helpers/kernel.js';
+import { startRawServer } from '../helpers/raw-server.js';
+
+// What a hostile or buggy client sends must get a JSON-RPC error and leave the server, and the
+// traces it runs, as they were. stdout never carries anything but protocol.
+describeKernel('hostile messages', () => {
+  it('a message over the size limit is refused with an error; the server and its trace go on', async () => {
+    const s = await startRawServer();
+    try {
+      const m = `h${process.pid}${Date.now().toString(36)}`;
+      s.request(1, 'tools/call', { name: 'exec_program', arguments: { program: `interval:ms:100 { @${m} = count(); }`, timeout: 60 } });
+      const id = (await s.reply(1)).result.structuredContent.execution_id;
+      expect(await waitFor(() => pidsWith(m).length > 0, 10_000)).toBe(true);
+      // 11 MiB, past the SDK's own 10 MiB buffer, which used to close the connection.
+      s.send(
+        JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'exec_program', arguments: { program: 'x'.repeat(11 * 1024 * 1024) } } }),
+      );
+      const big = await s.reply(2);
+      expect(big.error?.code).toBe(-32600);
+      expect(big.error?.message).toMatch(/over the \d+-byte limit and was not read/);
+      s.request(3, 'tools/call', { name: 'get_result', arguments: { execution_id: id } });
+      expect((await s.reply(3)).result.structuredContent.status).toBe('running');
+      expect(pidsWith(m).length).toBeGreaterThan(0);
+      expect(s.junk()).toEqual([]);
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exited;
+    }
+  });
+
+  it('malformed JSON gets -32700, a non-JSON-RPC message -32600, non-object arguments -32602', async () => {
+    const s = await startRawServer();
+    try {
+      s.send('{"jsonrpc": "2.0", "id": 5, "method": ');
+      await waitFor(() => s.messages().some((x) => (x as { error?: { code: number } }).error?.code === -32700), 5000);
+      const parseError = s.messages().find((x) => (x as { error?: { code: number } }).error?.code === -32700) as { id: unknown; error: { message: string } };
+      expect(parseError.id).toBeNull();
+      expect(parseError.error.message).toContain('Parse error');
+      s.send(JSON.stringify({ id: 6, hello: 'world' }));
+      expect((await s.reply(6)).error?.code).toBe(-32600);
+      for (const [id, args] of [
+        [7, 5],
+        [8, 'text'],
+        [9, [1, 2]],
+      ] as const) {
+        s.request(id, 'tools/call', { name: 'list_probes', arguments: args });
+        const r = await s.reply(id);
+        expect(r.error?.code).toBe(-32602);
+        expect(r.error?.message).toContain('"arguments" must be an object');
+      }
+      s.request(10, 'tools/list');
+      expect((await s.reply(10)).result.tools.length).toBeGreaterThan(5);
+      expect(s.junk()).toEqual([]);
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exited;
+    }
+  });
+});
