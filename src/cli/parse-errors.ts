@@ -10,10 +10,26 @@ interface ParseErrorShape extends Error {
   args?: { name: string; description?: string; options?: readonly string[] }[];
 }
 
+/** The part of a command that says which positional arguments it takes. */
+type WithArgs = { args?: Record<string, { required?: boolean }> };
+
 /** "exec PROGRAM [FLAGS]": what a user types, with the required arguments named. */
-export function usageLine(bin: string, id: string, cmd: Pick<Command.Class, 'args'>): string {
+export function usageLine(bin: string, id: string, cmd: WithArgs): string {
   const args = Object.entries(cmd.args ?? {}).map(([name, a]) => (a.required ? name.toUpperCase() : `[${name.toUpperCase()}]`));
   return [bin, id.replace(/:/g, ' '), ...args, '[FLAGS]'].join(' ');
+}
+
+/**
+ * Words left over after a command's arguments. The usual cause is a value with spaces that
+ * was not quoted (an unquoted bpftrace program), so the message says how many arguments the
+ * command takes and to quote.
+ */
+export function unexpectedArgsMessage(bin: string, id: string, cmd: WithArgs, extra: string[]): string {
+  const names = Object.keys(cmd.args ?? {}).map((n) => n.toUpperCase());
+  const takes = names.length === 0 ? 'takes no arguments' : `takes ${names.length === 1 ? 'one argument' : `${names.length} arguments`}, ${names.join(' ')}`;
+  const got = extra.map((a) => JSON.stringify(a)).join(' ');
+  const quote = names.length ? ' Put quotes around a value that has spaces.' : '';
+  return `unexpected argument${extra.length === 1 ? '' : 's'} ${got}: \`${bin} ${id.replace(/:/g, ' ')}\` ${takes}.${quote}\nUsage: ${usageLine(bin, id, cmd)}`;
 }
 
 /** Every spelling of every flag the command takes: --name, and -c for a char. */
@@ -42,6 +58,9 @@ export function parseErrorMessage(err: Error, bin: string, id: string, cmd: Comm
       return `${a.name.toUpperCase()}${a.description ? `: ${a.description.replace(/\.$/, '')}` : ''}${options}`;
     });
     return `missing the argument ${what.join('; and ')}. Pass it after the command name.\n${usage}`;
+  }
+  if (e.constructor.name === 'UnexpectedArgsError' && Array.isArray(e.args)) {
+    return unexpectedArgsMessage(bin, id, cmd, e.args as unknown as string[]);
   }
   if (e.constructor.name === 'NonExistentFlagsError' && e.flags?.length) {
     const known = flagSpellings(cmd);

@@ -32,6 +32,26 @@ describe('CLI input errors say what is wrong and what was meant', () => {
     expect(process.exitCode).toBe(2);
   });
 
+  it('an unquoted program is named as extra arguments, with the advice to quote it', async () => {
+    const { stderr } = await run(['exec', 'BEGIN', '{', 'exit();', '}']);
+    expect(stderr).toBe(
+      'Error: unexpected arguments "{" "exit();" "}": `mcptrace exec` takes one argument, PROGRAM. Put quotes around a value that has spaces.\n' +
+        'Usage: mcptrace exec PROGRAM [FLAGS]\nSee: mcptrace exec --help\n',
+    );
+    expect(process.exitCode).toBe(2);
+  });
+
+  it('a word after a command that takes no arguments is not mistaken for an unknown command', async () => {
+    const { stderr } = await run(['doctor', 'extra']);
+    expect(stderr).toBe(
+      'Error: unexpected argument "extra": `mcptrace doctor` takes no arguments.\nUsage: mcptrace doctor [FLAGS]\nSee: mcptrace doctor --help\n',
+    );
+    expect(process.exitCode).toBe(2);
+    process.exitCode = 0;
+    expect((await run(['tools', 'list', 'x'])).stderr).toContain('`mcptrace tools list` takes no arguments');
+    expect(process.exitCode).toBe(2);
+  });
+
   it('an unknown flag suggests the nearest real one', async () => {
     const { stderr } = await run(['exec', '--timout', '3', 'BEGIN { exit(); }']);
     expect(stderr).toBe('Error: unknown flag --timout. Did you mean --timeout?\nUsage: mcptrace exec PROGRAM [FLAGS]\nSee: mcptrace exec --help\n');

@@ -1,6 +1,7 @@
 import type { Hook } from '@oclif/core';
 import { didYouMean, suggestionText } from '../../util/did-you-mean.js';
 import { EXIT } from '../exit-codes.js';
+import { unexpectedArgsMessage } from '../parse-errors.js';
 
 interface CommandNames {
   id: string;
@@ -36,14 +37,34 @@ export function commandSuggestions(id: string, commands: CommandNames[]): { type
   return { typed: words[0], suggestions: [] };
 }
 
+/**
+ * A command that takes no arguments, given some: oclif reads the extra words as more of the
+ * command's name ("doctor extra" as the id "doctor:extra"). The longest leading run of words
+ * that names a command, and the words after it.
+ */
+export function knownCommandWithExtraWords(id: string, known: (id: string) => boolean): { id: string; extra: string[] } | undefined {
+  const words = id.split(':');
+  for (let n = words.length - 1; n >= 1; n--) {
+    const head = words.slice(0, n).join(':');
+    if (known(head)) return { id: head, extra: words.slice(n) };
+  }
+  return undefined;
+}
+
 /** An unknown command is the caller's input: exit 2, name the nearest commands, no stack. */
 const hook: Hook<'command_not_found'> = async function (opts) {
-  const { typed, suggestions } = commandSuggestions(opts.id, opts.config.commands);
   const bin = opts.config.bin;
+  process.exitCode = EXIT.input;
+  const withExtra = knownCommandWithExtraWords(opts.id, (id) => opts.config.findCommand(id) !== undefined);
+  if (withExtra) {
+    const cmd = opts.config.findCommand(withExtra.id)!;
+    process.stderr.write(`Error: ${unexpectedArgsMessage(bin, cmd.id, cmd, withExtra.extra)}\nSee: ${bin} ${cmd.id.replace(/:/g, ' ')} --help\n`);
+    return;
+  }
+  const { typed, suggestions } = commandSuggestions(opts.id, opts.config.commands);
   process.stderr.write(
     `Error: unknown command "${typed}".${suggestionText(suggestions.map((s) => `\`${bin} ${s}\``))}\nSee: ${bin} --help (the list of commands)\n`,
   );
-  process.exitCode = EXIT.input;
 };
 
 export default hook;
