@@ -83,6 +83,8 @@ function formattingOf(raw: string): jsonc.FormattingOptions {
   };
 }
 
+const withArticle = (type: string) => `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -98,7 +100,10 @@ export function planSetup(client: ClientName, env?: NodeJS.ProcessEnv, cwd?: str
   const entry = serverEntry(client);
   const fresh = `${JSON.stringify({ [key]: { mcptrace: entry } }, null, 2)}\n`;
   if (!existsSync(file)) return { file, action: 'create', content: fresh };
-  const raw = readFileSync(file, 'utf8');
+  const original = readFileSync(file, 'utf8');
+  // A byte-order mark (some Windows editors write one) is not JSON: set aside, put back on write.
+  const bom = original.startsWith('\uFEFF') ? '\uFEFF' : '';
+  const raw = original.slice(bom.length);
   if (!raw.trim()) return { file, action: 'update', content: fresh, backup: `${file}.bak` };
   const errors: jsonc.ParseError[] = [];
   const tree = jsonc.parseTree(raw, errors, JSONC_OPTIONS);
@@ -117,25 +122,19 @@ export function planSetup(client: ClientName, env?: NodeJS.ProcessEnv, cwd?: str
       file,
       raw,
       tree?.offset ?? 0,
-      `the top level is ${tree ? `a${tree.type === 'array' ? 'n' : ''} ${tree.type}` : 'empty'}, not an object`,
+      `the top level is ${tree ? withArticle(tree.type) : 'empty'}, not an object`,
       `An MCP config is an object: { "${key}": { … } }. Fix the file, or move it away`,
     );
   }
   const servers = jsonc.findNodeAtLocation(tree, [key]);
   if (servers && servers.type !== 'object') {
-    throw configError(
-      file,
-      raw,
-      servers.offset,
-      `"${key}" is a${servers.type === 'array' ? 'n' : ''} ${servers.type}, not an object`,
-      `Make it an object of servers: "${key}": { … }`,
-    );
+    throw configError(file, raw, servers.offset, `"${key}" is ${withArticle(servers.type)}, not an object`, `Make it an object of servers: "${key}": { … }`);
   }
   const current = servers && jsonc.findNodeAtLocation(servers, ['mcptrace']);
-  if (current && sameJson(jsonc.getNodeValue(current), entry)) return { file, action: 'unchanged', content: raw };
+  if (current && sameJson(jsonc.getNodeValue(current), entry)) return { file, action: 'unchanged', content: original };
   // Inserted first in its object: the edit then touches no line of the entries already there.
   const edits = jsonc.modify(raw, [key, 'mcptrace'], entry, { formattingOptions: formattingOf(raw), getInsertionIndex: () => 0 });
-  return { file, action: 'update', content: jsonc.applyEdits(raw, edits), backup: `${file}.bak` };
+  return { file, action: 'update', content: bom + jsonc.applyEdits(raw, edits), backup: `${file}.bak` };
 }
 
 export function applySetup(plan: SetupPlan): void {

@@ -74,6 +74,20 @@ describe('setup edits real JSONC config files in place', () => {
     expect(jsonc.parse(written, [], { allowTrailingComma: true }).mcpServers.mcptrace).toEqual({ command, args });
   });
 
+  it('keeps Windows line ends and a byte-order mark', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mcptrace-setup-'));
+    const file = path.join(dir, '.cursor/mcp.json');
+    mkdirSync(path.dirname(file));
+    writeFileSync(file, '\uFEFF{\r\n  "mcpServers": {\r\n    "other": { "command": "x" }\r\n  }\r\n}\r\n');
+    const r = setup(['cursor'], dir);
+    expect(r.stderr).toBe('');
+    const written = readFileSync(file, 'utf8');
+    expect(written.startsWith('\uFEFF{\r\n  "mcpServers": {\r\n    "mcptrace": {\r\n')).toBe(true);
+    expect(written.endsWith('    "other": { "command": "x" }\r\n  }\r\n}\r\n')).toBe(true);
+    expect(written.replace(/\r\n/g, '')).not.toContain('\n');
+    expect(setup(['cursor'], dir).stdout).toContain('already has the mcptrace entry; nothing changed');
+  });
+
   it('refuses an invalid file with file:line:col, the line and a fix, and never overwrites it', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mcptrace-setup-'));
     const file = path.join(dir, '.cursor/mcp.json');
