@@ -65,12 +65,23 @@ function configError(file: string, raw: string, offset: number, what: string, fi
   return new ConfigFileError(`${located}\n${fix}; then run setup again. Nothing was written.`);
 }
 
-/** "CommaExpected" → "comma expected". */
+// What jsonc-parser's error codes mean at the place they point to; others are spelled out.
+const PARSE_ERROR_TEXT: Partial<Record<string, string>> = {
+  CommaExpected: 'a comma is missing before this',
+  ColonExpected: 'a colon is missing after the property name',
+  PropertyNameExpected: 'a property name in double quotes is expected here',
+  ValueExpected: 'a value is expected here',
+  CloseBraceExpected: 'a closing } is missing',
+  CloseBracketExpected: 'a closing ] is missing',
+  EndOfFileExpected: 'there is text after the end of the JSON value',
+  InvalidSymbol: 'unexpected character here (strings and property names need double quotes)',
+  UnexpectedEndOfString: 'a string is not closed',
+  UnexpectedEndOfComment: 'a /* comment is not closed',
+};
+
 function describeParseError(code: jsonc.ParseErrorCode): string {
-  return jsonc
-    .printParseErrorCode(code)
-    .replace(/([a-z])([A-Z])/g, '$1 $2')
-    .toLowerCase();
+  const name = jsonc.printParseErrorCode(code);
+  return PARSE_ERROR_TEXT[name] ?? name.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
 }
 
 /** The file's own indentation and line ends, so the inserted entry looks like the rest. */

@@ -97,7 +97,7 @@ describe('setup edits real JSONC config files in place', () => {
     const r = setup(['cursor'], dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      `Error: ${file}:5:5: not valid JSON: comma expected [syntax]\n` +
+      `Error: ${file}:5:5: not valid JSON: a comma is missing before this [syntax]\n` +
         '  5 |     "b": { "command": "y" }\n' +
         '    |     ^\n' +
         'Fix the file there (comments and trailing commas are fine), or move it away; then run setup again. Nothing was written.\n',
