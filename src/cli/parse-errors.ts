@@ -38,6 +38,7 @@ function flagSpellings(cmd: Pick<Command.Class, 'flags' | 'baseFlags'>): string[
   for (const [name, f] of Object.entries({ ...cmd.baseFlags, ...cmd.flags })) {
     if (f.hidden) continue;
     out.push(`--${name}`);
+    if (f.char) out.push(`-${f.char}`);
     for (const alias of f.aliases ?? []) out.push(`--${alias}`);
     if (f.type === 'boolean' && f.allowNo) out.push(`--no-${name}`);
   }
@@ -57,7 +58,8 @@ export function parseErrorMessage(err: Error, bin: string, id: string, cmd: Comm
       const options = a.options ? ` (one of: ${a.options.join(', ')})` : '';
       return `${a.name.toUpperCase()}${a.description ? `: ${a.description.replace(/\.$/, '')}` : ''}${options}`;
     });
-    return `missing the argument ${what.join('; and ')}. Pass it after the command name.\n${usage}`;
+    if (what.length === 1) return `missing the argument ${what[0]}. Pass it after the command name.\n${usage}`;
+    return `missing the arguments ${what.join('; ')}. Pass them after the command name, in this order.\n${usage}`;
   }
   if (e.constructor.name === 'UnexpectedArgsError' && Array.isArray(e.args)) {
     return unexpectedArgsMessage(bin, id, cmd, e.args as unknown as string[]);
