@@ -74,6 +74,13 @@ export function parseErrorMessage(err: Error, bin: string, id: string, cmd: Comm
     });
     return `unknown flags ${parts.join(', ')}.\n${usage}`;
   }
+  // These two carry no fields, only a message: "Expected [--flag=]VALUE to be one of: A, B".
+  const choice = /^Expected (?:(--[\w-]+)=)?(.*) to be one of: (.*)$/m.exec(withoutOclifHelpHint(e.message));
+  if ((e.constructor.name === 'ArgInvalidOptionError' || e.constructor.name === 'FlagInvalidOptionError') && choice) {
+    const [, flag, given, options] = choice;
+    const valid = options.split(', ');
+    return `${flag ? `${flag} ` : ''}"${given}" is not one of: ${valid.join(', ')}.${suggestionText(didYouMean(given, valid))}\n${usage}`;
+  }
   return undefined;
 }
 

@@ -64,6 +64,20 @@ describe('CLI input errors say what is wrong and what was meant', () => {
     expect(process.exitCode).toBe(2);
   });
 
+  it('a value outside a fixed list names the list and the nearest value', async () => {
+    const { stderr } = await run(['setup', 'vscod']);
+    expect(stderr).toBe(
+      'Error: "vscod" is not one of: claude-desktop, claude-code, vscode, cursor. Did you mean vscode?\nUsage: mcptrace setup CLIENT [FLAGS]\nSee: mcptrace setup --help\n',
+    );
+    expect(process.exitCode).toBe(2);
+  });
+
+  it('a mistyped flag before any command is suggested from the root flags', async () => {
+    const { stderr } = await run(['--versio']);
+    expect(stderr).toBe('Error: unknown flag --versio. Did you mean --version?\nSee: mcptrace --help\n');
+    expect(process.exitCode).toBe(2);
+  });
+
   it('an unknown command suggests commands and aliases, and exits 2', async () => {
     const exe = await run(['exe', 'BEGIN { exit(); }']);
     expect(exe.stderr).toBe(

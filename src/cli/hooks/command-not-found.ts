@@ -37,6 +37,9 @@ export function commandSuggestions(id: string, commands: CommandNames[]): { type
   return { typed: words[0], suggestions: [] };
 }
 
+/** What `mcptrace` itself takes before a command name. */
+const ROOT_FLAGS = ['--help', '--version'];
+
 /**
  * A command that takes no arguments, given some: oclif reads the extra words as more of the
  * command's name ("doctor extra" as the id "doctor:extra"). The longest leading run of words
@@ -59,6 +62,12 @@ const hook: Hook<'command_not_found'> = async function (opts) {
   if (withExtra) {
     const cmd = opts.config.findCommand(withExtra.id)!;
     process.stderr.write(`Error: ${unexpectedArgsMessage(bin, cmd.id, cmd, withExtra.extra)}\nSee: ${bin} ${cmd.id.replace(/:/g, ' ')} --help\n`);
+    return;
+  }
+  if (opts.id.startsWith('-')) {
+    // A flag before any command: only the root's own flags exist there.
+    const flag = opts.id.split('=')[0];
+    process.stderr.write(`Error: unknown flag ${flag}.${suggestionText(didYouMean(flag, ROOT_FLAGS))}\nSee: ${bin} --help\n`);
     return;
   }
   const { typed, suggestions } = commandSuggestions(opts.id, opts.config.commands);
