@@ -1,6 +1,6 @@
 import { bpftraceArgv } from '../runtime/bpftrace/command.js';
 import { parseBpftraceInfo } from '../runtime/bpftrace/info.js';
-import { environmentChecks } from '../runtime/environment-checks.js';
+import { environmentChecks, SEVERITY_MARK, severityOf, withSeverity } from '../runtime/environment-checks.js';
 import type { Preflight } from '../runtime/environment.js';
 import { runToCompletion } from '../runtime/subprocess.js';
 import { defineBuiltin } from './builtin.js';
@@ -26,9 +26,9 @@ export default defineBuiltin<Record<string, never>>({
     const env = await environmentChecks();
     const bpftraceOk = env.checks.find((c) => c.name === 'bpftrace')?.ok;
     const info = bpftraceOk ? await bpftraceInfo(ctx.preflight) : {};
-    const structured = { bpftrace_version: env.version ?? null, bpftrace_features: env.features ?? null, environment: env.checks, ...info };
+    const structured = { bpftrace_version: env.version ?? null, bpftrace_features: env.features ?? null, environment: env.checks.map(withSeverity), ...info };
     const text = [
-      ...env.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`),
+      ...env.checks.map((c) => `${SEVERITY_MARK[severityOf(c)]} ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`),
       '',
       ...Object.entries(info).flatMap(([section, kv]) =>
         typeof kv === 'object' && kv

@@ -1,6 +1,7 @@
 import { Command, Errors } from '@oclif/core';
 import { EXIT } from './exit-codes.js';
 import { GLOBAL_FLAGS } from './global-options.js';
+import { parseErrorMessage, withoutOclifHelpHint } from './parse-errors.js';
 
 /**
  * Every mcptrace command: the common flags, and one place that turns an error into a message
@@ -20,7 +21,9 @@ export abstract class BaseCommand extends Command {
     const oclifExit = err.oclif?.exit;
     if (oclifExit !== undefined) {
       // Parse errors (unknown flag, missing argument, bad value) are the caller's input.
-      process.stderr.write(`Error: ${err.message}\nSee: ${this.config.bin} ${this.id ?? ''} --help\n`);
+      const id = this.id ?? '';
+      const message = parseErrorMessage(err, this.config.bin, id, this.ctor) ?? withoutOclifHelpHint(err.message);
+      process.stderr.write(`Error: ${message}\nSee: ${this.config.bin} ${id.replace(/:/g, ' ')} --help\n`);
       process.exitCode = oclifExit === 2 || err instanceof Errors.CLIError ? EXIT.input : oclifExit;
       return;
     }

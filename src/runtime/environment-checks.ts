@@ -1,42 +1,53 @@
-import { bpftraceVersion } from './bpftrace/info.js';
 import { featuresOf, parseVersion, type BpftraceFeatures } from './bpftrace/version.js';
-import { bpftracePath, kernelFeatures, privilegeMode, sudoersHint, tracefsMounted, TRACEFS } from './environment.js';
+import { kernelFeatures, locateBpftrace, privilegeMode, sudoersHint, tracefsMounted, TRACEFS } from './environment.js';
 
 export interface EnvironmentCheck {
   name: string;
   ok: boolean;
   detail: string;
   fix?: string;
+  /** A feature tracing can do without (kprobes, BTF): its absence is a warning, not a failure. */
+  optional?: boolean;
+}
+
+/**
+ * The one severity model for doctor, bpf_info (`mcptrace info`) and anything else that shows a
+ * check: a passing check is ok; a failing one is a warning when it is optional and a failure
+ * when tracing cannot work without it.
+ */
+export type Severity = 'ok' | 'warn' | 'fail';
+
+export function severityOf(c: Pick<EnvironmentCheck, 'ok' | 'optional'>): Severity {
+  return c.ok ? 'ok' : c.optional ? 'warn' : 'fail';
+}
+
+/** How a severity reads in a terminal: a failure stands out, and the marks line up. */
+export const SEVERITY_MARK: Record<Severity, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
+
+/** A check with its severity spelled out, as JSON consumers (doctor --json, bpf_info) get it. */
+export function withSeverity<C extends EnvironmentCheck>(c: C): C & { severity: Severity } {
+  return { ...c, severity: severityOf(c) };
 }
 
 /** The checks that decide whether tracing can work here, each with its fix. */
 export async function environmentChecks(): Promise<{ checks: EnvironmentCheck[]; version?: string; features?: BpftraceFeatures }> {
   const checks: EnvironmentCheck[] = [];
-  const bpftrace = bpftracePath();
   let version: string | undefined;
   let features: BpftraceFeatures | undefined;
-  const chosen = process.env.MCPTRACE_BPFTRACE;
-  if (bpftrace) {
-    const v = await bpftraceVersion(bpftrace);
-    version = v.version;
-    const parsed = v.ok ? parseVersion(v.version) : undefined;
+  const located = await locateBpftrace();
+  if (located.ok) {
+    version = located.version;
+    const parsed = parseVersion(located.version);
     features = parsed && featuresOf(parsed);
     const supported = parsed ? parsed.major > 0 || parsed.minor >= 17 : false;
     checks.push({
       name: 'bpftrace',
-      ok: v.ok && supported,
-      detail: `${bpftrace} ${version}${chosen ? ' (from MCPTRACE_BPFTRACE)' : ''}${features ? `: ${describeFeatures(features)}` : ''}`,
-      fix: !v.ok ? `${bpftrace} --version fails: reinstall bpftrace` : supported ? undefined : 'mcptrace supports bpftrace 0.17 and later: upgrade bpftrace',
-    });
-  } else if (chosen) {
-    checks.push({
-      name: 'bpftrace',
-      ok: false,
-      detail: `MCPTRACE_BPFTRACE=${chosen}: no executable file there`,
-      fix: `point MCPTRACE_BPFTRACE at a bpftrace binary, or unset it to use the one in PATH`,
+      ok: supported,
+      detail: `${located.path} ${version}${located.fromEnv ? ' (from MCPTRACE_BPFTRACE)' : ''}${features ? `: ${describeFeatures(features)}` : ''}`,
+      fix: supported ? undefined : 'mcptrace supports bpftrace 0.17 and later: upgrade bpftrace',
     });
   } else {
-    checks.push({ name: 'bpftrace', ok: false, detail: 'not found in PATH', fix: 'apt-get install -y bpftrace' });
+    checks.push({ name: 'bpftrace', ok: false, detail: located.problem, fix: located.fix });
   }
   const mounted = tracefsMounted();
   checks.push({
@@ -51,6 +62,7 @@ export async function environmentChecks(): Promise<{ checks: EnvironmentCheck[];
     ok: kernel.btf,
     detail: kernel.btf ? '/sys/kernel/btf/vmlinux present' : 'no /sys/kernel/btf/vmlinux: struct access needs kernel headers',
     fix: kernel.btf ? undefined : 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y, or install linux-headers-$(uname -r)',
+    optional: true,
   });
   checks.push({
     name: 'kprobes',
@@ -59,6 +71,7 @@ export async function environmentChecks(): Promise<{ checks: EnvironmentCheck[];
       ? `${TRACEFS}/kprobe_events present`
       : 'this kernel has no kprobes (CONFIG_KPROBES off): kprobe/kretprobe programs compile but cannot attach',
     fix: kernel.kprobes ? undefined : 'use tracepoints (list_probes "tracepoint:*"), uprobes or USDT instead',
+    optional: true,
   });
   const priv = await privilegeMode();
   checks.push({

@@ -41,6 +41,58 @@ export function bpftracePath(): string | undefined {
   return findInPath(process.env.MCPTRACE_BPFTRACE || 'bpftrace');
 }
 
+const PATH_EXTRAS = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
+
+export type BpftraceLocation = { ok: true; path: string; version: string; fromEnv: boolean } | { ok: false; problem: string; fix: string };
+
+/**
+ * Which bpftrace mcptrace will run, and whether it really is one, with one wording for doctor,
+ * bpf_info and every run. When MCPTRACE_BPFTRACE is set the answer names the variable and its
+ * value: a hint to "set MCPTRACE_BPFTRACE" would send the user back to what they already did.
+ */
+export async function locateBpftrace(env: NodeJS.ProcessEnv = process.env): Promise<BpftraceLocation> {
+  const chosen = env.MCPTRACE_BPFTRACE;
+  if (!chosen) {
+    const found = findInPath('bpftrace', PATH_EXTRAS);
+    if (!found) {
+      return {
+        ok: false,
+        problem: `bpftrace is not installed (not found in PATH or ${PATH_EXTRAS.join(', ')})`,
+        fix: 'Install it: apt-get install -y bpftrace (Debian/Ubuntu) or dnf install bpftrace (Fedora), or set MCPTRACE_BPFTRACE to its path',
+      };
+    }
+    const v = await bpftraceVersion(found);
+    if (!v.ok)
+      return {
+        ok: false,
+        problem: `${found} does not work: \`${found} --version\` ${v.failure}`,
+        fix: 'Reinstall bpftrace (apt-get install --reinstall bpftrace)',
+      };
+    return { ok: true, path: found, version: v.version, fromEnv: false };
+  }
+  const setTo = `MCPTRACE_BPFTRACE is set to ${chosen}`;
+  const fix = 'Point MCPTRACE_BPFTRACE at a bpftrace binary (e.g. /usr/bin/bpftrace), or unset it to use the bpftrace in PATH';
+  let file: string;
+  if (chosen.includes('/')) {
+    if (!existsSync(chosen)) return { ok: false, problem: `${setTo}, and there is no file there`, fix };
+    if (statSync(chosen).isDirectory()) return { ok: false, problem: `${setTo}, which is a directory, not a program`, fix };
+    try {
+      accessSync(chosen, constants.X_OK);
+    } catch {
+      return { ok: false, problem: `${setTo}, and that file is not executable`, fix: `${fix}; if it is bpftrace, make it executable (chmod +x ${chosen})` };
+    }
+    file = chosen;
+  } else {
+    const found = findInPath(chosen, PATH_EXTRAS);
+    if (!found) return { ok: false, problem: `${setTo}, and no program of that name is in PATH or ${PATH_EXTRAS.join(', ')}`, fix };
+    file = found;
+  }
+  const v = await bpftraceVersion(file);
+  if (!v.ok)
+    return { ok: false, problem: `${setTo}${file !== chosen ? ` (${file})` : ''}, which is not a working bpftrace: \`${file} --version\` ${v.failure}`, fix };
+  return { ok: true, path: file, version: v.version, fromEnv: true };
+}
+
 /**
  * Whether tracefs is mounted, from the mount table: as a non-root user the directory is not
  * readable (mode 700) even when it is mounted, and that is a privilege problem, not a mount one.
@@ -115,20 +167,9 @@ export interface Preflight {
  * Throws EnvironmentError with the fix.
  */
 export async function preflight(opts: { autoMountTracefs: boolean }): Promise<Preflight> {
-  const bpftrace = bpftracePath();
-  if (!bpftrace) {
-    const chosen = process.env.MCPTRACE_BPFTRACE;
-    if (chosen) {
-      throw new EnvironmentError(
-        `MCPTRACE_BPFTRACE is set to ${chosen}, and there is no executable file there`,
-        'Point MCPTRACE_BPFTRACE at a bpftrace binary, or unset it to use the bpftrace in PATH',
-      );
-    }
-    throw new EnvironmentError(
-      'bpftrace is not installed (not found in PATH or /usr/sbin)',
-      'Install it: apt-get install -y bpftrace (Debian/Ubuntu) or dnf install bpftrace (Fedora), or set MCPTRACE_BPFTRACE to its path',
-    );
-  }
+  const located = await locateBpftrace();
+  if (!located.ok) throw new EnvironmentError(located.problem, located.fix);
+  const bpftrace = located.path;
   if (!tracefsMounted()) {
     if (isRoot() && opts.autoMountTracefs) {
       const r = await runToCompletion('mount', ['-t', 'tracefs', 'nodev', TRACEFS]);
@@ -147,14 +188,7 @@ export async function preflight(opts: { autoMountTracefs: boolean }): Promise<Pr
   }
   const priv = await privilegeMode();
   if (priv.mode === 'none') throw new EnvironmentError(`bpftrace needs privileges: ${priv.reason}`, sudoersHint());
-  const v = await bpftraceVersion(bpftrace);
-  if (!v.ok) {
-    throw new EnvironmentError(
-      `${bpftrace} does not run: \`${bpftrace} --version\` failed`,
-      'Reinstall bpftrace (apt-get install --reinstall bpftrace), or point MCPTRACE_BPFTRACE at a working binary',
-    );
-  }
-  const features = featuresOf(parseVersion(v.version) ?? OLDEST_SUPPORTED);
+  const features = featuresOf(parseVersion(located.version) ?? OLDEST_SUPPORTED);
   return { bpftrace, privilegePrefix: priv.mode === 'sudo' ? ['sudo', '-n', '--'] : [], features };
 }
 

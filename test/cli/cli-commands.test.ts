@@ -93,7 +93,7 @@ describe('setup', () => {
 
       writeFileSync(file, '{ broken');
       const bad = await run(['setup', 'claude-desktop']);
-      expect(bad.stderr).toContain('is not valid JSON');
+      expect(bad.stderr).toContain(`${file}:1:3: not valid JSON`);
       expect(readFileSync(file, 'utf8')).toBe('{ broken');
       process.exitCode = 0;
     } finally {

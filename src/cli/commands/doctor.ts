@@ -1,4 +1,4 @@
-import { environmentChecks, type EnvironmentCheck } from '../../runtime/environment-checks.js';
+import { environmentChecks, SEVERITY_MARK, severityOf, withSeverity, type EnvironmentCheck } from '../../runtime/environment-checks.js';
 import { BaseCommand } from '../base-command.js';
 import { EXIT } from '../exit-codes.js';
 import { sharedCore } from '../shared-core.js';
@@ -14,9 +14,9 @@ export default class Doctor extends BaseCommand {
     const core = sharedCore();
     const { checks } = await environmentChecks();
     const major = Number(process.versions.node.split('.')[0]);
-    const all: (EnvironmentCheck & { required?: boolean })[] = [
-      { name: 'node', ok: major >= 20, detail: `v${process.versions.node}`, fix: major >= 20 ? undefined : 'install Node.js 20 or newer', required: true },
-      ...checks.map((c) => ({ ...c, required: c.name !== 'kprobes' && c.name !== 'btf' })),
+    const all: EnvironmentCheck[] = [
+      { name: 'node', ok: major >= 20, detail: `v${process.versions.node}`, fix: major >= 20 ? undefined : 'install Node.js 20 or newer' },
+      ...checks,
     ];
     for (const c of core.providerChecks()) all.push(c);
     const problems = core.loaded.problems;
@@ -26,14 +26,13 @@ export default class Doctor extends BaseCommand {
       detail: `${core.tools.length} tools loaded${problems.length ? `, ${problems.length} problems` : ''}`,
       fix: problems.length ? 'run: mcptrace tools validate' : undefined,
     });
-    const failed = all.filter((c) => !c.ok && c.required !== false);
+    const failed = all.filter((c) => severityOf(c) === 'fail');
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify({ ok: failed.length === 0, checks: all.map(({ required: _r, ...c }) => c) }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ ok: failed.length === 0, checks: all.map(withSeverity) }, null, 2)}\n`);
     } else {
       const w = Math.max(...all.map((c) => c.name.length));
       for (const c of all) {
-        const mark = c.ok ? 'ok  ' : c.required === false ? 'warn' : 'FAIL';
-        process.stdout.write(`${mark}  ${c.name.padEnd(w)}  ${c.detail}\n`);
+        process.stdout.write(`${SEVERITY_MARK[severityOf(c)]}  ${c.name.padEnd(w)}  ${c.detail}\n`);
         if (!c.ok && c.fix) process.stdout.write(`      ${' '.repeat(w)}  fix: ${c.fix}\n`);
       }
       process.stdout.write(failed.length ? `\n${failed.length} check${failed.length === 1 ? '' : 's'} failed.\n` : '\nReady to trace.\n');

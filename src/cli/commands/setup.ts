@@ -1,22 +1,28 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { applySetup, CLIENTS, ConfigFileError, planSetup, type ClientName } from '../client-config.js';
+import { applySetup, CLIENTS, ConfigFileError, planSetup, printedEntry, type ClientName } from '../client-config.js';
 import { EXIT } from '../exit-codes.js';
 
 export default class Setup extends BaseCommand {
   static summary = 'Add mcptrace to an MCP client’s configuration.';
   static description =
-    'Writes the mcptrace server entry into the config file of Claude Desktop, Claude Code (user scope, ~/.claude.json), VS Code (.vscode/mcp.json in this directory) or Cursor. Idempotent: an up-to-date file is left alone; otherwise the old file is kept as FILE.bak.';
+    'Writes the mcptrace server entry into the config file of Claude Desktop, Claude Code (user scope, ~/.claude.json), VS Code (.vscode/mcp.json in this directory) or Cursor. An existing file is edited in place as JSONC: comments, trailing commas and other entries are kept, and a file that does not parse is refused with its line and column. Idempotent: an up-to-date file is left alone; otherwise the old file is kept as FILE.bak.';
   static examples = ['<%= config.bin %> setup claude-desktop', '<%= config.bin %> setup vscode --dry-run', '<%= config.bin %> setup cursor --print'];
   static args = { client: Args.string({ description: 'The MCP client.', required: true, options: [...CLIENTS] }) };
   static flags = {
     'dry-run': Flags.boolean({ description: 'Show the file that would be written, and write nothing.' }),
-    print: Flags.boolean({ description: 'Print only the server entry, to paste by hand.' }),
+    print: Flags.boolean({ description: 'Print only the server entry, to paste by hand; the existing config is not read.' }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Setup);
     const client = args.client as ClientName;
+    // Printing an entry to paste by hand needs nothing from the existing config, so a broken
+    // one cannot get in the way.
+    if (flags.print) {
+      process.stdout.write(printedEntry(client));
+      return;
+    }
     let plan;
     try {
       plan = planSetup(client);
@@ -27,12 +33,6 @@ export default class Setup extends BaseCommand {
         return;
       }
       throw e;
-    }
-    if (flags.print) {
-      const parsed = JSON.parse(plan.content);
-      const entry = (parsed.mcpServers ?? parsed.servers).mcptrace;
-      process.stdout.write(`${JSON.stringify({ mcptrace: entry }, null, 2)}\n`);
-      return;
     }
     if (flags['dry-run']) {
       process.stdout.write(

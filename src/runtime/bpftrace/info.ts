@@ -36,19 +36,39 @@ export function parseBpftraceInfo(text: string): InfoSections {
   return out;
 }
 
-const versions = new Map<string, Promise<{ ok: boolean; version: string }>>();
+export interface VersionProbe {
+  /** It ran, exited 0 and said it is bpftrace. */
+  ok: boolean;
+  /** The version without the "bpftrace " prefix, e.g. "v0.17.0"; the raw first line otherwise. */
+  version: string;
+  /** Why `ok` is false, in words, e.g. "exited 1" or "printed \"true (GNU coreutils) 9.1\"". */
+  failure?: string;
+}
 
-/** `bpftrace --version`, asked once per binary (path and mtime), not on every bpf_info. */
-export function bpftraceVersion(bpftrace: string): Promise<{ ok: boolean; version: string }> {
+const versions = new Map<string, Promise<VersionProbe>>();
+
+/**
+ * `bpftrace --version`, asked once per binary (path and mtime), not on every bpf_info. A program
+ * that exits 0 but does not answer "bpftrace vX.Y" is not bpftrace (MCPTRACE_BPFTRACE pointed at
+ * the wrong file), and is reported as such rather than run as a tracer.
+ */
+export function bpftraceVersion(bpftrace: string): Promise<VersionProbe> {
   const key = `${bpftrace}:${statSync(bpftrace).mtimeMs}`;
   let v = versions.get(key);
   if (!v) {
-    v = runToCompletion(bpftrace, ['--version']).then((r) => ({
-      ok: r.exitCode === 0,
-      version: String(r.stdout)
-        .trim()
-        .replace(/^bpftrace\s+/, ''),
-    }));
+    v = runToCompletion(bpftrace, ['--version']).then((r) => {
+      const first = `${String(r.stdout ?? '')}\n${String(r.stderr ?? '')}`.trim().split('\n')[0].trim();
+      const isBpftrace = /^bpftrace\s+v?\d/.test(first);
+      const failure =
+        r.exitCode !== 0
+          ? r.exitCode === undefined
+            ? `could not be started (${(r as { code?: string }).code ?? 'spawn failed'})`
+            : `exited ${r.exitCode}${first ? ` saying "${first.slice(0, 120)}"` : ''}`
+          : isBpftrace
+            ? undefined
+            : `printed ${first ? `"${first.slice(0, 120)}"` : 'nothing'} instead of "bpftrace vX.Y.Z"`;
+      return { ok: failure === undefined, version: first.replace(/^bpftrace\s+/, ''), ...(failure ? { failure } : {}) };
+    });
     versions.set(key, v);
   }
   return v;
