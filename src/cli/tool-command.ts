@@ -76,6 +76,14 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
       }
       if (rest) {
         const extra = (argv as string[]).slice(argNames.length);
+        if (extra.some((a) => /[{}]/.test(a))) {
+          // `exec BEGIN { exit(); }` unquoted: the shell split the program into parameters.
+          process.stderr.write(
+            `Error: the arguments ${extra.map((a) => JSON.stringify(a)).join(' ')} after the program look like more of it: put quotes around the whole program, e.g. ${this.config.bin} ${id} 'BEGIN { exit(); }'\n`,
+          );
+          process.exitCode = EXIT.input;
+          return;
+        }
         if (extra.length) input[rest] = extra;
       }
       const refusal = flagRefusal(parsed as Record<string, unknown>) ?? (await readProgramFile(m, input));

@@ -18,8 +18,8 @@ afterEach(() => {
 describe('CLI input errors say what is wrong and what was meant', () => {
   it('a missing argument names it and shows the usage line, with no note about --tools-dir', async () => {
     const { stderr } = await run(['exec']);
-    expect(stderr).toMatch(/^Error: missing the argument PROGRAM: The bpftrace program text/);
-    expect(stderr).toContain('Pass it after the command name.\nUsage: mcptrace exec PROGRAM [FLAGS]\nSee: mcptrace exec --help\n');
+    expect(stderr).toMatch(/^Error: missing the argument PROGRAM: The program text, a file holding it/);
+    expect(stderr).toContain('Pass it after the command name.\nUsage: mcptrace exec PROGRAM [ARGS] [FLAGS]\nSee: mcptrace exec --help\n');
     expect(stderr).not.toContain('tools-dir');
     expect(stderr).not.toContain('See more help');
     expect(process.exitCode).toBe(2);
@@ -33,10 +33,10 @@ describe('CLI input errors say what is wrong and what was meant', () => {
   });
 
   it('an unquoted program is named as extra arguments, with the advice to quote it', async () => {
+    // exec takes positional parameters after the program, as bpftrace does; braces are not one.
     const { stderr } = await run(['exec', 'BEGIN', '{', 'exit();', '}']);
     expect(stderr).toBe(
-      'Error: unexpected arguments "{" "exit();" "}": `mcptrace exec` takes one argument, PROGRAM. Put quotes around a value that has spaces.\n' +
-        'Usage: mcptrace exec PROGRAM [FLAGS]\nSee: mcptrace exec --help\n',
+      'Error: the arguments "{" "exit();" "}" after the program look like more of it: put quotes around the whole program, e.g. mcptrace exec \'BEGIN { exit(); }\'\n',
     );
     expect(process.exitCode).toBe(2);
   });
@@ -54,7 +54,7 @@ describe('CLI input errors say what is wrong and what was meant', () => {
 
   it('an unknown flag suggests the nearest real one', async () => {
     const { stderr } = await run(['exec', '--timout', '3', 'BEGIN { exit(); }']);
-    expect(stderr).toBe('Error: unknown flag --timout. Did you mean --timeout?\nUsage: mcptrace exec PROGRAM [FLAGS]\nSee: mcptrace exec --help\n');
+    expect(stderr).toBe('Error: unknown flag --timout. Did you mean --timeout?\nUsage: mcptrace exec PROGRAM [ARGS] [FLAGS]\nSee: mcptrace exec --help\n');
     expect(process.exitCode).toBe(2);
   });
 
