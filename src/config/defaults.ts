@@ -94,6 +94,12 @@ export const MAX_MCP_MESSAGE_BYTES = 4 * 1024 * 1024;
 /** One MCP answer: the SDK's client stops reading (and disconnects) past 10 MiB. */
 export const MAX_MCP_RESPONSE_BYTES = 8 * 1024 * 1024;
 
+/**
+ * The longest output line (in characters) kept whole; a longer one (printf without a newline,
+ * running for minutes) is cut into lines of this length.
+ */
+export const MAX_LINE_BYTES = 1024 * 1024;
+
 /** stderr lines kept per run; more are counted as dropped. */
 export const MAX_STDERR_LINES = 2000;
 

@@ -2,6 +2,7 @@ import type { Execution, StopReason } from './execution.js';
 import type { OutputDecoder } from './output-decoder.js';
 import type { ProcessExit, Spawner } from './spawner.js';
 import { openTraceFifo, type TraceFifo } from './trace-fifo.js';
+import { MAX_LINE_BYTES } from '../config/defaults.js';
 
 /** Everything the lifecycle needs to run one process; a tool kind builds it. */
 export interface LaunchSpec {
@@ -204,23 +205,49 @@ function finishFromExit(exec: Execution, result: ProcessExit, spec: LaunchSpec):
 }
 
 /**
- * Splits a stream into lines without buffering the whole output. Plain 'data' events: an
+ * Splits a stream into lines without buffering the whole output. Each chunk is scanned once:
+ * re-splitting `partial + chunk` for every chunk was quadratic for output without newlines
+ * (measured: get_result from 8 ms to 1.7 s, and 7 million lost events). A line longer than
+ * MAX_LINE_BYTES is cut there, so no single line grows without bound. Plain 'data' events: an
  * async iterator costs ~1.4 ms more per run (measured), on a path that is all overhead.
  */
-function pumpLines(stream: NodeJS.ReadableStream, onLine: (l: string) => void, onBatch: () => void): Promise<void> {
+export function pumpLines(stream: NodeJS.ReadableStream, onLine: (l: string) => void, onBatch: () => void, maxLine = MAX_LINE_BYTES): Promise<void> {
   return new Promise((resolve) => {
-    let rest = '';
+    let partial: string[] = [];
+    let partialLength = 0;
+    const emit = (l: string) => onLine(l.endsWith('\r') ? l.slice(0, -1) : l);
+    const hold = (piece: string) => {
+      partial.push(piece);
+      partialLength += piece.length;
+      if (partialLength >= maxLine) {
+        const joined = partial.join('');
+        emit(joined.slice(0, maxLine));
+        const rest = joined.slice(maxLine);
+        partial = rest ? [rest] : [];
+        partialLength = rest.length;
+      }
+    };
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
-      const parts = (rest + chunk).split('\n');
-      rest = parts.pop() ?? '';
-      for (const p of parts) onLine(p.endsWith('\r') ? p.slice(0, -1) : p);
+      let start = 0;
+      for (let nl = chunk.indexOf('\n'); nl !== -1; nl = chunk.indexOf('\n', start)) {
+        const piece = chunk.slice(start, nl);
+        if (partial.length) {
+          hold(piece);
+          const line = partial.join('');
+          partial = [];
+          partialLength = 0;
+          emit(line);
+        } else emit(piece);
+        start = nl + 1;
+      }
+      if (start < chunk.length) hold(chunk.slice(start));
       onBatch();
     });
     const end = () => {
-      if (rest) {
-        onLine(rest);
-        rest = '';
+      if (partial.length) {
+        emit(partial.join(''));
+        partial = [];
         onBatch();
       }
       resolve();

@@ -1,3 +1,4 @@
+import { MAX_LINE_BYTES } from '../../config/defaults.js';
 import type { MapEventType, OutputDecoder, OutputEvent, TypedMap } from '../output-decoder.js';
 import {
   decodeBytes,
@@ -258,9 +259,18 @@ export class BpftraceJsonDecoder implements OutputDecoder {
   private text(chunk: string): OutputEvent[] {
     // Most chunks are exactly one whole line.
     if (!this.partial && chunk.length > 0 && chunk.indexOf('\n') === chunk.length - 1) return [{ kind: 'text', text: chunk.slice(0, -1) }];
-    const parts = (this.partial + chunk).split('\n');
+    // Only the new chunk is split: splitting `partial + chunk` each time was quadratic for a
+    // printf without a newline (a 5.4 MB "line" after 80 s, and millions of lost events).
+    const parts = chunk.split('\n');
+    parts[0] = this.partial + parts[0];
     this.partial = parts.pop() ?? '';
-    return parts.map((text) => ({ kind: 'text', text }));
+    const out: OutputEvent[] = parts.map((text) => ({ kind: 'text', text }));
+    // A line that never ends is cut into bounded lines rather than held without limit.
+    while (this.partial.length >= MAX_LINE_BYTES) {
+      out.push({ kind: 'text', text: this.partial.slice(0, MAX_LINE_BYTES) });
+      this.partial = this.partial.slice(MAX_LINE_BYTES);
+    }
+    return out;
   }
 
   /**
