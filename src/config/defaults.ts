@@ -100,6 +100,12 @@ export const MAX_MCP_RESPONSE_BYTES = 8 * 1024 * 1024;
  */
 export const MAX_LINE_BYTES = 1024 * 1024;
 
+/** The largest manifest or bcc spec read; a tool's YAML is a few KiB (a 30 MB one took 1.1 GB). */
+export const MAX_MANIFEST_BYTES = 256 * 1024;
+
+/** Alias expansions allowed in one YAML file (the yaml library's own guard against alias bombs). */
+export const MAX_YAML_ALIASES = 100;
+
 /** stderr lines kept per run; more are counted as dropped. */
 export const MAX_STDERR_LINES = 2000;
 

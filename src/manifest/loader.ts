@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { commonDefs, TOOL_LIMITS } from '../config/defaults.js';
+import { commonDefs, MAX_MANIFEST_BYTES, TOOL_LIMITS } from '../config/defaults.js';
 import { BUILTIN_TOOLS_DIR } from '../config/paths.js';
 import { validateJsonSchema, validateManifest } from '../generated/validators.js';
 import { ajv } from './ajv.js';
@@ -79,6 +79,23 @@ export function readDefinition(file: string): DefinitionResult {
   let text: string;
   const unknownPos = () => ({ line: 1, col: 1 });
   try {
+    // Not read at all past the limit: a 30 MB file once took 1.1 GB to load.
+    const size = statSync(file).size;
+    if (size > MAX_MANIFEST_BYTES) {
+      return {
+        problems: [
+          {
+            file,
+            line: 1,
+            col: 1,
+            message: `the file is ${size} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit for a manifest; a tool's YAML is a few KiB`,
+            kind: 'io',
+          },
+        ],
+        locate: unknownPos,
+        locator: () => undefined as never,
+      };
+    }
     text = readFileSync(file, 'utf8');
   } catch (e) {
     return {

@@ -1,6 +1,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Problem } from './problem.js';
 import { yamlLib } from './lazy-libs.js';
+import { MAX_MANIFEST_BYTES, MAX_YAML_ALIASES } from '../config/defaults.js';
 import { cached } from './parse-cache.js';
 import { YamlLocator } from './yaml-positions.js';
 
@@ -16,6 +17,21 @@ export interface ParsedYaml {
  * problem with its source position. Never throws on bad content.
  */
 export function parseYamlFile(file: string, text: string, validate: ValidateFunction): ParsedYaml {
+  if (text.length > MAX_MANIFEST_BYTES) {
+    return {
+      value: undefined,
+      locator: () => undefined as never,
+      problems: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          message: `the file is ${text.length} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit for a manifest or spec; a tool's YAML is a few KiB (its program or template lives beside it)`,
+          kind: 'io',
+        },
+      ],
+    };
+  }
   const hit = cached(file, text);
   if (hit !== undefined && validate(hit)) {
     let locator: YamlLocator | undefined;
@@ -35,7 +51,25 @@ function parseWithPositions(file: string, text: string, validate: ValidateFuncti
     problems.push({ file, ...pos, message: err.message.split('\n')[0], kind: err.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'syntax' });
   }
   if (problems.length) return { value: undefined, locator: () => locator, problems };
-  const value = doc.toJS();
+  let value: unknown;
+  try {
+    // A "billion laughs" alias bomb expands to gigabytes; the yaml library stops it here.
+    value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (e) {
+    return {
+      value: undefined,
+      locator: () => locator,
+      problems: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          message: `${(e as Error).message}: a manifest may expand at most ${MAX_YAML_ALIASES} aliases; remove the aliases (*name)`,
+          kind: 'syntax',
+        },
+      ],
+    };
+  }
   if (!validate(value)) problems.push(...schemaProblems(file, locator, validate.errors ?? []));
   return { value, locator: () => locator, problems };
 }
