@@ -1,4 +1,5 @@
 import { EnvironmentError } from '../runtime/environment.js';
+import { ListingError } from '../runtime/probe-cache.js';
 import { errorResult } from '../results/tool-result.js';
 import { defineBuiltin } from './builtin.js';
 
@@ -15,7 +16,7 @@ export default defineBuiltin<Input>({
     try {
       probes = await ctx.probes.search(input.filter);
     } catch (e) {
-      return errorResult((e as Error).message, e instanceof EnvironmentError ? 'environment' : 'failed');
+      return errorResult((e as Error).message, e instanceof EnvironmentError ? 'environment' : e instanceof ListingError ? 'input' : 'failed');
     }
     const page = probes.slice(input.offset, input.offset + input.limit);
     const structured: Record<string, unknown> = {

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { bpftraceArgv } from './bpftrace/command.js';
 import { isHarmless } from './bpftrace/notices.js';
 import type { Preflight } from './environment.js';
@@ -44,6 +45,26 @@ export function probeMatcher(pattern: string): (probe: string) => boolean {
     const c = probe.indexOf(':');
     return typeRx.test(probe.slice(0, c)) && restRx.test(probe.slice(c + 1));
   };
+}
+
+/** A listing that cannot be answered as asked; the message says how to narrow it. */
+export class ListingError extends Error {}
+
+/** A live listing (bpftrace -l of uprobes or USDT) is stopped after this long. */
+export const LIVE_LISTING_TIMEOUT_MS = 10_000;
+/** …or once it has printed this much. */
+export const LIVE_LISTING_MAX_BYTES = 16 * 1024 * 1024;
+
+/** bpftrace opens a uprobe's target to read its symbols: a FIFO or a device would block it. */
+function uprobeTargetProblem(pattern: string): string | undefined {
+  const m = /^(?:u|ur|uprobe|uretprobe|U|usdt):(\/[^:*?[]+):/.exec(pattern);
+  if (!m) return undefined;
+  try {
+    if (!statSync(m[1]).isFile()) return `${m[1]} is not a regular file, so it has no probes; give the path of a binary or a shared library`;
+  } catch {
+    return `${m[1]} does not exist; give the path of a binary or a shared library (e.g. $(which bash) or /usr/lib/x86_64-linux-gnu/libc.so.6)`;
+  }
+  return undefined;
 }
 
 /** Patterns the kernel-wide listing cannot answer: uprobes and USDT need a binary to read. */
@@ -115,9 +136,22 @@ export class ProbeCache {
     };
   }
 
+  /**
+   * A listing bpftrace makes now (uprobes, USDT, one probe's arguments): bounded in time and
+   * size. `uprobe:/path/to/a/fifo:*` blocked for good (bpftrace opens the file), and `uprobe:*:*`
+   * took 12 s and 270 MB for 941,473 probes.
+   */
   private async live(args: string[], raw = false): Promise<string[]> {
+    const pattern = args[args.length - 1];
+    const notFile = uprobeTargetProblem(pattern);
+    if (notFile) throw new ListingError(notFile);
     const argv = bpftraceArgv(await this.pre(), args);
-    const r = await runToCompletion(argv[0], argv.slice(1));
+    const r = await runToCompletion(argv[0], argv.slice(1), { timeout: LIVE_LISTING_TIMEOUT_MS, maxBuffer: LIVE_LISTING_MAX_BYTES });
+    const narrow = 'narrow the pattern: name one binary and a function glob, e.g. uprobe:/usr/lib/x86_64-linux-gnu/libc.so.6:mall*';
+    if (r.timedOut) throw new ListingError(`listing "${pattern}" took over ${LIVE_LISTING_TIMEOUT_MS / 1000} s and was stopped; ${narrow}`);
+    if ((r as { isMaxBuffer?: boolean }).isMaxBuffer) {
+      throw new ListingError(`listing "${pattern}" returned over ${LIVE_LISTING_MAX_BYTES / (1024 * 1024)} MiB of probe names and was stopped; ${narrow}`);
+    }
     const lines = String(r.stdout).split('\n').filter(Boolean);
     return raw ? lines : lines.filter((l) => !PATTERN_ECHO.test(l));
   }

@@ -58,3 +58,26 @@ describeKernel('hostile messages', () => {
     }
   });
 });
+
+describeKernel('live probe listings are bounded', () => {
+  it('a uprobe listing of a FIFO (which blocked bpftrace for good) or a missing file is an input error at once', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const fifo = path.join(mkdtempSync(path.join(os.tmpdir(), 'mcptrace-fifo-')), 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const s = await startRawServer();
+    try {
+      s.request(1, 'tools/call', { name: 'list_probes', arguments: { filter: `uprobe:${fifo}:*` } });
+      const r = await s.reply(1, 5000);
+      expect(r.result.isError).toBe(true);
+      expect(r.result.content[0].text).toContain('is not a regular file');
+      s.request(2, 'tools/call', { name: 'list_probes', arguments: { filter: 'uprobe:/no/such/binary:*' } });
+      expect((await s.reply(2, 5000)).result.content[0].text).toContain('/no/such/binary does not exist');
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exited;
+    }
+  });
+});
