@@ -15,6 +15,14 @@ export function compileInputValidator(toolName: string, schema: JsonSchema, opts
   const compile = () => (validate ??= ajv.compile(schema));
   if (opts.eager) compile();
   return (input) => {
+    // Checked before anything recurses into it: 5,000 levels overflowed the stack, and the
+    // error then blamed the tool's manifest.
+    if (nestingDepth(input, MAX_INPUT_DEPTH) > MAX_INPUT_DEPTH) {
+      return {
+        ok: false,
+        message: `Invalid input for ${toolName}: arguments nest more than ${MAX_INPUT_DEPTH} levels deep; no tool takes nested values that deep`,
+      };
+    }
     const value = structuredClone(input ?? {}) as Record<string, unknown>;
     const v = compile();
     if (v(value)) return { ok: true, value };
@@ -30,7 +38,7 @@ export function formatInputErrors(toolName: string, schema: JsonSchema, errors: 
   const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
   const lines = errors.map((e) => {
     const arg = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '';
-    const got = arg ? ` (got ${JSON.stringify(e.data)})` : '';
+    const got = arg ? ` (got ${shortJson(e.data)})` : '';
     switch (e.keyword) {
       case 'required': {
         const missing = (e.params as { missingProperty: string }).missingProperty;
@@ -53,4 +61,26 @@ function describe(prop: JsonSchema | undefined): string {
   if (!prop) return '';
   const type = prop.type ? ` (${String(prop.type)})` : '';
   return prop.description ? `${type}: ${String(prop.description)}` : type;
+}
+
+/** Input deeper than this is refused before validation. */
+const MAX_INPUT_DEPTH = 32;
+
+/** How deep `v` nests, counting no further than `limit + 1` (iterative: no recursion to overflow). */
+function nestingDepth(v: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (d > deepest) deepest = d;
+    if (deepest > limit) return deepest;
+    if (x && typeof x === 'object') for (const c of Object.values(x)) if (c && typeof c === 'object') stack.push([c, d + 1]);
+  }
+  return deepest;
+}
+
+/** A value as JSON for a message, cut short: a 9 MB argument was once echoed back whole. */
+function shortJson(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 200 ? `${s.slice(0, 160)}… (${s.length} characters)` : s;
 }

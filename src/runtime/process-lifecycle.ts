@@ -40,6 +40,11 @@ export interface LaunchSpec {
    * even with -o), which are not the command's: up to this many trailing ones are dropped.
    */
   stdoutTrailer?: number;
+  /**
+   * The process never ends by itself (a bpftrace program without exit(), -c or -p): if it ends
+   * without a stop from us, something outside signalled it, and the run was stopped, not completed.
+   */
+  endsOnlyWhenStopped?: boolean;
 }
 
 export interface LifecycleOptions {
@@ -197,6 +202,8 @@ function finishFromExit(exec: Execution, result: ProcessExit, spec: LaunchSpec):
     exec.finish('completed');
   } else if (exec.stopReason) {
     exec.finish('stopped');
+  } else if (exec.exitCode === 0 && spec.endsOnlyWhenStopped) {
+    exec.finish('stopped', undefined, 'bpftrace ended without exit() and without a stop from mcptrace: a signal from outside (SIGINT or SIGTERM) stopped it');
   } else if (exec.exitCode === 0) {
     exec.finish('completed');
   } else {

@@ -81,3 +81,34 @@ describeKernel('a dead client never leaves a server or a tracer behind', () => {
     expect(await waitFor(() => pidsWith(m).length === 0, 5000)).toBe(true);
   });
 });
+
+describeKernel('a tracer stopped from outside', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} sent to bpftrace by someone else is "stopped", not "completed"`, async () => {
+      const s = await startRawServer();
+      try {
+        const m = marker(`ext${signal}`);
+        s.request(1, 'tools/call', { name: 'exec_program', arguments: { program: `interval:ms:100 { @${m} = count(); }`, timeout: 60 } });
+        const id = (await s.reply(1)).result.structuredContent.execution_id;
+        expect(await waitFor(() => pidsWith(m).length > 0, 10_000)).toBe(true);
+        await new Promise((r) => setTimeout(r, 500));
+        for (const pid of pidsWith(m)) process.kill(pid, signal);
+        // bpftrace 0.17 drops some SIGINTs (measured); whoever signals it from outside resends.
+        let v: any;
+        for (let i = 2; i < 60; i++) {
+          s.request(i, 'tools/call', { name: 'get_result', arguments: { execution_id: id } });
+          v = (await s.reply(i)).result.structuredContent;
+          if (v.status !== 'running') break;
+          if (i % 10 === 0) for (const pid of pidsWith(m)) process.kill(pid, signal);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(v.status).toBe('stopped');
+        expect(v.hint).toContain('a signal from outside');
+        expect(v.output.join('\n')).toMatch(new RegExp(`@${m}: \\d+`));
+      } finally {
+        s.child.kill('SIGTERM');
+        await s.exited;
+      }
+    });
+  }
+});

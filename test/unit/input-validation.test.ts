@@ -76,3 +76,24 @@ describe('input schemas compiled on first use', () => {
     );
   });
 });
+
+describe('hostile arguments', () => {
+  const hostile = new Core({ env: { HOME: '/nonexistent' } });
+
+  it("arguments nested thousands of levels deep are the caller's error, not the manifest's", async () => {
+    let deep: Record<string, unknown> = {};
+    const top = deep;
+    for (let i = 0; i < 5000; i++) deep = (deep.x = {}) as Record<string, unknown>;
+    const r = await hostile.callTool('exec_program', { program: 'BEGIN { exit(); }', extra: top });
+    expect(r.errorKind).toBe('input');
+    expect(r.text).toContain('nest more than 32 levels deep');
+    expect(r.text).not.toContain('.yaml');
+  });
+
+  it('a huge bad value is not echoed back whole', async () => {
+    const r = await hostile.callTool('list_probes', { filter: 'x'.repeat(1_000_000) });
+    expect(r.errorKind).toBe('input');
+    expect(r.text.length).toBeLessThan(2000);
+    expect(r.text).toContain('(1000002 characters)');
+  });
+});

@@ -123,7 +123,7 @@ describe('run lifecycle, replayed tracer', () => {
 
   it('a program that exits by itself completes, with its histogram and stats', async () => {
     const { call, spawner } = setup('hist-exit', { exitsAlone: true });
-    const r = await call('exec_program', { program: 'x', wait: true, include_maps: true });
+    const r = await call('exec_program', { program: 'interval:ms:10 { exit(); }', wait: true, include_maps: true });
     expect(r.structured.status).toBe('completed');
     expect(r.structured.output).toContain('@s: count 1, average 3, total 3');
     expect((r.structured.maps as Record<string, { type: string }>)['@h'].type).toBe('hist');
