@@ -106,8 +106,19 @@ export const MAX_MANIFEST_BYTES = 256 * 1024;
 /** Alias expansions allowed in one YAML file (the yaml library's own guard against alias bombs). */
 export const MAX_YAML_ALIASES = 100;
 
-/** stderr lines kept per run; more are counted as dropped. */
+/**
+ * Output bytes in one page of a result. The page goes out twice (text and structured content)
+ * and JSON-escaped, so this keeps an answer well under the 8 MiB response limit.
+ */
+export const PAGE_MAX_BYTES = 1024 * 1024;
+
+/** A stderr line (or an error message) longer than this is cut: 300 compile errors repeating a 64 KB line made a 40 MB answer. */
+export const MAX_DIAGNOSTIC_CHARS = 4096;
+export const MAX_ERROR_MESSAGE_CHARS = 64 * 1024;
+
+/** stderr lines kept per run, and their bytes; more are counted as dropped. */
 export const MAX_STDERR_LINES = 2000;
+export const MAX_STDERR_BYTES = 256 * 1024;
 
 /** Lines of a traced command's own output (bpftrace -c) kept per run: the last ones. */
 export const MAX_COMMAND_OUTPUT_LINES = 1000;

@@ -1,4 +1,4 @@
-import { pageSize } from '../config/defaults.js';
+import { PAGE_MAX_BYTES, pageSize } from '../config/defaults.js';
 import { MAP_KEYS_MAX } from '../runtime/bpftrace/command.js';
 import { harmlessNotice } from '../runtime/bpftrace/notices.js';
 import { durationMs, isFinished, type Execution, type ExecutionState, type ExecutionStatus } from '../runtime/execution.js';
@@ -90,7 +90,7 @@ const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toI
 export function executionView(e: ExecutionState, page: PageOptions = {}): ExecutionResult {
   const offset = page.offset ?? 0;
   const limit = page.limit ?? pageSize();
-  const lines = e.lines.slice(offset, offset + limit);
+  const lines = pageOf(e.lines, offset, limit);
   const end = Math.min(e.lines.length, offset + lines.length);
   const view: ExecutionResult = {
     execution_id: e.id,
@@ -130,6 +130,22 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
   if (empty) view.warnings.push(empty);
   if (page.includeMaps) view.maps = Object.fromEntries([...e.maps.values()].map((m) => [m.name, { type: m.type, value: m.value }]));
   return view;
+}
+
+/**
+ * Up to `limit` lines from `offset`, and no more than PAGE_MAX_BYTES of them (at least one): a
+ * page of 10,000 long lines crossed the 10 MiB an MCP client reads, and it disconnected. The
+ * caller sees has_more and next_offset as for any page.
+ */
+function pageOf(lines: readonly string[], offset: number, limit: number): string[] {
+  const page: string[] = [];
+  let bytes = 0;
+  for (let i = offset; i < lines.length && page.length < limit; i++) {
+    bytes += lines[i].length + 1;
+    if (page.length > 0 && bytes > PAGE_MAX_BYTES) break;
+    page.push(lines[i]);
+  }
+  return page;
 }
 
 /**

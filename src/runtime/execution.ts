@@ -1,5 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { MAX_COMMAND_OUTPUT_LINES, MAX_STDERR_LINES, type ToolLimits } from '../config/defaults.js';
+import {
+  MAX_COMMAND_OUTPUT_LINES,
+  MAX_DIAGNOSTIC_CHARS,
+  MAX_ERROR_MESSAGE_CHARS,
+  MAX_STDERR_BYTES,
+  MAX_STDERR_LINES,
+  type ToolLimits,
+} from '../config/defaults.js';
 import { classifyStderr, type StderrLevel } from './bpftrace/notices.js';
 import type { OutputEvent, TypedMap } from './output-decoder.js';
 
@@ -131,6 +138,7 @@ export class Execution extends EventEmitter implements ExecutionState {
   private readonly prints = new Map<number, MapPrint>();
   private readonly command: string[] = [];
   private readonly mapTextBytes = new Map<string, number>();
+  private stderrBytes = 0;
   private droppedCommand = 0;
   private tap?: OutputTap;
 
@@ -351,10 +359,13 @@ export class Execution extends EventEmitter implements ExecutionState {
     }
   }
 
-  pushStderr(text: string): StderrLine {
+  pushStderr(raw: string): StderrLine {
+    const text = raw.length > MAX_DIAGNOSTIC_CHARS ? `${raw.slice(0, MAX_DIAGNOSTIC_CHARS)}… (${raw.length - MAX_DIAGNOSTIC_CHARS} more characters cut)` : raw;
     const line = { text, level: classifyStderr(text) };
-    if (this.errs.length < MAX_STDERR_LINES) this.errs.push(line);
-    else this.dropped.stderr++;
+    if (this.errs.length < MAX_STDERR_LINES && this.stderrBytes + text.length <= MAX_STDERR_BYTES) {
+      this.errs.push(line);
+      this.stderrBytes += text.length;
+    } else this.dropped.stderr++;
     return line;
   }
 
@@ -371,7 +382,10 @@ export class Execution extends EventEmitter implements ExecutionState {
     this.mapsMissingFromLines.clear();
     Object.assign(this.s, {
       status,
-      error,
+      error:
+        error && error.length > MAX_ERROR_MESSAGE_CHARS
+          ? `${error.slice(0, MAX_ERROR_MESSAGE_CHARS)}… (${error.length - MAX_ERROR_MESSAGE_CHARS} more characters cut: fix the first errors and run again)`
+          : error,
       hint,
       endedAt: Date.now(),
       phase: status === 'failed' ? 'ended-error' : this.s.killed ? 'ended-killed' : 'ended',

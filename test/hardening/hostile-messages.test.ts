@@ -81,3 +81,36 @@ describeKernel('live probe listings are bounded', () => {
     }
   });
 });
+
+describeKernel('answers are bounded in bytes', () => {
+  it('a page of long lines stops at the byte bound and says where to go on; 300 compile errors on a 64 KB line stay small', async () => {
+    const s = await startRawServer();
+    try {
+      // 2,000 lines of ~1.4 KB (the hostile page was 10,000 of them: over 10 MiB).
+      const long = 'y'.repeat(1400);
+      s.request(1, 'tools/call', {
+        name: 'exec_program',
+        arguments: { program: `BEGIN { $i = 0; while ($i < 2000) { printf("%d ${long}\\n", $i); $i++; } exit(); }`, wait: true },
+      });
+      const v = (await s.reply(1, 30_000)).result.structuredContent;
+      expect(v.lines_total).toBeGreaterThan(1900);
+      expect(v.has_more).toBe(true);
+      expect(v.lines_returned).toBeLessThan(1000);
+      expect(v.next_offset).toBe(v.lines_returned);
+      s.request(2, 'tools/call', { name: 'get_result', arguments: { execution_id: v.execution_id, offset: v.next_offset, limit: 10000 } });
+      expect((await s.reply(2)).result.structuredContent.output[0]).toMatch(new RegExp(`^${v.next_offset - 1} y+$`)); // line 0 is "Attaching 1 probe..."
+
+      const program = `BEGIN { ${'@x = undefined_function(); '.repeat(300)} /* ${'z'.repeat(56_000)} */ }`;
+      s.request(3, 'tools/call', { name: 'exec_program', arguments: { program, wait: true } });
+      const started = Date.now();
+      const bad = await s.reply(3, 30_000);
+      const bytes = JSON.stringify(bad).length;
+      expect(bad.result.structuredContent.status).toBe('failed');
+      expect(bytes).toBeLessThan(1024 * 1024);
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exited;
+    }
+  });
+});
