@@ -114,3 +114,33 @@ describeKernel('answers are bounded in bytes', () => {
     }
   });
 });
+
+describeKernel('the run queue holds under a burst', () => {
+  it('50 exec_program calls written in one chunk: exactly concurrency + max-queued are accepted', async () => {
+    const s = await startRawServer(['--concurrency', '1', '--max-queued', '2']);
+    try {
+      const m = `q${process.pid}${Date.now().toString(36)}`;
+      const calls = Array.from({ length: 50 }, (_, i) =>
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 100 + i,
+          method: 'tools/call',
+          params: { name: 'exec_program', arguments: { program: `interval:ms:100 { @${m} = count(); }`, timeout: 30 } },
+        }),
+      );
+      s.child.stdin!.write(`${calls.join('\n')}\n`);
+      const replies = await Promise.all(calls.map((_, i) => s.reply(100 + i)));
+      const accepted = replies.filter((r) => !r.result.isError);
+      const refused = replies.filter((r) => r.result.isError);
+      expect(accepted).toHaveLength(3);
+      expect(refused).toHaveLength(47);
+      expect(refused[0].result.content[0].text).toContain('the run queue is full');
+      let id = 200;
+      for (const r of accepted)
+        s.request(id++, 'tools/call', { name: 'stop_execution', arguments: { execution_id: r.result.structuredContent.execution_id, wait: 0 } });
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exited;
+    }
+  });
+});
