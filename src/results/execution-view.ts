@@ -2,7 +2,7 @@ import { pageSize } from '../config/defaults.js';
 import { MAP_KEYS_MAX } from '../runtime/bpftrace/command.js';
 import { harmlessNotice } from '../runtime/bpftrace/notices.js';
 import { durationMs, isFinished, type Execution, type ExecutionState, type ExecutionStatus } from '../runtime/execution.js';
-import type { HistBucket, TypedMap } from '../runtime/output-decoder.js';
+import type { Column, HistBucket, Histogram, Row, TypedMap } from '../runtime/output-decoder.js';
 import { phaseText } from './phase-text.js';
 import type { CallContext, Progress, ToolResult } from './tool-result.js';
 
@@ -47,6 +47,12 @@ export type ExecutionResult = {
   variant?: string;
   maps?: Record<string, { type: string; value: unknown }>;
   warnings: string[];
+  /** A tool that prints a table (bcc tools): its columns, from the latest header line. */
+  columns?: Column[];
+  /** The typed rows read from this page's lines: same offset, limit and has_more as `output`. */
+  rows?: Row[];
+  /** Every histogram the tool printed, its latest print, whole. */
+  histograms?: Histogram[];
 };
 
 /** Every field of ExecutionResult, for the schema check; the compiler keeps it complete. */
@@ -77,6 +83,9 @@ export const EXECUTION_RESULT_FIELDS: Record<keyof ExecutionResult, true> = {
   variant: true,
   maps: true,
   warnings: true,
+  columns: true,
+  rows: true,
+  histograms: true,
 };
 
 const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms) / 1000);
@@ -117,6 +126,11 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
     ),
   };
   if (e.variant) view.variant = e.variant;
+  if (e.columns) {
+    view.columns = [...e.columns];
+    view.rows = (e.rows ?? []).filter((r) => r.line >= offset && r.line < offset + lines.length).map((r) => r.row);
+  }
+  if (e.histograms?.length) view.histograms = [...e.histograms];
   if (page.includeMaps) view.maps = Object.fromEntries([...e.maps.values()].map((m) => [m.name, { type: m.type, value: m.value }]));
   return view;
 }

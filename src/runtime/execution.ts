@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { MAX_STDERR_LINES, type ToolLimits } from '../config/defaults.js';
 import { classifyStderr, type StderrLevel } from './bpftrace/notices.js';
-import type { OutputEvent, TypedMap } from './output-decoder.js';
+import type { Column, Histogram, OutputEvent, Row, TypedMap } from './output-decoder.js';
 
 export type ExecutionStatus = 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'timed_out';
 export type StopReason = 'stop' | 'cancel' | 'timeout' | 'duration' | 'shutdown';
@@ -66,6 +66,18 @@ export interface ExecutionState {
   readonly maps: ReadonlyMap<string, TypedMap>;
   /** Where each printed map starts in `lines`, so a terminal can render it as a table. */
   readonly mapPrints: ReadonlyMap<number, MapPrint>;
+  /** The columns of the latest table header, for a tool that prints one (bcc tools). */
+  readonly columns?: readonly Column[];
+  /** Typed rows of that table, each with the index of its line in `lines`; bounded as lines are. */
+  readonly rows?: readonly LineRow[];
+  /** The latest print of each histogram, complete regardless of the line caps. */
+  readonly histograms?: readonly Histogram[];
+}
+
+/** A typed row and the output line it was read from. */
+export interface LineRow {
+  line: number;
+  row: Row;
 }
 
 /** A serialisable snapshot of a run (for a store that outlives the process). */
@@ -112,6 +124,9 @@ export class Execution extends EventEmitter implements ExecutionState {
   /** Maps whose latest print did not fit in `lines`; re-rendered at the end. */
   private readonly mapsMissingFromLines = new Map<string, string[]>();
   private readonly prints = new Map<number, MapPrint>();
+  private header?: Column[];
+  private readonly tableRows: LineRow[] = [];
+  private readonly hists = new Map<string, Histogram>();
 
   constructor(
     readonly id: string,
@@ -190,6 +205,15 @@ export class Execution extends EventEmitter implements ExecutionState {
   get mapPrints(): ReadonlyMap<number, MapPrint> {
     return this.prints;
   }
+  get columns(): readonly Column[] | undefined {
+    return this.header;
+  }
+  get rows(): readonly LineRow[] {
+    return this.tableRows;
+  }
+  get histograms(): readonly Histogram[] {
+    return [...this.hists.values()];
+  }
   /** Bytes of output lines kept. */
   get storedBytes(): number {
     return this.bytes;
@@ -257,6 +281,19 @@ export class Execution extends EventEmitter implements ExecutionState {
         return;
       case 'stderr':
         this.pushStderr(ev.text);
+        return;
+      case 'columns':
+        this.header = ev.columns;
+        this.pushLine(ev.text);
+        return;
+      case 'row':
+        // A row lives and dies with its line: past the output cap both are dropped and counted.
+        if (this.pushLine(ev.text)) this.tableRows.push({ line: this.out.length - 1, row: ev.row });
+        return;
+      case 'histogram':
+        // The structured histogram is always kept whole; its text lines obey the caps.
+        this.hists.set(ev.histogram.name, ev.histogram);
+        for (const l of ev.lines) this.pushLine(l);
         return;
     }
   }
@@ -350,6 +387,8 @@ export class Execution extends EventEmitter implements ExecutionState {
       droppedStderr: this.dropped.stderr,
       maps: [...this.typedMaps.values()].map((m) => structuredClone(m)),
       mapPrints: [...this.prints.entries()].map(([i, p]) => [i, structuredClone(p)]),
+      ...(this.header ? { columns: structuredClone(this.header), rows: structuredClone(this.tableRows) } : {}),
+      ...(this.hists.size ? { histograms: structuredClone(this.histograms) } : {}),
     };
   }
 
