@@ -108,4 +108,3 @@ function missingKernelFeatures(spec: BccSpec): string[] {
   const k = kernelFeatures();
   return (spec.needs ?? []).filter((n) => n === 'kprobes' && !k.kprobes).map(() => 'kprobes');
 }
-
