@@ -45,23 +45,42 @@ export class TableParser {
   row(line: string): Row | undefined {
     const header = this.header;
     if (!header) return undefined;
-    const values: string[] = [];
-    let rest = line.trimStart();
-    for (let i = 0; i < header.length - 1; i++) {
-      const m = /^(\S+)\s*/.exec(rest);
-      if (!m) return undefined;
-      values.push(m[1]);
-      rest = rest.slice(m[0].length);
+    const tokens = line.trim().split(/\s+/);
+    const lastStart = (n: number) => {
+      // Where the n-th token starts in the line, so the last column keeps its inner spacing.
+      let at = line.length - line.trimStart().length;
+      for (let i = 0; i < n; i++) at = line.indexOf(tokens[i], at) + tokens[i].length;
+      return line.indexOf(tokens[n], at);
+    };
+    if (tokens.length < header.length || !tokens[0]) return undefined;
+    // A command name may hold spaces ("npm run lint"): when the plain split does not type,
+    // one text column at a time takes one, two or three more words.
+    const attempt = (col: number, extra: number) => {
+      if (tokens.length < header.length + extra) return undefined;
+      const values = tokens.slice(0, header.length - 1 + extra);
+      if (extra) values.splice(col, extra + 1, values.slice(col, col + extra + 1).join(' '));
+      values.push(line.slice(lastStart(header.length - 1 + extra)).trimEnd());
+      return typed(header, values);
+    };
+    const plain = attempt(0, 0);
+    if (plain) return plain;
+    for (const [col, c] of header.slice(0, -1).entries()) {
+      if (c.type !== 'string') continue;
+      for (let extra = 1; extra <= 3; extra++) {
+        const row = attempt(col, extra);
+        if (row) return row;
+      }
     }
-    const last = rest.trimEnd();
-    if (!last) return undefined;
-    values.push(last);
-    const row: Row = {};
-    for (const [i, c] of header.entries()) {
-      if (c.type === 'skip') continue;
-      if (!VALUE_PATTERNS[c.type].test(values[i])) return undefined;
-      row[c.key] = c.type === 'int' || c.type === 'float' ? Number(values[i]) : values[i];
-    }
-    return row;
+    return undefined;
   }
+}
+
+function typed(header: HeaderColumn[], values: string[]): Row | undefined {
+  const row: Row = {};
+  for (const [i, c] of header.entries()) {
+    if (c.type === 'skip') continue;
+    if (!VALUE_PATTERNS[c.type].test(values[i])) return undefined;
+    row[c.key] = c.type === 'int' || c.type === 'float' ? Number(values[i]) : values[i];
+  }
+  return row;
 }
