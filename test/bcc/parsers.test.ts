@@ -103,7 +103,7 @@ describe('bcc output parsers against recorded 0.26 and 0.37 output', () => {
         it('reads each histogram into contiguous log2 buckets', () => {
           expect(r.histograms.length).toBeGreaterThan(0);
           for (const h of r.histograms) {
-            expect(h.unit).toMatch(/^(usecs|msecs|nsecs|Kbytes)$/);
+            expect(h.unit).toMatch(/^(usecs|msecs|nsec|Kbytes)$/);
             expect(h.buckets.length).toBeGreaterThan(0);
             h.buckets.slice(1).forEach((b, i) => expect(b.low).toBe(h.buckets[i].high + 1));
           }
