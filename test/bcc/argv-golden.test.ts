@@ -65,7 +65,7 @@ describe('bcc argv mapping (golden)', () => {
     const spec = specs.find((s) => s.tool === 'opensnoop')!;
     const bt = spec.variants.find((v) => v.bpftrace_script)!;
     expect(() => resolveBccCommand(spec, { pid: 1 }, new Set(), { locate: (v) => (v === bt ? '/usr/sbin/opensnoop.bt' : undefined) })).toThrow(
-      /opensnoop\.bt \(the installed provider of opensnoop\) does not support the "pid" option; remove it, or install libbpf-tools/,
+      /opensnoop\.bt \(the installed variant of opensnoop\) does not support the "pid" option; remove it, or install libbpf-tools/,
     );
   });
 

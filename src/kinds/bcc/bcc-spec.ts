@@ -113,7 +113,7 @@ export function resolveBccCommand(
     for (const [key, value] of Object.entries(input)) {
       if (value === undefined || value === false || runtimeKeys.has(key) || handled.has(key)) continue;
       throw new BccUnavailableError(
-        `${name} (the installed provider of ${spec.tool}) does not support the "${key}" option; ` +
+        `${name} (the installed variant of ${spec.tool}) does not support the "${key}" option; ` +
           `remove it, or install ${variantPackage(spec.variants[0])} (apt-get install -y ${variantPackage(spec.variants[0])}) for the full tool`,
       );
     }

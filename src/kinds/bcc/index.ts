@@ -64,6 +64,9 @@ export const bccKind: RunnableKind<Prepared> = {
       return [{ name, ok: false, detail: (e as Error).message, fix: `apt-get install -y ${[...new Set(spec.variants.map(variantPackage))].join(' or ')}` }];
     }
   },
+  summary(tool) {
+    return tool.prepared.spec.purpose;
+  },
   launch(tool, input, pre) {
     const { spec, durationInput } = tool.prepared;
     const duration = durationInput ? (input[durationInput] as number | undefined) : undefined;
