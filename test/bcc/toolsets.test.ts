@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kernel } from '../helpers/kernel.js';
 import { BIN, startServer, type TestServer } from '../helpers/mcp.js';
 
 // Progressive disclosure over MCP: the default server lists the core tools only (list_bcc_tools
@@ -31,6 +32,15 @@ describe('serve --toolsets', () => {
     expect(names).not.toContain('count_syscalls');
     const bytes = (r: unknown) => JSON.stringify(r).length;
     expect(bytes(await byDefault.client.listTools()) * 3).toBeLessThan(bytes(all));
+  });
+
+  it.skipIf(!kernel.ok)('returns rows and histograms that pass the client outputSchema check', async () => {
+    const rows = await withBcc.call('hardirqs', { duration: 1, wait: true });
+    expect(rows.structuredContent.status).toBe('completed');
+    expect(rows.structuredContent.columns.map((c: { name: string }) => c.name)).toContain('hardirq');
+    expect(rows.structuredContent.rows.length).toBeGreaterThan(0);
+    const hist = await withBcc.call('runqlat', { duration: 1, wait: true });
+    expect(hist.structuredContent.histograms[0].buckets.length).toBeGreaterThan(0);
   });
 
   it('answers a call to an unlisted tool by name', async () => {
