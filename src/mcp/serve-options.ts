@@ -58,16 +58,16 @@ export const SERVE_OPTIONS: Record<string, ServeOption> = {
     max: 600_000,
     description: withDefault('graceMs', 'Time between SIGINT and SIGKILL when stopping a trace (hundreds of tracepoints take seconds to detach).'),
   },
+  'mount-tracefs': {
+    type: 'boolean',
+    setting: 'autoMountTracefs',
+    description: withDefault('autoMountTracefs', 'Mount tracefs when it is missing (root only).'),
+  },
   toolsets: {
     type: 'list',
     env: 'MCPTRACE_TOOLSETS',
     default: DEFAULT_TOOLSETS,
     description: `Groups of tools to list over MCP, comma-separated: core (bpftrace and built-in tools), templates, bcc, or all. A tool outside them is not listed but still answers a call by its name. Default ${DEFAULT_TOOLSETS}, or $MCPTRACE_TOOLSETS.`,
-  },
-  'mount-tracefs': {
-    type: 'boolean',
-    setting: 'autoMountTracefs',
-    description: withDefault('autoMountTracefs', 'Mount tracefs when it is missing (root only).'),
   },
 };
 
