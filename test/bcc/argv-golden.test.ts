@@ -32,7 +32,7 @@ describe('bcc argv mapping (golden)', () => {
       const props = (def.input.properties ?? {}) as Record<string, Record<string, unknown>>;
       const out: string[] = [];
       for (const v of spec.variants) {
-        const only = (x: BccVariant) => (x === v ? `/usr/sbin/${variantName(v)}` : undefined);
+        const only = (x: BccVariant) => (x === v ? [`/usr/sbin/${variantName(v)}`] : undefined);
         // Every input the provider maps, then the defaults alone: what each call shape runs.
         const mapped = Object.fromEntries((v.args ?? []).map((a) => [a.input, sample(a.input, props[a.input])]));
         for (const [label, input] of [
@@ -64,7 +64,7 @@ describe('bcc argv mapping (golden)', () => {
   it('an input the installed provider cannot honour is refused, not dropped', () => {
     const spec = specs.find((s) => s.tool === 'opensnoop')!;
     const bt = spec.variants.find((v) => v.bpftrace_script)!;
-    expect(() => resolveBccCommand(spec, { pid: 1 }, new Set(), { locate: (v) => (v === bt ? '/usr/sbin/opensnoop.bt' : undefined) })).toThrow(
+    expect(() => resolveBccCommand(spec, { pid: 1 }, new Set(), { locate: (v) => (v === bt ? ['/usr/sbin/opensnoop.bt'] : undefined) })).toThrow(
       /opensnoop\.bt \(the installed variant of opensnoop\) does not support the "pid" option; remove it, or install libbpf-tools/,
     );
   });

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { validateBcc } from '../../generated/validators.js';
 import type { Problem } from '../../manifest/problem.js';
 import { parseYamlFile } from '../../manifest/yaml-file.js';
@@ -76,13 +75,19 @@ export interface ResolvedBccCommand {
 
 export class BccUnavailableError extends Error {}
 
-/** Where a provider is installed, or undefined. Debian 13 names libbpf-tools `TOOL-libbpf`. */
-export function locateVariant(v: BccVariant, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (v.bpftrace_script) return findInPath(v.bpftrace_script, SCRIPT_DIRS, 'read');
-  const runner = env[LIBBPF_RUNNER_ENV];
-  if (runner && variantPackage(v) === 'libbpf-tools') return findInPath(runner);
-  return findInPath(v.command!, COMMAND_DIRS) ?? (variantPackage(v) === 'libbpf-tools' ? findInPath(`${v.command!}-libbpf`, COMMAND_DIRS) : undefined);
+/**
+ * How to start a provider: its path, or the libbpf runner that takes the tool's name as its
+ * first argument. Undefined when it is not installed. Debian 13 names libbpf-tools `TOOL-libbpf`.
+ */
+export function locateVariant(v: BccVariant, env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  if (v.bpftrace_script) return optional(findInPath(v.bpftrace_script, SCRIPT_DIRS, 'read'));
+  const libbpf = variantPackage(v) === 'libbpf-tools';
+  const runner = libbpf ? env[LIBBPF_RUNNER_ENV] : undefined;
+  if (runner) return optional(findInPath(runner), v.command!);
+  return optional(findInPath(v.command!, COMMAND_DIRS) ?? (libbpf ? findInPath(`${v.command!}-libbpf`, COMMAND_DIRS) : undefined));
 }
+
+const optional = (found: string | undefined, ...args: string[]) => (found ? [found, ...args] : undefined);
 
 /** The error for a tool none of whose providers is installed: each one tried, and its package. */
 export function unavailableMessage(spec: BccSpec): string {
@@ -99,16 +104,14 @@ export function resolveBccCommand(
   spec: BccSpec,
   input: Record<string, unknown>,
   runtimeKeys: Set<string>,
-  opts: { duration?: number; locate?: (v: BccVariant) => string | undefined } = {},
+  opts: { duration?: number; locate?: (v: BccVariant) => string[] | undefined } = {},
 ): ResolvedBccCommand {
   const locate = opts.locate ?? ((v: BccVariant) => locateVariant(v));
   for (const v of spec.variants) {
     const name = variantName(v);
     const found = locate(v);
     if (!found) continue;
-    const viaRunner = Boolean(v.command && path.basename(found) !== name && !path.basename(found).startsWith(`${name}-`));
-    const argv = viaRunner ? [found, v.command!] : [found];
-    argv.push(...(v.fixed_args ?? []));
+    const argv = [...found, ...(v.fixed_args ?? [])];
     const handled = new Set((v.args ?? []).map((a) => a.input));
     for (const [key, value] of Object.entries(input)) {
       if (value === undefined || value === false || runtimeKeys.has(key) || handled.has(key)) continue;
