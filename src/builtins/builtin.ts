@@ -1,4 +1,5 @@
 import type { RunnerSettings } from '../config/defaults.js';
+import type { EnvironmentCheck } from '../runtime/environment-checks.js';
 import type { Preflight } from '../runtime/environment.js';
 import type { Execution, StopReason } from '../runtime/execution.js';
 import type { ProbeCache } from '../runtime/probe-cache.js';
@@ -12,11 +13,24 @@ export interface RunsView {
   stop(e: Execution, reason: StopReason): void;
 }
 
+/** One loaded tool as a listing sees it. */
+export interface ToolSummary {
+  name: string;
+  kind: string;
+  toolset: string;
+  /** One line on what it is for. */
+  purpose: string;
+  /** What its kind checks it needs (e.g. an installed bcc provider); empty when nothing. */
+  checks: EnvironmentCheck[];
+}
+
 /** What the core lends a builtin: narrow on purpose, never the core itself. */
 export interface BuiltinContext {
   runs: RunsView;
   probes: ProbeCache;
   preflight(): Promise<Preflight>;
+  /** The loaded tools, with their purpose and checks (computed on each call: installs change). */
+  tools(): ToolSummary[];
 }
 
 /**

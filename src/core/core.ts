@@ -1,5 +1,5 @@
 import { PREFLIGHT_TTL_MS, STREAMED_LIMITS, pageSize, type RunnerSettings } from '../config/defaults.js';
-import type { BuiltinContext } from '../builtins/builtin.js';
+import type { BuiltinContext, ToolSummary } from '../builtins/builtin.js';
 import { RenderError, type Launch, type Tool } from '../kinds/kind.js';
 import { loadBpftraceDecoder, NON_PROGRAM_INPUTS } from '../kinds/runnable.js';
 import { loadExeca } from '../runtime/subprocess.js';
@@ -91,7 +91,17 @@ export class Core {
   }
 
   private builtinContext(): BuiltinContext {
-    return { runs: this.runner, probes: this.probes, preflight: () => this.preflight() };
+    return { runs: this.runner, probes: this.probes, preflight: () => this.preflight(), tools: () => this.toolSummaries() };
+  }
+
+  private toolSummaries(): ToolSummary[] {
+    return this.tools.map((t) => ({
+      name: t.def.name,
+      kind: t.def.kind,
+      toolset: t.def.toolset,
+      purpose: t.kind.summary?.(t) ?? t.def.title,
+      checks: t.kind.check?.(t) ?? [],
+    }));
   }
 
   async callTool(name: string, args: unknown, ctx: CallContext = {}): Promise<ToolResult> {

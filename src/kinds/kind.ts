@@ -48,6 +48,8 @@ interface KindBase<P> {
   sessionScoped?(tool: Tool<P>): boolean;
   /** Whether what a tool needs is installed here (doctor shows it), e.g. which bcc provider runs. */
   check?(tool: Tool<P>): EnvironmentCheck[];
+  /** One line on what the tool is for, for short listings (list_bcc_tools). */
+  summary?(tool: Tool<P>): string | undefined;
 }
 
 /** A kind whose tools start a process: the core queues, runs, stops and reads it. */

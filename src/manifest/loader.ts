@@ -141,6 +141,7 @@ export function readDefinition(file: string): DefinitionResult {
     // YAML block text keeps its line breaks; paragraphs are what readers and help wrapping want.
     description: raw.description.trim().replace(/([^\n])\n(?!\n)/g, '$1 '),
     kind: raw.kind,
+    toolset: raw.toolset ?? DEFAULT_TOOLSETS[raw.kind] ?? 'core',
     aliases: raw.aliases ?? [],
     examples: raw.examples ?? [],
     annotations: raw.annotations,
@@ -168,6 +169,8 @@ function cliReferenceProblems(cli: CliPresentation, input: JsonSchema): { pointe
   if (cli.program_file) need('/cli/program_file', cli.program_file, 'string');
   return out;
 }
+/** A manifest without `toolset:` joins its kind's group: the raw and built-in tools are core. */
+const DEFAULT_TOOLSETS: Readonly<Record<string, string>> = { bcc: 'bcc', template: 'templates' };
 
 /**
  * The one check that names and aliases are unique, for the server and for `tools validate`

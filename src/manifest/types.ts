@@ -20,6 +20,8 @@ export interface ToolDefinition {
   description: string;
   /** A kind registered in src/kinds; checked there, not here. */
   kind: string;
+  /** The group `serve --toolsets` selects by; defaulted by kind when the manifest is silent. */
+  toolset: string;
   aliases: string[];
   examples: { description: string; input: Record<string, unknown> }[];
   annotations: Annotations;
@@ -47,6 +49,7 @@ export interface ManifestYaml {
   title: string;
   description: string;
   kind: string;
+  toolset?: string;
   aliases?: string[];
   examples?: { description: string; input: Record<string, unknown> }[];
   annotations: Annotations;

@@ -1,4 +1,4 @@
-import { parseServeArgv, toCoreOptions } from './serve-options.js';
+import { parseServeArgv, toCoreOptions, toolsetsFrom } from './serve-options.js';
 import { serveStdio } from './stdio.js';
 
 /** The fast path for `mcptrace serve`, started by bin/run.js without oclif. */
@@ -8,5 +8,5 @@ export async function serveFromArgv(argv: string[]): Promise<void> {
     process.stderr.write(`Error: ${parsed.error}\n`);
     process.exit(2);
   }
-  await serveStdio(toCoreOptions(parsed.values));
+  await serveStdio(toCoreOptions(parsed.values), { toolsets: toolsetsFrom(parsed.values) });
 }

@@ -18,7 +18,20 @@ interface DirsOption {
   type: 'dirs';
   description: string;
 }
-export type ServeOption = IntOption | BoolOption | DirsOption;
+/** A comma-separated list of names, with its own environment variable and default. */
+interface ListOption {
+  type: 'list';
+  env: string;
+  default: string;
+  description: string;
+}
+export type ServeOption = IntOption | BoolOption | DirsOption | ListOption;
+
+/**
+ * The toolsets an MCP client sees by default: the raw bpftrace tools and the built-ins, among
+ * them list_bcc_tools, which names the rest. Every tool stays a CLI command.
+ */
+export const DEFAULT_TOOLSETS = 'core';
 
 const withDefault = (setting: keyof RunnerSettings, text: string) =>
   `${text} Default ${String(RUNNER_DEFAULTS[setting])}${RUNNER_ENV[setting] ? `, or $${RUNNER_ENV[setting]}` : ''}.`;
@@ -72,6 +85,12 @@ export const SERVE_OPTIONS: Record<string, ServeOption> = {
     setting: 'autoMountTracefs',
     description: withDefault('autoMountTracefs', 'Mount tracefs when it is missing (root only).'),
   },
+  toolsets: {
+    type: 'list',
+    env: 'MCPTRACE_TOOLSETS',
+    default: DEFAULT_TOOLSETS,
+    description: `Groups of tools to list over MCP, comma-separated: core (bpftrace and built-in tools), templates, bcc, or all. A tool outside them is not listed but still answers a call by its name. Default ${DEFAULT_TOOLSETS}, or $MCPTRACE_TOOLSETS.`,
+  },
 };
 
 export type ServeValues = Record<string, string | boolean | string[] | number | undefined>;
@@ -79,13 +98,23 @@ export type ServeValues = Record<string, string | boolean | string[] | number | 
 export function toCoreOptions(v: ServeValues): CoreOptions {
   const runner: Partial<RunnerSettings> = {};
   for (const [name, o] of Object.entries(SERVE_OPTIONS)) {
-    if (o.type === 'dirs' || v[name] === undefined) continue;
+    if (o.type === 'dirs' || o.type === 'list' || v[name] === undefined) continue;
     // A boolean flag only turns a setting on; its absence leaves the variable or default.
     if (o.type === 'boolean') {
       if (v[name]) (runner as Record<string, boolean>)[o.setting] = true;
     } else (runner as Record<string, number>)[o.setting] = Number(v[name]);
   }
   return { toolsDirs: (v['tools-dir'] as string[] | undefined) ?? [], runner };
+}
+
+/** The toolsets to list: the flag, else $MCPTRACE_TOOLSETS, else the default. */
+export function toolsetsFrom(v: ServeValues, env: NodeJS.ProcessEnv = process.env): string[] {
+  const o = SERVE_OPTIONS.toolsets as ListOption;
+  const raw = (v.toolsets as string | undefined) || env[o.env] || o.default;
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Parses `serve` arguments without oclif; returns an error message instead of throwing. */

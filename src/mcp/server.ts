@@ -5,10 +5,27 @@ import type { ToolResult } from '../results/tool-result.js';
 
 const VERSION = '0.1.0';
 
-/** The MCP face of the core: every loaded manifest is a tool, validated by our Ajv, not Zod. */
-export function createServer(core: Core): { server: Server; cleanup: () => Promise<void> } {
+/** Which toolsets a server lists; `all` (or none given) lists every tool. */
+export interface ServerOptions {
+  toolsets?: string[];
+}
+
+/** The toolsets named that no loaded tool belongs to (a typo), or an empty list. */
+export function unknownToolsets(core: Core, toolsets: string[]): string[] {
+  const known = new Set(core.tools.map((t) => t.def.toolset));
+  return toolsets.filter((t) => t !== 'all' && !known.has(t));
+}
+
+/**
+ * The MCP face of the core: every loaded manifest in the chosen toolsets is a listed tool,
+ * validated by our Ajv, not Zod. A tool outside them is not listed (its schema costs no
+ * context) but still answers a call by name, so list_bcc_tools can point at it.
+ */
+export function createServer(core: Core, opts: ServerOptions = {}): { server: Server; cleanup: () => Promise<void> } {
   const server = new Server({ name: 'mcptrace', version: VERSION }, { capabilities: { tools: { listChanged: false } } });
-  const tools: Tool[] = core.tools.map(({ def: m }) => ({
+  const sets = opts.toolsets && !opts.toolsets.includes('all') ? new Set(opts.toolsets) : undefined;
+  const listed = sets ? core.tools.filter((t) => sets.has(t.def.toolset)) : core.tools;
+  const tools: Tool[] = listed.map(({ def: m }) => ({
     name: m.name,
     title: m.title,
     description: m.description,

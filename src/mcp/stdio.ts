@@ -1,6 +1,6 @@
 import { Core, type CoreOptions } from '../core/core.js';
 import { formatProblem } from '../manifest/problem.js';
-import { createServer } from './server.js';
+import { createServer, unknownToolsets, type ServerOptions } from './server.js';
 import { LineTransport } from './stdio-transport.js';
 
 /** Once the grace period of the last trace has passed, shutdown ends the process anyway. */
@@ -24,10 +24,16 @@ const log = (msg: string) => {
 
 const isBrokenPipe = (e: unknown) => ['EPIPE', 'ERR_STREAM_DESTROYED', 'ECONNRESET'].includes((e as NodeJS.ErrnoException)?.code ?? '');
 
-export async function serveStdio(opts: CoreOptions): Promise<void> {
+export async function serveStdio(opts: CoreOptions, serverOpts: ServerOptions = {}): Promise<void> {
   const core = new Core(opts);
   for (const p of core.loaded.problems) log(`skipped: ${formatProblem(p)}`);
-  const { server, cleanup } = createServer(core);
+  const unknown = unknownToolsets(core, serverOpts.toolsets ?? []);
+  if (unknown.length) {
+    const known = [...new Set(core.tools.map((t) => t.def.toolset))].sort();
+    log(`Error: unknown toolset ${unknown.map((t) => `"${t}"`).join(', ')}; valid toolsets: ${[...known, 'all'].join(', ')} (--toolsets or MCPTRACE_TOOLSETS)`);
+    process.exit(2);
+  }
+  const { server, cleanup } = createServer(core, serverOpts);
   const transport = new LineTransport();
   let closing = false;
   const shutdown = async (why: string) => {
@@ -53,5 +59,7 @@ export async function serveStdio(opts: CoreOptions): Promise<void> {
   process.on('SIGHUP', () => void shutdown('SIGHUP'));
   transport.onclose = () => void shutdown('client closed the connection');
   await server.connect(transport);
-  log(`serving ${core.tools.length} tools on stdio`);
+  const sets = serverOpts.toolsets ?? ['all'];
+  const listed = sets.includes('all') ? core.tools.length : core.tools.filter((t) => sets.includes(t.def.toolset)).length;
+  log(`serving ${core.tools.length} tools on stdio, ${listed} listed (toolsets: ${sets.join(',')})`);
 }

@@ -2,7 +2,7 @@ import { PAGE_MAX_BYTES, pageSize } from '../config/defaults.js';
 import { MAP_KEYS_MAX } from '../runtime/bpftrace/command.js';
 import { harmlessNotice } from '../runtime/bpftrace/notices.js';
 import { durationMs, isFinished, type Execution, type ExecutionState, type ExecutionStatus } from '../runtime/execution.js';
-import type { HistBucket, TypedMap } from '../runtime/output-decoder.js';
+import type { Column, HistBucket, Histogram, Row, TypedMap } from '../runtime/output-decoder.js';
 import { phaseText } from './phase-text.js';
 import type { CallContext, Progress, ToolResult } from './tool-result.js';
 
@@ -50,6 +50,12 @@ export type ExecutionResult = {
   /** The last lines of the traced command's own output (exec_program's command, bpftrace -c). */
   command_output?: string[];
   command_output_dropped?: number;
+  /** A tool that prints a table (bcc tools): its columns, from the latest header line. */
+  columns?: Column[];
+  /** The typed rows read from this page's lines: same offset, limit and has_more as `output`. */
+  rows?: Row[];
+  /** Every histogram the tool printed, its latest print, whole. */
+  histograms?: Histogram[];
 };
 
 /** Every field of ExecutionResult, for the schema check; the compiler keeps it complete. */
@@ -82,6 +88,9 @@ export const EXECUTION_RESULT_FIELDS: Record<keyof ExecutionResult, true> = {
   warnings: true,
   command_output: true,
   command_output_dropped: true,
+  columns: true,
+  rows: true,
+  histograms: true,
 };
 
 const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms) / 1000);
@@ -128,6 +137,11 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
   }
   const empty = emptyRunWarning(e);
   if (empty) view.warnings.push(empty);
+  if (e.columns) {
+    view.columns = [...e.columns];
+    view.rows = (e.rows ?? []).filter((r) => r.line >= offset && r.line < offset + lines.length).map((r) => r.row);
+  }
+  if (e.histograms?.length) view.histograms = [...e.histograms];
   if (page.includeMaps) view.maps = Object.fromEntries([...e.maps.values()].map((m) => [m.name, { type: m.type, value: m.value }]));
   return view;
 }

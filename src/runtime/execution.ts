@@ -8,7 +8,7 @@ import {
   type ToolLimits,
 } from '../config/defaults.js';
 import { classifyStderr, type StderrLevel } from './bpftrace/notices.js';
-import type { OutputEvent, TypedMap } from './output-decoder.js';
+import type { Column, Histogram, OutputEvent, Row, TypedMap } from './output-decoder.js';
 
 export type ExecutionStatus = 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'timed_out';
 export type StopReason = 'stop' | 'cancel' | 'timeout' | 'duration' | 'shutdown';
@@ -81,6 +81,12 @@ export interface ExecutionState {
   /** The last lines the traced command (bpftrace -c) wrote, kept apart from the trace. */
   readonly commandOutput: readonly string[];
   readonly droppedCommandOutput: number;
+  /** The columns of the latest table header, for a tool that prints one (bcc tools). */
+  readonly columns?: readonly Column[];
+  /** Typed rows of that table, each with the index of its line in `lines`; bounded as lines are. */
+  readonly rows?: readonly LineRow[];
+  /** The latest print of each histogram, complete regardless of the line caps. */
+  readonly histograms?: readonly Histogram[];
 }
 
 /**
@@ -90,6 +96,12 @@ export interface ExecutionState {
 export interface OutputTap {
   lines(lines: readonly string[], map?: TypedMap): void;
   command?(line: string): void;
+}
+
+/** A typed row and the output line it was read from. */
+export interface LineRow {
+  line: number;
+  row: Row;
 }
 
 /** A serialisable snapshot of a run (for a store that outlives the process). */
@@ -141,6 +153,9 @@ export class Execution extends EventEmitter implements ExecutionState {
   private stderrBytes = 0;
   private droppedCommand = 0;
   private tap?: OutputTap;
+  private header?: Column[];
+  private readonly tableRows: LineRow[] = [];
+  private readonly hists = new Map<string, Histogram>();
 
   constructor(
     readonly id: string,
@@ -231,6 +246,15 @@ export class Execution extends EventEmitter implements ExecutionState {
   streamTo(tap: OutputTap): void {
     this.tap = tap;
   }
+  get columns(): readonly Column[] | undefined {
+    return this.header;
+  }
+  get rows(): readonly LineRow[] {
+    return this.tableRows;
+  }
+  get histograms(): readonly Histogram[] {
+    return [...this.hists.values()];
+  }
   /**
    * What the run holds in memory, for the retention budget: output lines, plus the typed maps
    * (their latest print's text size times MAP_MEMORY_FACTOR, since a decoded map costs several
@@ -304,6 +328,19 @@ export class Execution extends EventEmitter implements ExecutionState {
         return;
       case 'stderr':
         this.pushStderr(ev.text);
+        return;
+      case 'columns':
+        this.header = ev.columns;
+        this.pushLine(ev.text);
+        return;
+      case 'row':
+        // A row lives and dies with its line: past the output cap both are dropped and counted.
+        if (this.pushLine(ev.text)) this.tableRows.push({ line: this.out.length - 1, row: ev.row });
+        return;
+      case 'histogram':
+        // The structured histogram is always kept whole; its text lines obey the caps.
+        this.hists.set(ev.histogram.name, ev.histogram);
+        for (const l of ev.lines) this.pushLine(l);
         return;
     }
   }
@@ -419,6 +456,8 @@ export class Execution extends EventEmitter implements ExecutionState {
       mapPrints: [...this.prints.entries()].map(([i, p]) => [i, structuredClone(p)]),
       commandOutput: [...this.command],
       droppedCommandOutput: this.droppedCommand,
+      ...(this.header ? { columns: structuredClone(this.header), rows: structuredClone(this.tableRows) } : {}),
+      ...(this.hists.size ? { histograms: structuredClone(this.histograms) } : {}),
     };
   }
 

@@ -26,6 +26,24 @@ export interface TypedMap {
   keys?: string[];
 }
 
+/** The type of a tool's column, as a table's reader needs it. */
+export type ColumnType = 'int' | 'float' | 'string' | 'time';
+
+export interface Column {
+  name: string;
+  type: ColumnType;
+}
+
+/** One event of a tool that prints a table: column name to typed value. */
+export type Row = Record<string, string | number>;
+
+/** A histogram a tool printed: power-of-two (or linear) buckets, `high` inclusive. */
+export interface Histogram {
+  name: string;
+  unit: string;
+  buckets: { low: number; high: number; count: number }[];
+}
+
 export type OutputEvent =
   /** One complete output line. */
   | { kind: 'text'; text: string }
@@ -35,7 +53,13 @@ export type OutputEvent =
   /** The probes are really attached: a stop may now send SIGINT (an earlier one is lost). */
   | { kind: 'attached'; probes?: number }
   /** A diagnostic line for the run's stderr. */
-  | { kind: 'stderr'; text: string };
+  | { kind: 'stderr'; text: string }
+  /** A table's header line: the columns of the rows that follow. */
+  | { kind: 'columns'; columns: Column[]; text: string }
+  /** One line of a table, typed. */
+  | { kind: 'row'; row: Row; text: string }
+  /** A printed histogram and its text lines. */
+  | { kind: 'histogram'; histogram: Histogram; lines: string[] };
 
 export interface OutputDecoder {
   stdout(line: string): OutputEvent[];

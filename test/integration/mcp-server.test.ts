@@ -19,7 +19,8 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
     userDir = mkdtempSync(path.join(os.tmpdir(), 'mcptrace-user-'));
     copyFileSync(path.join(__dirname, '../fixtures/user-tools/hello_user.yaml'), path.join(userDir, 'hello_user.yaml'));
     copyFileSync(path.join(__dirname, '../fixtures/bad-manifests/unknown-key.yaml'), path.join(userDir, 'broken.yaml'));
-    s = await startServer(['--tools-dir', userDir]);
+    // The template tools are a toolset of their own, off by default (test/bcc/toolsets.test.ts).
+    s = await startServer(['--tools-dir', userDir, '--toolsets', 'core,templates']);
   });
   afterAll(async () => {
     await s?.close();
@@ -32,9 +33,9 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
       'bpf_info',
       'count_syscalls',
       'exec_program',
-      'execsnoop',
       'get_result',
       'hello_user',
+      'list_bcc_tools',
       'list_executions',
       'list_helpers',
       'list_probes',

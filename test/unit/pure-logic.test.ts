@@ -106,6 +106,7 @@ describe('bcc command resolution', () => {
       viaBpftrace: false,
       lineBuffered: true,
       variant: 'fakesnoop-here',
+      endsItself: false,
     });
   });
   it('falls back to the bpftrace port, and refuses an option it cannot honour', () => {
@@ -118,7 +119,7 @@ describe('bcc command resolution', () => {
   it('names every provider it tried when none is installed', () => {
     onPath();
     expect(() => resolveBccCommand(spec, {}, new Set())).toThrow(
-      'fakesnoop is not installed: looked for fakesnoop-libbpf-not-installed, fakesnoop-here, fakesnoop.bt',
+      'fakesnoop is not installed: looked for fakesnoop-libbpf-not-installed (package libbpf-tools), fakesnoop-here (package libbpf-tools), fakesnoop.bt (package bpftrace). Install one with: apt-get install -y libbpf-tools or bpftrace',
     );
   });
 });

@@ -18,7 +18,8 @@ export default class Doctor extends BaseCommand {
       { name: 'node', ok: major >= 20, detail: `v${process.versions.node}`, fix: major >= 20 ? undefined : 'install Node.js 20 or newer' },
       ...checks,
     ];
-    for (const c of core.providerChecks()) all.push(c);
+    // A missing bcc tool, or one this kernel cannot run, is worth knowing but blocks nothing else.
+    for (const c of core.providerChecks()) all.push({ ...c, optional: true });
     const problems = core.loaded.problems;
     all.push({
       name: 'manifests',

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { SERVE_OPTIONS, toCoreOptions } from '../../mcp/serve-options.js';
+import { SERVE_OPTIONS, toCoreOptions, toolsetsFrom } from '../../mcp/serve-options.js';
 
 // Built from data, so typed loosely.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -11,7 +11,9 @@ const flags: Record<string, any> = Object.fromEntries(
       ? Flags.boolean({ description: o.description })
       : o.type === 'dirs'
         ? Flags.string({ description: o.description, multiple: true, helpValue: 'dir' })
-        : Flags.integer({ description: o.description, min: o.min, max: o.max }),
+        : o.type === 'list'
+          ? Flags.string({ description: o.description, helpValue: 'set,...' })
+          : Flags.integer({ description: o.description, min: o.min, max: o.max }),
   ]),
 );
 
@@ -30,7 +32,8 @@ export default class Serve extends BaseCommand {
     const { flags: values } = await this.parse(Serve);
     // Loaded here, not at the top: the MCP SDK is not needed for any other command's start-up.
     const { serveStdio } = await import('../../mcp/stdio.js');
-    await serveStdio(toCoreOptions(values as Record<string, string | boolean | string[] | number | undefined>));
+    const v = values as Record<string, string | boolean | string[] | number | undefined>;
+    await serveStdio(toCoreOptions(v), { toolsets: toolsetsFrom(v) });
     // Runs until stdin closes or a signal arrives; serveStdio exits the process then.
     await new Promise(() => undefined);
   }

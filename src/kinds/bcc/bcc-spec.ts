@@ -3,24 +3,32 @@ import { validateBcc } from '../../generated/validators.js';
 import type { Problem } from '../../manifest/problem.js';
 import { parseYamlFile } from '../../manifest/yaml-file.js';
 import { findInPath } from '../../runtime/environment.js';
+import type { ColumnType } from '../../runtime/output-decoder.js';
 
 export interface BccArg {
   input: string;
   flag?: string;
   option?: string;
+  positional?: true;
 }
 
 export interface BccVariant {
   command?: string;
   bpftrace_script?: string;
+  package?: string;
   line_buffered?: boolean;
   fixed_args?: string[];
+  duration_args?: string[];
   args?: BccArg[];
 }
 
 export interface BccSpec {
   tool: string;
+  purpose?: string;
   description?: string;
+  needs?: 'kprobes'[];
+  output?: { columns?: Record<string, ColumnType | 'skip'>; histograms?: boolean };
+  versions?: { version: string; note: string }[];
   variants: BccVariant[];
 }
 
@@ -39,45 +47,91 @@ export function loadBccSpec(file: string): { spec?: BccSpec; problems: Problem[]
 const COMMAND_DIRS = ['/usr/sbin', '/usr/share/bcc/tools', '/usr/local/sbin'];
 const SCRIPT_DIRS = ['/usr/sbin', '/usr/share/bpftrace/tools', '/usr/local/share/bpftrace/tools'];
 
+/**
+ * A launcher for libbpf-tools from elsewhere (e.g. /srv/mcptrace-roots/bin/libbpf-sid, which
+ * runs a Debian root's tool): called as `RUNNER TOOL ARGS...` in place of the host's binary.
+ * This is how the same catalog is checked against another libbpf-tools version.
+ */
+export const LIBBPF_RUNNER_ENV = 'MCPTRACE_LIBBPF_RUNNER';
+
+export const variantName = (v: BccVariant): string => v.command ?? v.bpftrace_script!;
+
+/** The Debian package that installs a provider. */
+export function variantPackage(v: BccVariant): string {
+  if (v.package) return v.package;
+  if (v.bpftrace_script) return 'bpftrace';
+  return v.command!.endsWith('-bpfcc') ? 'bpfcc-tools' : 'libbpf-tools';
+}
+
 export interface ResolvedBccCommand {
   /** argv[0] is an absolute path. For a .bt script, the caller prepends bpftrace. */
   argv: string[];
   viaBpftrace: boolean;
   lineBuffered: boolean;
   variant: string;
+  /** The tool ends itself after the duration (its own flag), so no SIGINT is needed for it. */
+  endsItself: boolean;
 }
 
 export class BccUnavailableError extends Error {}
 
 /**
+ * How to start a provider: its path, or the libbpf runner that takes the tool's name as its
+ * first argument. Undefined when it is not installed. Debian 13 names libbpf-tools `TOOL-libbpf`.
+ */
+export function locateVariant(v: BccVariant, env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  if (v.bpftrace_script) return optional(findInPath(v.bpftrace_script, SCRIPT_DIRS, 'read'));
+  const libbpf = variantPackage(v) === 'libbpf-tools';
+  const runner = libbpf ? env[LIBBPF_RUNNER_ENV] : undefined;
+  if (runner) return optional(findInPath(runner), v.command!);
+  return optional(findInPath(v.command!, COMMAND_DIRS) ?? (libbpf ? findInPath(`${v.command!}-libbpf`, COMMAND_DIRS) : undefined));
+}
+
+const optional = (found: string | undefined, ...args: string[]) => (found ? [found, ...args] : undefined);
+
+/** The error for a tool none of whose providers is installed: each one tried, and its package. */
+export function unavailableMessage(spec: BccSpec): string {
+  const tried = spec.variants.map((v) => `${variantName(v)} (package ${variantPackage(v)})`);
+  const packages = [...new Set(spec.variants.map(variantPackage))];
+  return `${spec.tool} is not installed: looked for ${tried.join(', ')}. Install one with: apt-get install -y ${packages.join(' or ')}`;
+}
+
+/**
  * Picks the first installed variant and maps input properties to its arguments. An input the
  * chosen variant cannot honour is an error rather than being silently ignored.
  */
-export function resolveBccCommand(spec: BccSpec, input: Record<string, unknown>, runtimeKeys: Set<string>): ResolvedBccCommand {
-  const tried: string[] = [];
+export function resolveBccCommand(
+  spec: BccSpec,
+  input: Record<string, unknown>,
+  runtimeKeys: Set<string>,
+  opts: { duration?: number; locate?: (v: BccVariant) => string[] | undefined } = {},
+): ResolvedBccCommand {
+  const locate = opts.locate ?? ((v: BccVariant) => locateVariant(v));
   for (const v of spec.variants) {
-    const name = v.command ?? v.bpftrace_script!;
-    const found = v.command ? findInPath(v.command, COMMAND_DIRS) : findInPath(v.bpftrace_script!, SCRIPT_DIRS, 'read');
-    if (!found) {
-      tried.push(name);
-      continue;
-    }
-    const argv = [found, ...(v.fixed_args ?? [])];
+    const name = variantName(v);
+    const found = locate(v);
+    if (!found) continue;
+    const argv = [...found, ...(v.fixed_args ?? [])];
     const handled = new Set((v.args ?? []).map((a) => a.input));
     for (const [key, value] of Object.entries(input)) {
       if (value === undefined || value === false || runtimeKeys.has(key) || handled.has(key)) continue;
       throw new BccUnavailableError(
         `${name} (the installed variant of ${spec.tool}) does not support the "${key}" option; ` +
-          `remove it, or install libbpf-tools (apt-get install -y libbpf-tools) for the full tool`,
+          `remove it, or install ${variantPackage(spec.variants[0])} (apt-get install -y ${variantPackage(spec.variants[0])}) for the full tool`,
       );
     }
+    const positional: string[] = [];
     for (const a of v.args ?? []) {
       const value = input[a.input];
       if (value === undefined || value === false) continue;
       if (a.flag) argv.push(a.flag);
-      else argv.push(a.option!, String(value));
+      else if (a.option) argv.push(a.option, String(value));
+      else positional.push(String(value));
     }
-    return { argv, viaBpftrace: !v.command, lineBuffered: v.line_buffered ?? true, variant: name };
+    const endsItself = opts.duration !== undefined && opts.duration > 0 && (v.duration_args?.length ?? 0) > 0;
+    if (endsItself) argv.push(...v.duration_args!.map((s) => s.replaceAll('{duration}', String(opts.duration))));
+    argv.push(...positional);
+    return { argv, viaBpftrace: !v.command, lineBuffered: v.line_buffered ?? true, variant: name, endsItself };
   }
-  throw new BccUnavailableError(`${spec.tool} is not installed: looked for ${tried.join(', ')}. Install it with: apt-get install -y libbpf-tools bpftrace`);
+  throw new BccUnavailableError(unavailableMessage(spec));
 }

@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { BCC_DIR } from '../../config/paths.js';
-import { privilegedArgv } from '../../runtime/environment.js';
-import { TextDecoder } from '../../runtime/output-decoder.js';
+import { kernelFeatures, privilegedArgv } from '../../runtime/environment.js';
 import { RenderError, type RunnableKind } from '../kind.js';
 import { bpftraceSpec, NON_PROGRAM_INPUTS, timeoutMs } from '../runnable.js';
 import { findBeside } from '../files.js';
-import { BccUnavailableError, loadBccSpec, resolveBccCommand, type BccSpec } from './bcc-spec.js';
+import { BccUnavailableError, loadBccSpec, resolveBccCommand, variantPackage, type BccSpec } from './bcc-spec.js';
+import { diagnoseBccFailure } from './diagnose.js';
+import { BccTextDecoder } from './parsers/decoder.js';
 
 interface Prepared {
   spec: BccSpec;
@@ -51,12 +52,20 @@ export const bccKind: RunnableKind<Prepared> = {
   },
   check(tool) {
     const { spec } = tool.prepared;
+    const name = `bcc:${spec.tool}`;
     try {
       const r = resolveBccCommand(spec, {}, new Set());
-      return [{ name: `bcc:${spec.tool}`, ok: true, detail: `${r.argv[0]}${r.viaBpftrace ? ' (bpftrace script)' : ''}` }];
+      const needs = missingKernelFeatures(spec);
+      if (needs.length) {
+        return [{ name, ok: false, detail: `${r.argv.join(' ')} is installed, but it needs ${needs.join(', ')}, which this kernel lacks`, fix: kprobesFix }];
+      }
+      return [{ name, ok: true, detail: `${r.argv.join(' ')}${r.viaBpftrace ? ' (bpftrace script)' : ''}` }];
     } catch (e) {
-      return [{ name: `bcc:${spec.tool}`, ok: false, detail: (e as Error).message, fix: 'apt-get install -y libbpf-tools' }];
+      return [{ name, ok: false, detail: (e as Error).message, fix: `apt-get install -y ${[...new Set(spec.variants.map(variantPackage))].join(' or ')}` }];
     }
+  },
+  summary(tool) {
+    return tool.prepared.spec.purpose;
   },
   launch(tool, input, pre) {
     const { spec, durationInput } = tool.prepared;
@@ -64,17 +73,41 @@ export const bccKind: RunnableKind<Prepared> = {
     const ignore = new Set([...NON_PROGRAM_INPUTS, ...(durationInput ? [durationInput] : [])]);
     let resolved;
     try {
-      resolved = resolveBccCommand(spec, input, ignore);
+      resolved = resolveBccCommand(spec, input, ignore, { duration });
     } catch (e) {
       if (e instanceof BccUnavailableError) throw new RenderError(e.message);
       throw e;
     }
-    const timing = { timeoutMs: timeoutMs(tool, input, duration), durationMs: duration !== undefined ? duration * 1000 : undefined };
+    // A tool that ends itself after the duration needs no SIGINT for it; the safety timeout
+    // still covers it.
+    const timing = {
+      timeoutMs: timeoutMs(tool, input, duration),
+      durationMs: duration !== undefined && !resolved.endsItself ? duration * 1000 : undefined,
+    };
     if (resolved.viaBpftrace) {
       return { variant: resolved.variant, spec: bpftraceSpec(pre, resolved.argv, timing) };
     }
-    // libbpf tools fully buffer stdout into a pipe until exit; stdbuf -oL makes them stream.
+    // libbpf-tools fully buffer stdout into a pipe until they exit (measured): stdbuf -oL makes
+    // glibc flush each line, so rows arrive live and a SIGKILL loses at most a partial line.
     const argv = privilegedArgv(pre, [...(resolved.lineBuffered ? ['stdbuf', '-oL'] : []), ...resolved.argv]);
-    return { variant: resolved.variant, spec: { argv, env: {}, decoder: () => new TextDecoder(), holdStopUntilAttached: false, ...timing } };
+    return {
+      variant: resolved.variant,
+      spec: {
+        argv,
+        env: {},
+        decoder: () => new BccTextDecoder(spec.tool, spec.output ?? {}),
+        holdStopUntilAttached: false,
+        diagnose: (stderr) => diagnoseBccFailure(spec, resolved.variant, stderr),
+        ...timing,
+      },
+    };
   },
 };
+
+const kprobesFix =
+  'run it on a kernel with CONFIG_KPROBES=y (most distribution kernels), or use a tool that attaches to tracepoints instead (list_bcc_tools shows which run here)';
+
+function missingKernelFeatures(spec: BccSpec): string[] {
+  const k = kernelFeatures();
+  return (spec.needs ?? []).filter((n) => n === 'kprobes' && !k.kprobes).map(() => 'kprobes');
+}
