@@ -3,6 +3,7 @@ import type { Preflight } from '../runtime/environment.js';
 import type { Execution, StopReason } from '../runtime/execution.js';
 import type { ProbeCache } from '../runtime/probe-cache.js';
 import type { CallContext, ToolResult } from '../results/tool-result.js';
+import type { TemplatesView } from './templates-view.js';
 
 /** The runs a builtin may look at and stop. */
 export interface RunsView {
@@ -17,6 +18,7 @@ export interface BuiltinContext {
   runs: RunsView;
   probes: ProbeCache;
   preflight(): Promise<Preflight>;
+  templates: TemplatesView;
 }
 
 /**

@@ -2,6 +2,7 @@ import { PREFLIGHT_TTL_MS, pageSize, type RunnerSettings } from '../config/defau
 import type { BuiltinContext } from '../builtins/builtin.js';
 import { RenderError, type Launch, type Tool } from '../kinds/kind.js';
 import { loadBpftraceDecoder } from '../kinds/runnable.js';
+import { templateCatalog } from '../kinds/template/catalog.js';
 import { loadExeca } from '../runtime/subprocess.js';
 import type { EnvironmentCheck } from '../runtime/environment-checks.js';
 import { EnvironmentError, preflight, type Preflight } from '../runtime/environment.js';
@@ -90,7 +91,15 @@ export class Core {
   }
 
   private builtinContext(): BuiltinContext {
-    return { runs: this.runner, probes: this.probes, preflight: () => this.preflight() };
+    return {
+      runs: this.runner,
+      probes: this.probes,
+      preflight: () => this.preflight(),
+      templates: templateCatalog(
+        () => this.tools,
+        (n) => this.tool(n),
+      ),
+    };
   }
 
   async callTool(name: string, args: unknown, ctx: CallContext = {}): Promise<ToolResult> {
