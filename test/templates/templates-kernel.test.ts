@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
 import type { PreparedTemplate } from '../../src/kinds/template/index.js';
 import { unmetRequirement } from '../../src/kinds/template/requirements.js';
