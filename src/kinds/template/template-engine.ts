@@ -53,12 +53,24 @@ export function partialsFor(templateFile: string): Map<string, Partial> {
   const found = new Map<string, Partial>();
   const dirs = [...new Set([path.join(path.dirname(templateFile), 'partials'), path.join(TEMPLATES_DIR, 'partials')])];
   for (const dir of dirs) {
-    if (!existsSync(dir)) continue;
+    for (const [name, partial] of partialsIn(dir)) if (!found.has(name)) found.set(name, partial);
+  }
+  return found;
+}
+
+// Every template of a load shares the package's partials: read each directory once per process
+// (start-up loads all templates; a running server does not re-read its tools anyway).
+const partialDirs = new Map<string, Map<string, Partial>>();
+function partialsIn(dir: string): Map<string, Partial> {
+  let found = partialDirs.get(dir);
+  if (found) return found;
+  found = new Map();
+  if (existsSync(dir)) {
     for (const f of readdirSync(dir).sort()) {
-      const name = f.replace(/\.hbs$/, '');
-      if (f.endsWith('.hbs') && !found.has(name)) found.set(name, { file: path.join(dir, f), source: readFileSync(path.join(dir, f), 'utf8') });
+      if (f.endsWith('.hbs')) found.set(f.slice(0, -4), { file: path.join(dir, f), source: readFileSync(path.join(dir, f), 'utf8') });
     }
   }
+  partialDirs.set(dir, found);
   return found;
 }
 
