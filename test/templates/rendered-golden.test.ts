@@ -32,7 +32,8 @@ describe('template tools', () => {
         expect(r.isError, r.text).toBeFalsy();
         const program = (r.structured as { program: string }).program;
         const file = path.join(GOLDEN, `${t.def.name}.${n + 1}.bt`);
-        if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) writeFileSync(file, program);
+        if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, program);
+        expect(existsSync(file), `missing golden ${file}; create it with UPDATE_GOLDEN=1`).toBe(true);
         expect(program).toBe(readFileSync(file, 'utf8'));
       });
     });
