@@ -117,6 +117,26 @@ describe('injection through render_template, over MCP stdio', () => {
     expect(contained).toBeGreaterThan(0);
   }, 120_000);
 
+  it('property: any JSON value in any parameter is refused as input or renders; integers never change a structure', async () => {
+    for (const t of templates) {
+      for (const p of t.parameters.filter((x) => x.type !== 'string')) {
+        // The reference sets the parameter too (1 is valid for every integer one): an optional
+        // filter's presence legitimately adds its predicate.
+        const base = { ...t.example?.input, ...(p.type === 'integer' ? { [p.name]: 1 } : {}) };
+        const reference = await render(t.name, base);
+        if (reference.refused) throw new Error(`reference of ${t.name}.${p.name} refused: ${reference.text}`);
+        await fc.assert(
+          fc.asyncProperty(fc.oneof(fc.jsonValue(), fc.integer(), fc.double()), async (v) => {
+            const r = await render(t.name, { ...base, [p.name]: v });
+            if (r.refused) expect(r.text).not.toMatch(/internal error/);
+            else if (p.type === 'integer') expect(programStructure(r.program), `${t.name}.${p.name} = ${JSON.stringify(v)}`).toEqual(programStructure(reference.program));
+          }),
+          { numRuns: 15 },
+        );
+      }
+    }
+  }, 240_000);
+
   it('a quote-and-brace comm stays one escaped string literal', async () => {
     const r = await render('trace_opens', { comm: 'x"){exit()}"' });
     expect(r.refused).toBe(false);
