@@ -83,6 +83,6 @@ describe('list_templates and render_template', () => {
     const program = (r.structured as { program: string }).program;
     expect(program).toContain('@syscall_name[0] = "read";');
     expect(program).toContain('@syscall_name[257] = "openat";');
-    expect(program).toContain('@syscalls[@syscall_name[args->id]] = count();');
+    expect(program).toContain('@syscalls_by_name[@syscall_name[args->id]] = count();');
   });
 });

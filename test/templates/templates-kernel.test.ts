@@ -78,7 +78,7 @@ describeKernel('every template runs for real with its example parameters (1 s)',
   it('count_syscalls prints syscall names, not numbers', async () => {
     const r = await core.callTool('count_syscalls', { duration: 1, timeout: 60, wait: true });
     const lines = (r.structured as { output: string[] }).output;
-    expect(lines.some((l) => /^@syscalls\[(read|write|openat|futex|epoll_pwait|ioctl)\]: \d+$/.test(l)), lines.join('\n')).toBe(true);
-    expect(lines.some((l) => /^@syscalls\[\d+\]/.test(l))).toBe(false);
+    expect(lines.some((l) => /^@syscalls_by_name\[(read|write|openat|futex|epoll_pwait|ioctl)\]: \d+$/.test(l)), lines.join('\n')).toBe(true);
+    expect(lines.some((l) => /^@syscalls_by_name\[\d+\]/.test(l))).toBe(false);
   }, 90_000);
 });

@@ -17,8 +17,15 @@ export interface PreparedTemplate {
   requires: string[];
   /** What to use when a requirement is missing. */
   instead?: string;
+  /** Seconds bpftrace may need to compile before the program starts (name tables are slow). */
+  compileGraceSec: number;
   render: CompiledTemplate;
 }
+
+// A name table is hundreds of string assignments: measured 2.4 s to compile on bpftrace 0.17 on
+// an idle machine and over 10 s on a loaded one, time the run's safety stop must not count.
+const NAME_TABLE_GRACE_SEC = 20;
+const usesNameTable = (text: string) => /\{\{\s*(syscall|signal|errno)_names\s*\}\}/.test(text);
 
 /** The program a template tool renders for validated input; a bad value is a RenderError. */
 export function renderProgram(tool: Tool<PreparedTemplate>, input: Record<string, unknown>): string {
@@ -68,14 +75,15 @@ export const templateKind: RunnableKind<PreparedTemplate> = {
       cacheText: cacheText(source, partials),
       requires: (ctx.def.run.requires as string[] | undefined) ?? [],
       instead: ctx.def.run.instead as string | undefined,
+      compileGraceSec: usesNameTable(source) ? NAME_TABLE_GRACE_SEC : 0,
       render: checked.render,
     };
   },
   launch(tool, input, pre) {
     assertRequirements(tool.def.name, tool.prepared.requires, tool.prepared.instead);
     const program = renderProgram(tool, input);
-    // A template ends itself after its duration (interval + exit()).
-    const duration = typeof input.duration === 'number' ? input.duration : 0;
+    // A template ends itself after its duration (interval + exit()), once compiled.
+    const duration = typeof input.duration === 'number' ? input.duration + tool.prepared.compileGraceSec : 0;
     return { program, spec: bpftraceSpec(pre, ['-e', program], { timeoutMs: timeoutMs(tool, input, duration) }, program) };
   },
 };
