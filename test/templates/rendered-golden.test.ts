@@ -47,6 +47,10 @@ describe('list_templates and render_template', () => {
     expect(listed.map((t) => t.name).sort()).toEqual(templates.map((t) => t.def.name).sort());
     const opens = listed.find((t) => t.name === 'trace_opens')!;
     expect(opens.purpose).toMatch(/^Every file open/);
+    // One whole sentence, not cut at an abbreviation.
+    expect(listed.find((t) => t.name === 'trace_kernel_calls')!.purpose).toBe(
+      'Count calls of the kernel functions matching a pattern (kprobe wildcards, e.g. tcp_*), the top ones at the end.',
+    );
     expect(opens.parameters).toContainEqual(expect.objectContaining({ name: 'path_prefix', type: 'string' }));
     expect(opens.parameters.map((p) => p.name)).not.toContain('timeout');
     expect(r.text).toContain('trace_runqueue_latency');

@@ -20,10 +20,11 @@ function info(t: Tool<PreparedTemplate>): TemplateInfo {
   return {
     name: t.def.name,
     title: t.def.title,
+    // The first sentence: a full stop and a capital ("e.g. tcp_*" does not end one).
     purpose: t.def.description
       .replace(/\s+/g, ' ')
       .trim()
-      .split(/(?<=\.)\s/)[0],
+      .split(/(?<=\.)\s+(?=[A-Z])/)[0],
     parameters: Object.entries(props)
       .filter(([n]) => !NON_PROGRAM_INPUTS.has(n))
       .map(([n, s]) => ({ name: n, type: typeOf(s), required: required.has(n), ...(s.description ? { description: String(s.description) } : {}) })),
