@@ -81,4 +81,11 @@ describeKernel('every template runs for real with its example parameters (1 s)',
     expect(lines.some((l) => /^@syscalls_by_name\[(read|write|openat|futex|epoll_pwait|ioctl)\]: \d+$/.test(l)), lines.join('\n')).toBe(true);
     expect(lines.some((l) => /^@syscalls_by_name\[\d+\]/.test(l))).toBe(false);
   }, 90_000);
+
+  it('a tracepoint this kernel lacks is named in an environment error before bpftrace starts', async () => {
+    const r = await core.callTool('trace_tracepoint_rate', { tracepoint: 'sched:no_such_event', duration: 1, wait: true });
+    expect(r.errorKind).toBe('environment');
+    expect(r.text).toContain('trace_tracepoint_rate cannot run here: this kernel has no tracepoint:sched:no_such_event');
+    expect(r.text).toContain('filter "tracepoint:sched:*"');
+  });
 });

@@ -4,7 +4,8 @@ import { TEMPLATES_DIR } from '../../config/paths.js';
 import { findBeside } from '../files.js';
 import { RenderError, type RunnableKind, type Tool } from '../kind.js';
 import { bpftraceSpec, NON_PROGRAM_INPUTS, timeoutMs } from '../runnable.js';
-import { assertRequirements, REQUIREMENT_PATTERN } from './requirements.js';
+import { probesOf } from './program-probes.js';
+import { assertRequirements, assertTracepointsExist, REQUIREMENT_PATTERN } from './requirements.js';
 import { cacheText, checkTemplate, partialsFor, TemplateValueError, type CompiledTemplate } from './template-engine.js';
 
 export interface PreparedTemplate {
@@ -82,6 +83,7 @@ export const templateKind: RunnableKind<PreparedTemplate> = {
   launch(tool, input, pre) {
     assertRequirements(tool.def.name, tool.prepared.requires, tool.prepared.instead);
     const program = renderProgram(tool, input);
+    assertTracepointsExist(tool.def.name, probesOf(program));
     // A template ends itself after its duration (interval + exit()), once compiled.
     const duration = typeof input.duration === 'number' ? input.duration + tool.prepared.compileGraceSec : 0;
     return { program, spec: bpftraceSpec(pre, ['-e', program], { timeoutMs: timeoutMs(tool, input, duration) }, program) };
