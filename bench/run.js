@@ -447,6 +447,40 @@ const scenarios = {
       await s.close();
     }
   },
+
+  // Rendering is not the slow part of a template run: render_template, over MCP, end to end.
+  async render_template(s) {
+    const N = SMOKE ? 11 : 101;
+    const cases = [
+      ['render_template p50 (trace_opens, over MCP)', { name: 'trace_opens', params: { comm: 'bash', path_prefix: '/etc/' } }],
+      ['render_template p50 (count_syscalls with its 362-name table, over MCP)', { name: 'count_syscalls', params: { comm: 'bash' } }],
+    ];
+    for (const [metric, args] of cases) {
+      await s.call('render_template', args);
+      const times = [];
+      for (let i = 0; i < N; i++) {
+        const t0 = now();
+        await s.call('render_template', args);
+        times.push(now() - t0);
+      }
+      const r = { mcptrace: stat(times), direct: stat([NaN]) };
+      record(metric, 'ms', r, 'p50 < 2 ms', r.mcptrace.median < 2, `${N} calls`);
+    }
+    // The same call in-process (Core.callTool): what mcptrace itself spends, without stdio and
+    // the client's schema check, which dominate on a busy machine.
+    const { Core } = await import(path.join(REPO, 'dist/core/core.js'));
+    const core = new Core({ env: { HOME: '/nonexistent' } });
+    const [, args] = cases[1];
+    await core.callTool('render_template', args);
+    const times = [];
+    for (let i = 0; i < N; i++) {
+      const t0 = now();
+      await core.callTool('render_template', args);
+      times.push(now() - t0);
+    }
+    const r = { mcptrace: stat(times), direct: stat([NaN]) };
+    record('render_template p50 (count_syscalls, in-process Core.callTool)', 'ms', r, 'p50 < 2 ms', r.mcptrace.median < 2, `${N} calls`);
+  },
 };
 
 // ---------- main ----------

@@ -27,8 +27,8 @@ for (const p of problems) process.stderr.write(`build-cache: ${p.file}:${p.line}
 // A template that passed its check is recorded with the inputs it was checked against.
 for (const { prepared } of tools) {
   if (!prepared || typeof prepared.templatePath !== 'string') continue;
-  const text = readFileSync(prepared.templatePath, 'utf8');
-  entries[path.relative(root, prepared.templatePath)] = { sha1: sha1(text), value: prepared.declared };
+  // Keyed on the template and its partials (prepared.cacheText), so editing a partial re-checks.
+  entries[path.relative(root, prepared.templatePath)] = { sha1: sha1(prepared.cacheText), value: prepared.declared };
 }
 writeFileSync(cacheFile, `${JSON.stringify(entries)}\n`);
 if (problems.length) process.exit(1);

@@ -16,7 +16,7 @@ failed=()
 for suite in "${suites[@]}"; do
   bin=$ROOTS_DIR/bin/bpftrace-$suite
   echo "== bpftrace lane $suite: $("$bin" --version 2>/dev/null)"
-  if ! MCPTRACE_BPFTRACE=$bin npx vitest run test/integration test/cli test/differential; then
+  if ! MCPTRACE_BPFTRACE=$bin npx vitest run test/integration test/cli test/differential test/templates/templates-kernel.test.ts; then
     failed+=("$suite")
   fi
 done

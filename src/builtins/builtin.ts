@@ -4,6 +4,7 @@ import type { Preflight } from '../runtime/environment.js';
 import type { Execution, StopReason } from '../runtime/execution.js';
 import type { ProbeCache } from '../runtime/probe-cache.js';
 import type { CallContext, ToolResult } from '../results/tool-result.js';
+import type { TemplatesView } from './templates-view.js';
 
 /** The runs a builtin may look at and stop. */
 export interface RunsView {
@@ -31,6 +32,7 @@ export interface BuiltinContext {
   preflight(): Promise<Preflight>;
   /** The loaded tools, with their purpose and checks (computed on each call: installs change). */
   tools(): ToolSummary[];
+  templates: TemplatesView;
 }
 
 /**

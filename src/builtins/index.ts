@@ -4,10 +4,12 @@ import getResult from './get-result.js';
 import listExecutions from './list-executions.js';
 import listHelpers from './list-helpers.js';
 import listProbes from './list-probes.js';
+import listTemplates from './list-templates.js';
+import renderTemplate from './render-template.js';
 import stopExecution from './stop-execution.js';
 import listBccTools from './list-bcc-tools.js';
 
 /** Every built-in tool, by the handler name a manifest's `run.handler` gives. */
 export const BUILTINS: ReadonlyMap<string, BuiltinTool> = new Map(
-  [getResult, stopExecution, listExecutions, listProbes, listHelpers, bpfInfo, listBccTools].map((b) => [b.handler, b]),
+  [getResult, stopExecution, listExecutions, listProbes, listHelpers, bpfInfo, listBccTools, listTemplates, renderTemplate].map((b) => [b.handler, b]),
 );

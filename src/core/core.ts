@@ -2,6 +2,7 @@ import { PREFLIGHT_TTL_MS, STREAMED_LIMITS, pageSize, type RunnerSettings } from
 import type { BuiltinContext, ToolSummary } from '../builtins/builtin.js';
 import { RenderError, type Launch, type Tool } from '../kinds/kind.js';
 import { loadBpftraceDecoder, NON_PROGRAM_INPUTS } from '../kinds/runnable.js';
+import { templateCatalog } from '../kinds/template/catalog.js';
 import { loadExeca } from '../runtime/subprocess.js';
 import type { EnvironmentCheck } from '../runtime/environment-checks.js';
 import { EnvironmentError, preflight, type Preflight } from '../runtime/environment.js';
@@ -91,7 +92,16 @@ export class Core {
   }
 
   private builtinContext(): BuiltinContext {
-    return { runs: this.runner, probes: this.probes, preflight: () => this.preflight(), tools: () => this.toolSummaries() };
+    return {
+      runs: this.runner,
+      probes: this.probes,
+      preflight: () => this.preflight(),
+      tools: () => this.toolSummaries(),
+      templates: templateCatalog(
+        () => this.tools,
+        (n) => this.tool(n),
+      ),
+    };
   }
 
   private toolSummaries(): ToolSummary[] {

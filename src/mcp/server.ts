@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { BUILTIN_TOOLS_DIR } from '../config/paths.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Core } from '../core/core.js';
@@ -18,13 +20,15 @@ export function unknownToolsets(core: Core, toolsets: string[]): string[] {
 
 /**
  * The MCP face of the core: every loaded manifest in the chosen toolsets is a listed tool,
- * validated by our Ajv, not Zod. A tool outside them is not listed (its schema costs no
+ * validated by our Ajv, not Zod, and so is every tool from a user directory. A tool outside them is not listed (its schema costs no
  * context) but still answers a call by name, so list_bcc_tools can point at it.
  */
 export function createServer(core: Core, opts: ServerOptions = {}): { server: Server; cleanup: () => Promise<void> } {
   const server = new Server({ name: 'mcptrace', version: VERSION }, { capabilities: { tools: { listChanged: false } } });
   const sets = opts.toolsets && !opts.toolsets.includes('all') ? new Set(opts.toolsets) : undefined;
-  const listed = sets ? core.tools.filter((t) => sets.has(t.def.toolset)) : core.tools;
+  // A tool from the user's own directories was put there to be used: it is always listed.
+  const own = (file: string) => !file.startsWith(`${BUILTIN_TOOLS_DIR}${path.sep}`);
+  const listed = sets ? core.tools.filter((t) => sets.has(t.def.toolset) || own(t.def.file)) : core.tools;
   const tools: Tool[] = listed.map(({ def: m }) => ({
     name: m.name,
     title: m.title,

@@ -6,7 +6,18 @@ import { BIN, startServer, type TestServer } from '../helpers/mcp.js';
 // Progressive disclosure over MCP: the default server lists the core tools only (list_bcc_tools
 // among them), --toolsets or MCPTRACE_TOOLSETS choose more, and an unlisted tool still answers
 // a call by name. Every result here passes the SDK client's outputSchema check.
-const CORE = ['bpf_info', 'exec_program', 'get_result', 'list_bcc_tools', 'list_executions', 'list_helpers', 'list_probes', 'stop_execution'];
+const CORE = [
+  'bpf_info',
+  'exec_program',
+  'get_result',
+  'list_bcc_tools',
+  'list_executions',
+  'list_helpers',
+  'list_probes',
+  'list_templates',
+  'render_template',
+  'stop_execution',
+];
 
 describe('serve --toolsets', () => {
   let byDefault: TestServer;

@@ -39,7 +39,38 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
       'list_executions',
       'list_helpers',
       'list_probes',
+      'list_templates',
+      'render_template',
       'stop_execution',
+      'trace_block_io_latency',
+      'trace_block_io_size',
+      'trace_cpu_profile',
+      'trace_dns_latency',
+      'trace_exec',
+      'trace_futex_contention',
+      'trace_kernel_calls',
+      'trace_kernel_function_latency',
+      'trace_lock_contention',
+      'trace_malloc_sizes',
+      'trace_offcpu',
+      'trace_oom_kills',
+      'trace_opens',
+      'trace_page_faults',
+      'trace_process_lifecycle',
+      'trace_read_sizes',
+      'trace_runqueue_latency',
+      'trace_rw_bytes',
+      'trace_signals',
+      'trace_slow_file_ops',
+      'trace_syscall_errors',
+      'trace_syscall_latency',
+      'trace_tcp_accept',
+      'trace_tcp_connect',
+      'trace_tcp_life',
+      'trace_tcp_retransmit',
+      'trace_tracepoint_rate',
+      'trace_user_calls',
+      'trace_user_function_latency',
     ]);
     for (const t of tools) {
       expect(t.inputSchema.type).toBe('object');
@@ -227,7 +258,7 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
   it('count_syscalls renders its template and ends after its duration', async () => {
     const r = await s.call('count_syscalls', { duration: 1, include_maps: true });
     expect(r.structuredContent.status).toBe('completed');
-    expect(Object.keys(r.structuredContent.maps)).toEqual(expect.arrayContaining(['@syscalls_by_process', '@syscalls_by_number']));
+    expect(Object.keys(r.structuredContent.maps)).toEqual(expect.arrayContaining(['@syscalls_by_process', '@syscalls_by_name']));
   });
 });
 

@@ -8,7 +8,7 @@ const TEMPLATE = path.join(__dirname, '../../templates/count_syscalls.bt.hbs');
 const GOLDEN = path.join(__dirname, '../fixtures/rendered');
 
 function render(input: Record<string, unknown>): string {
-  const { render: r, problems } = checkTemplate(readFileSync(TEMPLATE, 'utf8'), TEMPLATE, ['pid', 'comm', 'duration']);
+  const { render: r, problems } = checkTemplate(readFileSync(TEMPLATE, 'utf8'), TEMPLATE, ['pid', 'comm', 'uid', 'cgroup', 'duration']);
   expect(problems).toEqual([]);
   return r!(input);
 }
