@@ -3,6 +3,8 @@ import type { Preflight } from '../runtime/environment.js';
 import type { Execution, StopReason } from '../runtime/execution.js';
 import type { ProbeCache } from '../runtime/probe-cache.js';
 import type { CallContext, ToolResult } from '../results/tool-result.js';
+import type { Policy } from '../policy/policy.js';
+import type { ProgramValidator } from '../validation/validator.js';
 
 /** The runs a builtin may look at and stop. */
 export interface RunsView {
@@ -17,6 +19,10 @@ export interface BuiltinContext {
   runs: RunsView;
   probes: ProbeCache;
   preflight(): Promise<Preflight>;
+  /** The compile check and diagnosis (validate_program). */
+  validator: ProgramValidator;
+  /** The safety policy in force (the same one every run passes). */
+  policy: Policy;
 }
 
 /**

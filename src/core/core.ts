@@ -11,6 +11,10 @@ import { QueueFullError, Runner } from '../runtime/runner.js';
 import type { Spawner } from '../runtime/spawner.js';
 import { executionResult, waitForExecution } from '../results/execution-view.js';
 import { errorResult, type CallContext, type ToolResult } from '../results/tool-result.js';
+import { loadPolicy, Policy, type PolicyOptions } from '../policy/policy.js';
+import { policyHook } from '../policy/hook.js';
+import { withDiagnosis } from '../validation/exec-diagnosis.js';
+import { ProgramValidator } from '../validation/validator.js';
 import { dryRunResult } from './dry-run.js';
 import { loadTools, type LoadOptions, type LoadResult } from './tool-loader.js';
 
@@ -21,6 +25,8 @@ export interface CoreOptions extends LoadOptions {
   store?: ExecutionStore;
   /** The environment check; tests of the run path without a kernel supply their own. */
   preflight?: () => Promise<Preflight>;
+  /** The safety policy: a loaded one, or where to find it (--policy, --safety-level). */
+  policy?: Policy | PolicyOptions;
 }
 
 /** Everything a pre-run hook sees: the tool, its validated input, and what would run. */
@@ -45,6 +51,8 @@ export class Core {
   readonly loaded: LoadResult;
   readonly runner: Runner;
   readonly probes: ProbeCache;
+  readonly validator: ProgramValidator;
+  readonly policy: Policy;
   private readonly byName = new Map<string, Tool>();
   private readonly hooks: PreRunHook[] = [];
   private readonly checkEnvironment: () => Promise<Preflight>;
@@ -56,6 +64,9 @@ export class Core {
     this.runner = new Runner(opts.runner ?? {}, { spawner: opts.spawner, store: opts.store });
     this.checkEnvironment = opts.preflight ?? (() => preflight({ autoMountTracefs: this.runner.options.autoMountTracefs }));
     this.probes = new ProbeCache(() => this.preflight());
+    this.validator = new ProgramValidator(() => this.preflight(), this.probes);
+    this.policy = opts.policy instanceof Policy ? opts.policy : loadPolicy(opts.policy);
+    this.addPreRunHook(policyHook(this.policy, this.probes));
   }
 
   get tools(): Tool[] {
@@ -90,7 +101,7 @@ export class Core {
   }
 
   private builtinContext(): BuiltinContext {
-    return { runs: this.runner, probes: this.probes, preflight: () => this.preflight() };
+    return { runs: this.runner, probes: this.probes, preflight: () => this.preflight(), validator: this.validator, policy: this.policy };
   }
 
   async callTool(name: string, args: unknown, ctx: CallContext = {}): Promise<ToolResult> {
@@ -133,7 +144,10 @@ export class Core {
       if (refused) return refused;
     }
     if (input.dry_run) return dryRunResult(tool, launch);
-    const exec = this.runner.start({ tool: tool.def.name, limits: tool.def.limits.output, spec: launch.spec, variant: launch.variant });
+    // A program's failed compile comes back in validate_program's taxonomy, from the run's own
+    // stderr: never a second compile.
+    const spec = launch.program !== undefined ? withDiagnosis(launch.spec, launch.program, this.validator) : launch.spec;
+    const exec = this.runner.start({ tool: tool.def.name, limits: tool.def.limits.output, spec, variant: launch.variant });
     if (input.wait || ctx.signal?.aborted) {
       await waitForExecution(exec, ctx, { onAbort: () => this.runner.stop(exec, 'cancel') });
     }

@@ -1,7 +1,7 @@
 import { pageSize } from '../config/defaults.js';
 import { MAP_KEYS_MAX } from '../runtime/bpftrace/command.js';
 import { harmlessNotice } from '../runtime/bpftrace/notices.js';
-import { durationMs, isFinished, type Execution, type ExecutionState, type ExecutionStatus } from '../runtime/execution.js';
+import { durationMs, isFinished, type CompileError, type Execution, type ExecutionState, type ExecutionStatus } from '../runtime/execution.js';
 import type { HistBucket, TypedMap } from '../runtime/output-decoder.js';
 import { phaseText } from './phase-text.js';
 import type { CallContext, Progress, ToolResult } from './tool-result.js';
@@ -27,6 +27,8 @@ export type ExecutionResult = {
   /** MCPtrace's name: bpftrace's error text, with file:line:col for compile errors. */
   error_message: string | null;
   hint: string | null;
+  /** A failed compile's errors, as validate_program reports them (category, place, fix). */
+  errors?: CompileError[];
   /** Seconds, as MCPtrace reports it. */
   duration: number | null;
   started_at: string | null;
@@ -59,6 +61,7 @@ export const EXECUTION_RESULT_FIELDS: Record<keyof ExecutionResult, true> = {
   signal: true,
   error_message: true,
   hint: true,
+  errors: true,
   duration: true,
   started_at: true,
   ended_at: true,
@@ -117,6 +120,8 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
     ),
   };
   if (e.variant) view.variant = e.variant;
+  if (e.errors?.length)
+    view.errors = e.errors.map(({ category, message, line, column, snippet, suggestion }) => ({ category, message, line, column, snippet, suggestion }));
   if (page.includeMaps) view.maps = Object.fromEntries([...e.maps.values()].map((m) => [m.name, { type: m.type, value: m.value }]));
   return view;
 }

@@ -3,6 +3,16 @@ import { MAX_STDERR_LINES, type ToolLimits } from '../config/defaults.js';
 import { classifyStderr, type StderrLevel } from './bpftrace/notices.js';
 import type { OutputEvent, TypedMap } from './output-decoder.js';
 
+/** One error of a failed compile, in the validator's taxonomy (validate_program's errors). */
+export interface CompileError {
+  category: string;
+  message: string;
+  line: number | null;
+  column: number | null;
+  snippet: string | null;
+  suggestion: string | null;
+}
+
 export type ExecutionStatus = 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'timed_out';
 export type StopReason = 'stop' | 'cancel' | 'timeout' | 'duration' | 'shutdown';
 
@@ -53,6 +63,8 @@ export interface ExecutionState {
   readonly signal?: string | null;
   readonly error?: string;
   readonly hint?: string;
+  /** A failed compile's errors, located and with fixes. */
+  readonly errors?: readonly CompileError[];
   readonly killed: boolean;
   readonly pid?: number;
   readonly attachedProbes?: number;
@@ -98,6 +110,7 @@ export class Execution extends EventEmitter implements ExecutionState {
     signal?: string | null;
     error?: string;
     hint?: string;
+    errors?: readonly CompileError[];
     killed: boolean;
     pid?: number;
     attachedProbes?: number;
@@ -156,6 +169,10 @@ export class Execution extends EventEmitter implements ExecutionState {
   }
   get hint(): string | undefined {
     return this.s.hint;
+  }
+
+  get errors(): readonly CompileError[] | undefined {
+    return this.s.errors;
   }
   get killed(): boolean {
     return this.s.killed;
@@ -310,7 +327,7 @@ export class Execution extends EventEmitter implements ExecutionState {
    * Sets the final status once: the final map output is pinned first (maps cut by the caps
    * are appended past them), so every reader of a finished run sees it.
    */
-  finish(status: Exclude<ExecutionStatus, 'queued' | 'running'>, error?: string, hint?: string): void {
+  finish(status: Exclude<ExecutionStatus, 'queued' | 'running'>, error?: string, hint?: string, errors?: readonly CompileError[]): void {
     if (this.finished) return;
     for (const [name, lines] of this.mapsMissingFromLines) {
       this.prints.set(this.out.length, { map: this.typedMaps.get(name)!, count: lines.length });
@@ -321,6 +338,7 @@ export class Execution extends EventEmitter implements ExecutionState {
       status,
       error,
       hint,
+      errors,
       endedAt: Date.now(),
       phase: status === 'failed' ? 'ended-error' : this.s.killed ? 'ended-killed' : 'ended',
     });
