@@ -22,10 +22,14 @@ export default defineBuiltin<Input>({
         lines_total: e.lines.length,
         started_at: e.startedAt ? new Date(e.startedAt).toISOString() : null,
         command: e.commandLine.length > 200 ? `${e.commandLine.slice(0, 200)}…` : e.commandLine,
+        ...(e.attemptOf ? { attempt_of: e.attemptOf, attempt: e.attempt } : {}),
       }));
     const text = rows.length
       ? rows
-          .map((r) => `${r.execution_id}  ${r.status.padEnd(9)}  ${r.tool.padEnd(16)}  ${String(r.lines_total).padStart(6)} lines  ${r.duration_ms ?? '-'} ms`)
+          .map(
+            (r) =>
+              `${r.execution_id}  ${r.status.padEnd(9)}  ${r.tool.padEnd(16)}  ${String(r.lines_total).padStart(6)} lines  ${r.duration_ms ?? '-'} ms${r.attempt_of ? `  (attempt ${r.attempt}, retries ${r.attempt_of})` : ''}`,
+          )
           .join('\n')
       : 'no executions yet; start one with exec_program';
     return { structured: { executions: rows, count: rows.length }, text };

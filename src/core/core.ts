@@ -147,7 +147,13 @@ export class Core {
     // A program's failed compile comes back in validate_program's taxonomy, from the run's own
     // stderr: never a second compile.
     const spec = launch.program !== undefined ? withDiagnosis(launch.spec, launch.program, this.validator) : launch.spec;
-    const exec = this.runner.start({ tool: tool.def.name, limits: tool.def.limits.output, spec, variant: launch.variant });
+    const exec = this.runner.start({
+      tool: tool.def.name,
+      limits: tool.def.limits.output,
+      spec,
+      variant: launch.variant,
+      attemptOf: typeof input.attempt_of === 'string' ? input.attempt_of : undefined,
+    });
     if (input.wait || ctx.signal?.aborted) {
       await waitForExecution(exec, ctx, { onAbort: () => this.runner.stop(exec, 'cancel') });
     }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { RUNNER_DEFAULTS, RUNNER_ENV, type RunnerSettings } from '../config/defaults.js';
 import type { CoreOptions } from '../core/core.js';
+import { SAFETY_LEVELS } from '../policy/policy.js';
 
 interface IntOption {
   type: 'integer';
@@ -18,7 +19,14 @@ interface DirsOption {
   type: 'dirs';
   description: string;
 }
-export type ServeOption = IntOption | BoolOption | DirsOption;
+/** An option that reaches the core as is (the safety policy's file and level). */
+interface StringOption {
+  type: 'string';
+  description: string;
+  helpValue?: string;
+  choices?: readonly string[];
+}
+export type ServeOption = IntOption | BoolOption | DirsOption | StringOption;
 
 const withDefault = (setting: keyof RunnerSettings, text: string) =>
   `${text} Default ${String(RUNNER_DEFAULTS[setting])}${RUNNER_ENV[setting] ? `, or $${RUNNER_ENV[setting]}` : ''}.`;
@@ -50,6 +58,18 @@ export const SERVE_OPTIONS: Record<string, ServeOption> = {
     setting: 'autoMountTracefs',
     description: withDefault('autoMountTracefs', 'Mount tracefs when it is missing (root only).'),
   },
+  policy: {
+    type: 'string',
+    helpValue: 'file',
+    description:
+      'A safety policy file whose rules add to (or, by id, replace) the defaults in knowledge/policy.yaml. Default $XDG_CONFIG_HOME/mcptrace/policy.yaml when it exists, or $MCPTRACE_POLICY.',
+  },
+  'safety-level': {
+    type: 'string',
+    choices: SAFETY_LEVELS,
+    description:
+      'How much programs may do: strict (read-only observability), standard, permissive (anything bpftrace accepts with --unsafe). Default standard, or $MCPTRACE_SAFETY_LEVEL.',
+  },
 };
 
 export type ServeValues = Record<string, string | boolean | string[] | number | undefined>;
@@ -57,13 +77,17 @@ export type ServeValues = Record<string, string | boolean | string[] | number | 
 export function toCoreOptions(v: ServeValues): CoreOptions {
   const runner: Partial<RunnerSettings> = {};
   for (const [name, o] of Object.entries(SERVE_OPTIONS)) {
-    if (o.type === 'dirs' || v[name] === undefined) continue;
+    if (o.type === 'dirs' || o.type === 'string' || v[name] === undefined) continue;
     // A boolean flag only turns a setting on; its absence leaves the variable or default.
     if (o.type === 'boolean') {
       if (v[name]) (runner as Record<string, boolean>)[o.setting] = true;
     } else (runner as Record<string, number>)[o.setting] = Number(v[name]);
   }
-  return { toolsDirs: (v['tools-dir'] as string[] | undefined) ?? [], runner };
+  return {
+    toolsDirs: (v['tools-dir'] as string[] | undefined) ?? [],
+    runner,
+    policy: { file: v.policy as string | undefined, level: v['safety-level'] as string | undefined },
+  };
 }
 
 /** Parses `serve` arguments without oclif; returns an error message instead of throwing. */
@@ -86,6 +110,9 @@ export function parseServeArgv(argv: string[]): { values: ServeValues } | { erro
   }
   const values = { ...parsed.values } as ServeValues;
   for (const [name, o] of Object.entries(SERVE_OPTIONS)) {
+    if (o.type === 'string' && o.choices && values[name] !== undefined && !o.choices.includes(String(values[name]))) {
+      return { error: `--${name} must be one of ${o.choices.join(', ')}, got "${String(values[name])}"` };
+    }
     if (o.type !== 'integer' || values[name] === undefined) continue;
     const raw = values[name];
     const n = Number(raw);

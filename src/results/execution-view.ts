@@ -47,6 +47,9 @@ export type ExecutionResult = {
   stderr: string[];
   notices: string[];
   variant?: string;
+  /** The run this one retries (exec_program's attempt_of), and which attempt this is. */
+  attempt_of?: string;
+  attempt?: number;
   maps?: Record<string, { type: string; value: unknown }>;
   warnings: string[];
 };
@@ -78,6 +81,8 @@ export const EXECUTION_RESULT_FIELDS: Record<keyof ExecutionResult, true> = {
   stderr: true,
   notices: true,
   variant: true,
+  attempt_of: true,
+  attempt: true,
   maps: true,
   warnings: true,
 };
@@ -120,6 +125,7 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
     ),
   };
   if (e.variant) view.variant = e.variant;
+  if (e.attemptOf) Object.assign(view, { attempt_of: e.attemptOf, attempt: e.attempt ?? 2 });
   if (e.errors?.length)
     view.errors = e.errors.map(({ category, message, line, column, snippet, suggestion }) => ({ category, message, line, column, snippet, suggestion }));
   if (page.includeMaps) view.maps = Object.fromEntries([...e.maps.values()].map((m) => [m.name, { type: m.type, value: m.value }]));

@@ -68,6 +68,9 @@ export interface ExecutionState {
   readonly killed: boolean;
   readonly pid?: number;
   readonly attachedProbes?: number;
+  /** exec_program's attempt_of: the run this one retries, and the attempt's number. */
+  readonly attemptOf?: string;
+  readonly attempt?: number;
   readonly lostEvents: number;
   readonly lines: readonly string[];
   readonly droppedLines: number;
@@ -135,6 +138,15 @@ export class Execution extends EventEmitter implements ExecutionState {
   ) {
     super();
     this.setMaxListeners(100);
+  }
+
+  /** The run this one retries, and this run's place in that chain (1 for a first attempt). */
+  attemptOf?: string;
+  attempt = 1;
+
+  linkAttempt(previous: string, previousAttempt: number | undefined): void {
+    this.attemptOf = previous;
+    this.attempt = (previousAttempt ?? 1) + 1;
   }
 
   get status(): ExecutionStatus {

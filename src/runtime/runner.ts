@@ -13,6 +13,8 @@ export interface RunRequest {
   limits: ToolLimits['output'];
   spec: LaunchSpec;
   variant?: string;
+  /** The run this one retries (exec_program's attempt_of), so the history shows the chain. */
+  attemptOf?: string;
 }
 
 export interface RunnerDeps {
@@ -48,6 +50,7 @@ export class Runner {
     }
     const id = `exec-${(++this.seq).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     const exec = new Execution(id, req.tool, req.limits, req.spec.argv.join(' '), req.variant);
+    if (req.attemptOf) exec.linkAttempt(req.attemptOf, this.store.get(req.attemptOf)?.attempt);
     this.store.add(exec);
     this.forgetOld();
     // p-queue starts a task at once when a slot is free: say so now, so the caller (and an

@@ -15,7 +15,7 @@ export function withDiagnosis(spec: LaunchSpec, program: string, validator: Prog
       const { errors } = await validator.diagnose(analyzeProgram(program), stderr.join('\n'), 'stdin').catch(() => ({ errors: [] }));
       if (!errors.length) return d;
       const fix = errors.find((e) => e.suggestion)?.suggestion;
-      return { ...d, hint: d.hint ?? fix ?? undefined, errors };
+      return { ...d, hint: fix ?? d.hint, errors };
     },
   };
 }

@@ -11,7 +11,9 @@ const flags: Record<string, any> = Object.fromEntries(
       ? Flags.boolean({ description: o.description })
       : o.type === 'dirs'
         ? Flags.string({ description: o.description, multiple: true, helpValue: 'dir' })
-        : Flags.integer({ description: o.description, min: o.min, max: o.max }),
+        : o.type === 'string'
+          ? Flags.string({ description: o.description, helpValue: o.helpValue, options: o.choices ? [...o.choices] : undefined })
+          : Flags.integer({ description: o.description, min: o.min, max: o.max }),
   ]),
 );
 
