@@ -55,7 +55,7 @@ async function ourSuggestion(d: Diagnostic, facts: ProgramFacts, src: Suggestion
       return 'bpftrace needs root or CAP_BPF+CAP_PERFMON: run mcptrace as root, or allow passwordless sudo for bpftrace (see mcptrace doctor).';
     }
     case 'environment':
-      return environmentFix(m, src);
+      return environmentFix(m);
   }
 }
 
@@ -211,12 +211,12 @@ function mapFix(m: string, facts: ProgramFacts): string {
   return 'Check the map: the same keys and the same kind of value at every use.';
 }
 
-async function environmentFix(m: string, src: SuggestionSources): Promise<string> {
-  if (/kfunc|fentry/.test(m)) return KFUNC_FIX;
+function environmentFix(m: string): string {
+  if (/kfunc|fentry|fexit/.test(m)) return KFUNC_FIX;
+  if (/kprobe|kretprobe/.test(m)) return KPROBE_FIX;
   if (/fatal error|file not found|Clang parse error/.test(m)) {
     return "Remove the #include: bpftrace reads kernel types from BTF here, so struct names work without headers (and mcptrace's policy refuses #include).";
   }
   if (/kernel headers/.test(m)) return 'This kernel ships no headers: use BTF types (struct names work directly) or tracepoint args instead of #include.';
-  void src;
   return 'bpftrace could not compile this on this machine: check mcptrace doctor, and prefer tracepoints with args.';
 }

@@ -140,6 +140,10 @@ export function parseCompilerOutput(stderr: string, file: string): { errors: Dia
       hints: [],
     });
   }
+  // 0.24+ also reports what an unknown name broke ("value of type 'none'") and may print that
+  // first: the root cause goes first, since its fix removes the others.
+  const consequence = (d: Diagnostic) => (/\bnone\b/.test(d.message) ? 1 : 0);
+  errors.sort((a, b) => consequence(a) - consequence(b));
   return { errors, warnings };
 }
 

@@ -88,7 +88,12 @@ export class ProgramValidator {
   /** The taxonomy, located and with suggestions, for bpftrace's stderr on this program. */
   async diagnose(a: AnalyzedProgram, stderr: string, file: string): Promise<{ errors: Diagnostic[]; warnings: Diagnostic[] }> {
     const parsed = parseCompilerOutput(stderr, file);
-    for (const d of parsed.errors) this.locate(d, a);
+    for (const d of parsed.errors) {
+      this.locate(d, a);
+      // A kprobe that matches nothing on a kernel without kprobes is the kernel's lack, not a typo.
+      const kind = /No matches for (k(?:ret)?probe|kfunc|kretfunc|fentry|fexit)\b/.exec(d.message)?.[1];
+      if (kind && (kind.startsWith('k') && kind.includes('probe') ? !this.sources.kernel.kprobes : !this.sources.kernel.kfunc)) d.category = 'environment';
+    }
     await Promise.all([...parsed.errors, ...parsed.warnings].map(async (d) => (d.suggestion = await suggestFix(d, a, this.sources))));
     return parsed;
   }
