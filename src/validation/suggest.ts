@@ -26,7 +26,8 @@ const quoted = (message: string, rx: RegExp): string | undefined => rx.exec(mess
 
 /** A fix for one diagnostic, from bpftrace's own hint, the program and the indexes. */
 export async function suggestFix(d: Diagnostic, facts: ProgramFacts, src: SuggestionSources): Promise<string | null> {
-  const own = d.hints.length ? `bpftrace: ${d.hints.join('; ')}. ` : '';
+  const joined = d.hints.join('; ');
+  const own = joined ? `bpftrace: ${joined}${/[.?!]$/.test(joined) ? '' : '.'} ` : '';
   const ours = await ourSuggestion(d, facts, src).catch(() => undefined);
   const text = `${own}${ours ?? ''}`.trim();
   return text || null;
