@@ -107,6 +107,9 @@ async function probeFix(m: string, facts: ProgramFacts, src: SuggestionSources):
       ? `${didYouMean(near)} (list_probes with filter "${search}" shows more)`
       : `No probe of that name exists on this kernel; search with list_probes (filter "${search}").`;
   }
+  if (/probe type requires/.test(m))
+    return 'Write the probe as type:target:name, e.g. tracepoint:syscalls:sys_enter_openat, uprobe:/bin/bash:readline, interval:s:1.';
+  if (/stoull|stoi|invalid integer/.test(m)) return 'A rate or period must be a number: profile:hz:99, interval:s:1, interval:ms:100.';
   if (/no valid attach points|No probes to attach/.test(m))
     return 'No probe matches this attach point on this kernel: search for the right name with list_probes.';
   return 'The probe does not exist on this kernel: search for the right name with list_probes.';
@@ -119,6 +122,10 @@ const KFUNC_FIX =
 
 function functionFix(m: string, facts: ProgramFacts): string {
   const ref = builtinsReference();
+  const notHere = /^(\w+)(?:\(\))? can not be used (?:with "?(\w+)"? probes|for this probetype (\w+))/.exec(m);
+  if (notHere) {
+    return `${notHere[1]}() is not available in ${notHere[2] ?? notHere[3]} probes: use it in a probe type that has it (reg() and signal() need a kprobe, uprobe or tracepoint context; list_helpers describes each).`;
+  }
   const fn = quoted(m, /Unknown function: '?([\w]+)'?/);
   if (fn) {
     const names = [...ref.functions, ...ref.map_functions].map((f) => f.name);
@@ -158,10 +165,19 @@ async function argumentFix(m: string, facts: ProgramFacts, src: SuggestionSource
     }
     return `The tracepoint has no argument "${field}": list its arguments with list_probes on the exact probe name.`;
   }
+  if (/not enough arguments for format|too many arguments for format/i.test(m))
+    return 'Give printf one argument per % specifier: printf("%d %s\\n", pid, comm).';
   const fn = quoted(m, /^(\w+)\(\)/) ?? quoted(m, /^(\w+):/);
   const ref = builtinsReference();
   const entry = fn ? [...ref.functions, ...ref.map_functions].find((f) => f.name === fn) : undefined;
   if (entry?.signature) return `Call it as ${entry.signature}: ${entry.description}`;
+  if (/resolve kernel symbol/.test(m))
+    return 'No kernel symbol has that name: check it (list_probes shows function names in probe names) or read it from /proc/kallsyms.';
+  if (/(min|max|step) must be/.test(m))
+    return 'lhist(value, min, max, step): min below max, and step a positive divisor of the range, e.g. lhist($x, 0, 100, 10).';
+  if (/maximum value is/.test(m)) return 'Use a smaller literal within the limit bpftrace states.';
+  if (/should not be indexed|indexed\) map print|Non-map print\(\)/.test(m))
+    return 'print() takes the whole map, print(@map), or a value: print(@map[key]) is not allowed; use printf("%d\\n", @map[key]).';
   if (/string literal/.test(m)) return 'The format must be a literal string: printf("%s\\n", $value), never printf($value).';
   return 'Check the number and kind of arguments (list_helpers shows every signature).';
 }
@@ -190,6 +206,7 @@ async function typeFix(m: string, src: SuggestionSources): Promise<string> {
   if (/comparing 'string|comparing string|with 'string|with string/.test(m))
     return 'Compare strings with strings and integers with integers: comm == "bash", str(args->filename) == "/etc/passwd", pid == 123.';
   if (/too long/.test(m)) return 'String literals are limited to 64 bytes here: compare a prefix with strncmp(str, "prefix", N).';
+  if (/Invalid condition/.test(m)) return 'A condition must be an integer or a comparison: if (str($s) == "x"), if ($n > 0).';
   if (/array index/.test(m)) return 'Only arrays and pointers can be indexed: index a map with @m[key], or dereference a pointer field.';
   if (/Type mismatch for \$/.test(m)) return 'A $ variable keeps the type of its first assignment: use another variable for a value of another type.';
   return 'Check the types at the location shown: cast with (int64), read strings with str(), and compare like with like.';

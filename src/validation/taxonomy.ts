@@ -38,18 +38,24 @@ const RULES: [ErrorCategory, RegExp][] = [
   ],
   [
     'unknown_probe',
-    /tracepoint not found|No matches for|Invalid probe type|attachpoint parser|is not a (software|hardware) probe|target file .* does not exist|no valid attach points|not an accepted unit of time|probe type requires|Invalid rate of|Unknown probe|No probes to attach|Could not resolve symbol|invalid probe|probe .* does not exist|must have at least one attach point/i,
+    /tracepoint not found|No matches for|Invalid probe type|attachpoint parser|is not a (software|hardware) probe|target file .* does not exist|no valid attach points|not an accepted unit of time|probe type requires|Invalid rate of|^stoull$|^stoi$|invalid integer|Unknown probe|No probes to attach|Could not resolve symbol|invalid probe|probe .* does not exist|must have at least one attach point/i,
   ],
-  ['unknown_function', /Unknown function|Unknown identifier|Undefined or undeclared variable|Unknown builtin|is not a builtin|undefined function/i],
+  [
+    'unknown_function',
+    /Unknown function|Unknown identifier|Undefined or undeclared variable|Unknown builtin|is not a builtin|undefined function|can not be used with "?\w+"? probes|can not be used for this probetype|not available in this probe/i,
+  ],
   [
     'map',
     /Undefined map|mismatch for @|used as a map|should be directly assigned to a map|must be assigned directly to a map|expects a map|map already (contains|has)|map key|map value|scalar map|non-scalar map/i,
   ],
   [
     'argument',
-    /requires (at least |up to )?(no|one|two|\d+) arguments?|takes (up to |no |exactly )?\S+ arguments?|expects (a string literal|an? \w+ (type )?as (first|second|third) argument)|only supports \w+ arguments|struct (_tracepoint_|tracepoint:)|Invalid number of arguments|argument/i,
+    /requires (at least |up to )?(no|one|two|\d+) arguments?|resolve kernel symbol|(min|max|step) must be|maximum value is|should not be indexed|indexed\) map print|(Not enough|Too many) arguments|takes (up to |no |exactly )?\S+ arguments?|expects (a string literal|an? \w+ (type )?as (first|second|third) argument)|only supports \w+ arguments|struct (_tracepoint_|tracepoint:)|Invalid number of arguments|argument/i,
   ],
-  ['type', /type|not printable|Unknown struct|does not contain a field|can only be used on|String is too long|specifier|cast|sign|integer|pointer/i],
+  [
+    'type',
+    /type|not printable|Invalid condition|Unknown struct|does not contain a field|can only be used on|String is too long|specifier|cast|sign|integer|pointer/i,
+  ],
 ];
 
 export function categorize(message: string): ErrorCategory {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { kernelFeatures, type Preflight } from '../runtime/environment.js';
 import { bpftraceArgv } from '../runtime/bpftrace/command.js';
 import { needsLiveListing, probeMatcher, type ProbeCache } from '../runtime/probe-cache.js';
@@ -40,6 +41,7 @@ export interface CheckReport {
 
 /** bpftrace fails to attach a wildcard over this many probes (measured: it compiles, then fails). */
 export const WILDCARD_ATTACH_LIMIT = 512;
+const HAS_PMU = () => existsSync('/sys/bus/event_source/devices/cpu') || existsSync('/sys/bus/event_source/devices/cpu_core');
 const ALWAYS_ONE = new Set(['BEGIN', 'END', 'begin', 'end', 'self', 'interval', 'profile', 'software', 'hardware', 'test', 'bench']);
 
 /**
@@ -173,6 +175,14 @@ export class ProgramValidator {
           'unknown_probe',
           `${spec.text} matches nothing: the binary has no such ${spec.type === 'usdt' ? 'USDT probe' : 'symbol'}, and bpftrace compiles it silently`,
           `List what the binary offers with list_probes, e.g. filter "${spec.type}:${spec.text.split(':')[1] ?? '/bin/bash'}:*".`,
+        );
+      }
+      if (spec.type === 'hardware' && !HAS_PMU()) {
+        at(
+          spec,
+          'environment',
+          `${spec.text}: this machine has no hardware PMU (no /sys/bus/event_source/devices/cpu), so hardware probes compile but cannot attach`,
+          'Use software:cpu-clock:N or profile:hz:99 for sampling instead.',
         );
       }
       if (count > WILDCARD_ATTACH_LIMIT) {

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
+import { loadPolicy, Policy, type PolicyRule } from '../../src/policy/policy.js';
 import { describeKernel, kernel } from '../helpers/kernel.js';
 import { runCli } from '../helpers/cli.js';
 import { startServer, textOf, type TestServer } from '../helpers/mcp.js';
@@ -164,5 +165,42 @@ describeKernel('validate_program and the policy through MCP and the CLI', () => 
     } finally {
       await s.close();
     }
+  });
+});
+
+describeKernel('the policy covers every runnable tool: templates and bcc tools too', () => {
+  const rule = (id: string, match: Partial<PolicyRule>): PolicyRule => ({
+    id,
+    message: `${id} is off here.`,
+    remedy: 'Ask the operator.',
+    levels: { strict: 'refuse', standard: 'refuse', permissive: 'allow' },
+    ...match,
+  });
+  const base = loadPolicy({ level: 'standard' });
+  const core = new Core({
+    policy: new Policy(
+      [...base.rules, rule('no-raw-syscalls', { probes: ['tracepoint:raw_syscalls:*'] }), rule('no-execsnoop', { tools: ['execsnoop'] })],
+      'standard',
+    ),
+  });
+  afterAll(() => core.shutdown());
+
+  it('a template is judged on the program it renders', { timeout: 30_000 }, async () => {
+    const r = await core.callTool('count_syscalls', { duration: 1, dry_run: true });
+    expect(r).toMatchObject({ isError: true, errorKind: 'policy' });
+    expect(r.text).toContain('policy rule "no-raw-syscalls"');
+  });
+
+  it('a bcc tool, which has no bpftrace program, is judged on its name and argv', { timeout: 30_000 }, async () => {
+    const r = await core.callTool('execsnoop', { duration: 1, dry_run: true });
+    expect(r).toMatchObject({ isError: true, errorKind: 'policy' });
+    expect(r.text).toContain('policy rule "no-execsnoop"');
+  });
+
+  it('a value that reaches a template as a string literal is never a call', { timeout: 30_000 }, async () => {
+    const plain = new Core({ policy: { level: 'strict' } });
+    const r = await plain.callTool('count_syscalls', { duration: 1, comm: 'system("id")', dry_run: true });
+    expect(r.isError).toBeFalsy();
+    await plain.shutdown();
   });
 });
