@@ -107,6 +107,7 @@ async function probeFix(m: string, facts: ProgramFacts, src: SuggestionSources):
       ? `${didYouMean(near)} (list_probes with filter "${search}" shows more)`
       : `No probe of that name exists on this kernel; search with list_probes (filter "${search}").`;
   }
+  if (/BPF programs, which exceeds|BPFTRACE_MAX_BPF_PROGS/.test(m)) return WILDCARD_FIX;
   if (/probe type requires/.test(m))
     return 'Write the probe as type:target:name, e.g. tracepoint:syscalls:sys_enter_openat, uprobe:/bin/bash:readline, interval:s:1.';
   if (/stoull|stoi|invalid integer/.test(m)) return 'A rate or period must be a number: profile:hz:99, interval:s:1, interval:ms:100.';
@@ -115,6 +116,8 @@ async function probeFix(m: string, facts: ProgramFacts, src: SuggestionSources):
   return 'The probe does not exist on this kernel: search for the right name with list_probes.';
 }
 
+export const WILDCARD_FIX =
+  'Narrow the wildcard below 512 probes (list_probes shows what it matches), e.g. tracepoint:syscalls:sys_enter_open* instead of tracepoint:syscalls:*, or use tracepoint:raw_syscalls:sys_enter with a predicate on args->id.';
 export const KPROBE_FIX =
   'This kernel has no kprobes (CONFIG_KPROBES is off), so kprobe/kretprobe programs compile but cannot attach. Use a tracepoint instead (list_probes filter "tracepoint:syscalls:*" or "tracepoint:*"), or uprobes/USDT for user space.';
 const KFUNC_FIX =
@@ -231,7 +234,7 @@ function mapFix(m: string, facts: ProgramFacts): string {
 
 function environmentFix(m: string): string {
   if (/kfunc|fentry|fexit/.test(m)) return KFUNC_FIX;
-  if (/kprobe|kretprobe/.test(m)) return KPROBE_FIX;
+  if (/kprobe|kretprobe|is not traceable/.test(m)) return KPROBE_FIX;
   if (/fatal error|file not found|Clang parse error/.test(m)) {
     return "Remove the #include: bpftrace reads kernel types from BTF here, so struct names work without headers (and mcptrace's policy refuses #include).";
   }

@@ -38,7 +38,7 @@ const RULES: [ErrorCategory, RegExp][] = [
   ],
   [
     'unknown_probe',
-    /tracepoint not found|No matches for|Invalid probe type|attachpoint parser|is not a (software|hardware) probe|target file .* does not exist|no valid attach points|not an accepted unit of time|probe type requires|Invalid rate of|^stoull$|^stoi$|invalid integer|Unknown probe|No probes to attach|Could not resolve symbol|invalid probe|probe .* does not exist|must have at least one attach point/i,
+    /tracepoint not found|No matches for|Invalid probe type|attachpoint parser|is not a (software|hardware) probe|target file .* does not exist|no valid attach points|not an accepted unit of time|probe type requires|Invalid rate of|BPF programs, which exceeds|BPFTRACE_MAX_BPF_PROGS|^stoull$|^stoi$|invalid integer|Unknown probe|No probes to attach|Could not resolve symbol|invalid probe|probe .* does not exist|must have at least one attach point/i,
   ],
   [
     'unknown_function',

@@ -6,7 +6,7 @@ import { runToCompletion } from '../runtime/subprocess.js';
 import { compileCheck } from './compile-check.js';
 import { maxRate, rateOf, type EventRateClass } from './estimate.js';
 import { extractProbes, PROBE_TYPES, type ProbeSpec } from './probes.js';
-import { KPROBE_FIX, suggestFix, type ProgramFacts, type SuggestionSources } from './suggest.js';
+import { KPROBE_FIX, WILDCARD_FIX, suggestFix, type ProgramFacts, type SuggestionSources } from './suggest.js';
 import { categorize, parseCompilerOutput, type Diagnostic } from './taxonomy.js';
 import { tokenize, type Token } from './tokens.js';
 
@@ -190,7 +190,7 @@ export class ProgramValidator {
           spec,
           'unknown_probe',
           `${spec.text} matches ${count} probes: bpftrace compiles it, then fails to attach over ${WILDCARD_ATTACH_LIMIT}, and detaching takes ~70 ms per probe`,
-          'Narrow the wildcard (e.g. tracepoint:syscalls:sys_enter_open* instead of sys_enter_*), or use tracepoint:raw_syscalls:sys_enter with a filter on args->id.',
+          WILDCARD_FIX,
         );
       }
     }
