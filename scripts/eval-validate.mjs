@@ -85,7 +85,7 @@ export async function evaluate(core, { version, parts = ['broken', 'valid', 'saf
       const probeCounts = await wildcardCounts(program, core.probes);
       for (const [level, expected] of Object.entries(c.verdicts)) {
         total++;
-        const report = core.policy.evaluate({ tool: 'exec_program', argv: [], program, probeCounts }, level);
+        const report = core.policy.evaluate({ tool: 'exec_program', argv: c.argv ?? [], program, probeCounts }, level);
         const ruleOk = expected === 'allow' || !c.rule || report.findings.some((f) => f.rule === c.rule);
         if (report.verdict === expected && ruleOk) right++;
         else result.misses.push({ part: 'safety', name: c.name, level, expected, got: report });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KNOWLEDGE_DIR, SCHEMAS_DIR } from '../config/paths.js';
@@ -7,7 +7,7 @@ import type { Problem } from '../manifest/problem.js';
 import { parseYamlFile } from '../manifest/yaml-file.js';
 import { rateOf } from '../validation/estimate.js';
 import type { ProbeSpec } from '../validation/probes.js';
-import { findCalls } from '../validation/tokens.js';
+import { findCalls, type Token } from '../validation/tokens.js';
 import type { AnalyzedProgram } from '../validation/validator.js';
 
 export const SAFETY_LEVELS = ['strict', 'standard', 'permissive'] as const;
@@ -110,11 +110,10 @@ export class Policy {
         for (const c of calls) {
           if (!r.calls.includes(c.name) || claimed.has(c)) continue;
           if (r.string_args) {
-            const strings = c.args.flat().filter((t) => t.type === 'string');
-            const hit = strings.find((t) => r.string_args!.some((rx) => new RegExp(rx).test(t.text)));
-            if (!hit) continue;
+            const hit = stringForms(c.args).find((text) => r.string_args!.some((rx) => new RegExp(rx).test(text)));
+            if (hit === undefined) continue;
             claimed.add(c);
-            add(r, c.token, `${c.name}("${hit.text}")`);
+            add(r, c.token, `${c.name}("${hit}")`);
           } else add(r, c.token, `${c.name}()`);
         }
       }
@@ -144,6 +143,33 @@ export class Policy {
     const verdict: Verdict = findings.some((f) => f.decision === 'refuse') ? 'refuse' : findings.length ? 'warn' : 'allow';
     return { level, verdict, findings };
   }
+}
+
+/**
+ * Every form a call's string arguments may take at run time: as written, with a format's
+ * literal arguments filled in (cat("/etc/sha%s", "dow")), normalised ("/etc//./shadow"), and
+ * through symlinks that exist now. A path is judged by where it leads, not how it is spelled.
+ */
+function stringForms(args: Token[][]): string[] {
+  const literal = (a: Token[]) => (a.length === 1 && (a[0].type === 'string' || a[0].type === 'number') ? a[0].text : undefined);
+  const forms: string[] = [];
+  args.forEach((a, i) => {
+    if (a.length !== 1 || a[0].type !== 'string') return;
+    const text = a[0].text;
+    forms.push(text);
+    if (i !== 0) return;
+    let k = 1;
+    const filled = text.replace(/%[-0-9.]*[a-z]+/g, (spec) => literal(args[k++] ?? []) ?? spec);
+    for (const f of new Set([filled, path.posix.resolve('/', filled)])) {
+      forms.push(f);
+      try {
+        if (!f.includes('%')) forms.push(realpathSync(f));
+      } catch {
+        // Not there (now): judged as written.
+      }
+    }
+  });
+  return forms;
 }
 
 const expand = (spec: ProbeSpec) => `${spec.type}${spec.text.includes(':') ? spec.text.slice(spec.text.indexOf(':')) : ''}`;

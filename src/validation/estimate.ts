@@ -27,6 +27,8 @@ export function rateOf(p: Pick<ProbeSpec, 'text' | 'type'>, matched: readonly st
   }
   if (HIGH.some((rx) => rx.test(full)) || matched.some((m) => HIGH.some((rx) => rx.test(m)))) return 'high';
   if (matched.length > 50) return 'high';
+  // A wildcard whose matches are not known (the pre-run hook does not list probes): assume busy.
+  if (!matched.length && full.includes('*')) return 'high';
   return 'medium';
 }
 

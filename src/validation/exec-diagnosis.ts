@@ -14,7 +14,8 @@ export function withDiagnosis(spec: LaunchSpec, program: string, validator: Prog
       const d = (await base?.(stderr)) ?? { error: stderr.slice(-10).join('\n') || 'the process failed without printing an error' };
       const { errors } = await validator.diagnose(analyzeProgram(program), stderr.join('\n'), 'stdin').catch(() => ({ errors: [] }));
       if (!errors.length) return d;
-      const fix = errors.find((e) => e.suggestion)?.suggestion;
+      const first = errors.find((e) => e.suggestion);
+      const fix = first?.suggestion ? `${first.line !== null ? `at line ${first.line}:${first.column ?? 1}: ` : ''}${first.suggestion}` : undefined;
       return { ...d, hint: fix ?? d.hint, errors };
     },
   };

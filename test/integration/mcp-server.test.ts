@@ -39,6 +39,7 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
       'list_helpers',
       'list_probes',
       'stop_execution',
+      'validate_program',
     ]);
     for (const t of tools) {
       expect(t.inputSchema.type).toBe('object');
