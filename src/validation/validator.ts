@@ -119,8 +119,10 @@ export class ProgramValidator {
     const a = analyzeProgram(program);
     const pre = await this.pre();
     const [compiled, probes] = await Promise.all([compileCheck(pre, program), this.countProbes(a)]);
-    const { errors, warnings } = compiled.ok ? { errors: [], warnings: [] as Diagnostic[] } : await this.diagnose(a, compiled.stderr, compiled.file);
-    if (compiled.ok) warnings.push(...(await this.diagnose(a, compiled.stderr, compiled.file)).warnings);
+    // A program that compiles can still draw bpftrace warnings ("not traceable").
+    const parsed = await this.diagnose(a, compiled.stderr, compiled.file);
+    const errors = compiled.ok ? [] : parsed.errors;
+    const warnings = parsed.warnings;
     if (!compiled.ok && !errors.length) {
       // Never call a failed compile valid, whatever its shape (exit 134, a clang failure).
       const message = compiled.stderr.trim().split('\n').slice(-3).join(' ') || `bpftrace exited with code ${compiled.exitCode} and printed nothing`;
