@@ -34,6 +34,8 @@ export interface PreRun {
   tool: Tool;
   input: Record<string, unknown>;
   launch: Launch;
+  /** A hook that lets the run go may still say something: it shows in the run's warnings. */
+  warn(message: string): void;
 }
 
 /**
@@ -139,8 +141,9 @@ export class Core {
     if (!tool.kind.runnable) throw new Error(`${tool.def.name} is not runnable`);
     const pre = await this.preflight();
     const launch = tool.kind.launch(tool, input, pre);
+    const warnings: string[] = [];
     for (const hook of this.hooks) {
-      const refused = await hook({ tool, input, launch });
+      const refused = await hook({ tool, input, launch, warn: (m) => warnings.push(m) });
       if (refused) return refused;
     }
     if (input.dry_run) return dryRunResult(tool, launch);
@@ -153,6 +156,7 @@ export class Core {
       spec,
       variant: launch.variant,
       attemptOf: typeof input.attempt_of === 'string' ? input.attempt_of : undefined,
+      warnings,
     });
     if (input.wait || ctx.signal?.aborted) {
       await waitForExecution(exec, ctx, { onAbort: () => this.runner.stop(exec, 'cancel') });

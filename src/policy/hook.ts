@@ -9,6 +9,7 @@ import { refusalText, type Policy, type SafetyReport } from './policy.js';
 export interface PolicyRun {
   tool: { def: { name: string } };
   launch: { spec: { argv: string[] }; program?: string };
+  warn?(message: string): void;
 }
 
 /**
@@ -37,6 +38,12 @@ export async function assessRun(policy: Policy, probes: ProbeCache, run: PolicyR
 export function policyHook(policy: Policy, probes: ProbeCache): (run: PolicyRun) => Promise<ToolResult | undefined> {
   return async (run) => {
     const report = await assessRun(policy, probes, run);
+    if (report.verdict === 'warn') {
+      for (const f of report.findings)
+        run.warn?.(
+          `policy rule "${f.rule}" (safety level ${report.level})${f.line !== null ? ` at line ${f.line}:${f.column}` : ''}: ${f.message} ${f.remedy}`,
+        );
+    }
     if (report.verdict !== 'refuse') return undefined;
     return errorResult(refusalText(report), 'policy', { safety: report });
   };

@@ -119,10 +119,13 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
     attached_probes: e.attachedProbes ?? null,
     stderr: e.stderr.filter((l) => l.level !== 'notice' && l.level !== 'info').map((l) => l.text),
     notices: e.stderr.filter((l) => l.level === 'notice').map((l) => `${l.text} (${harmlessNotice(l.text)?.why ?? 'harmless'})`),
-    warnings: fullMaps(e).map(
-      (m) =>
-        `map ${m.name} holds ${m.keys} keys, the BPFTRACE_MAP_KEYS_MAX limit: bpftrace dropped any further keys without a word. Aggregate on fewer keys (e.g. by comm instead of pid), or filter with a predicate.`,
-    ),
+    warnings: [
+      ...(e.preRunWarnings ?? []),
+      ...fullMaps(e).map(
+        (m) =>
+          `map ${m.name} holds ${m.keys} keys, the BPFTRACE_MAP_KEYS_MAX limit: bpftrace dropped any further keys without a word. Aggregate on fewer keys (e.g. by comm instead of pid), or filter with a predicate.`,
+      ),
+    ],
   };
   if (e.variant) view.variant = e.variant;
   if (e.attemptOf) Object.assign(view, { attempt_of: e.attemptOf, attempt: e.attempt ?? 2 });

@@ -71,6 +71,8 @@ export interface ExecutionState {
   /** exec_program's attempt_of: the run this one retries, and the attempt's number. */
   readonly attemptOf?: string;
   readonly attempt?: number;
+  /** Warnings from the pre-run hooks (the safety policy's "warn" findings). */
+  readonly preRunWarnings?: readonly string[];
   readonly lostEvents: number;
   readonly lines: readonly string[];
   readonly droppedLines: number;
@@ -143,6 +145,7 @@ export class Execution extends EventEmitter implements ExecutionState {
   /** The run this one retries, and this run's place in that chain (1 for a first attempt). */
   attemptOf?: string;
   attempt = 1;
+  preRunWarnings: readonly string[] = [];
 
   linkAttempt(previous: string, previousAttempt: number | undefined): void {
     this.attemptOf = previous;

@@ -145,6 +145,13 @@ describeKernel('validate_program and the policy through MCP and the CLI', () => 
     });
   });
 
+  it("a policy rule at warn lets the run go and says so in the run's warnings", { timeout: 60_000 }, async () => {
+    // Fails to compile at once (no such field), so the flood never starts; the warning is there.
+    const r = await server.call('exec_program', { program: 'tracepoint:sched:sched_switch { printf("%d\\n", args->no_such_field); }', wait: true });
+    expect(r.structuredContent.status).toBe('failed');
+    expect(r.structuredContent.warnings.join('\n')).toMatch(/policy rule "output-flood" \(safety level standard\) at line 1:1: /);
+  });
+
   it('the CLI: validate prints the diagnosis, and a refused exec exits 5', { timeout: 60_000 }, async () => {
     const v = runCli(['validate', 'BEGIN { prinf("x"); }']);
     expect(await v.exited).toBe(0);
