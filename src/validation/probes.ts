@@ -120,6 +120,8 @@ export function extractProbes(src: string, tokens: readonly Token[]): ProbeSpec[
     const body = tokens.slice(bodyStart + 1, Math.max(bodyStart + 1, i - 1));
     for (const s of specs) {
       const text = src.slice(s.first.start, s.last.end);
+      // Stray characters (a lone quote, a NUL) are bpftrace's syntax error, not attach points.
+      if (!/^[A-Za-z]/.test(text)) continue;
       out.push({ text, type: probeType(text), line: s.first.line, col: s.first.col, filtered, body });
     }
   }

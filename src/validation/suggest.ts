@@ -61,6 +61,7 @@ async function ourSuggestion(d: Diagnostic, facts: ProgramFacts, src: Suggestion
 }
 
 function syntaxFix(m: string): string {
+  if (/during comment|unterminated comment/.test(m)) return 'A /* comment is not closed: end it with */.';
   if (/unterminated string/.test(m)) return 'A string is not closed: end it with " on the same line (write a newline as \\n).';
   if (/expected \{|expecting \{|expected '\{'/.test(m)) return 'Every probe needs a body: add { ... } after the probe (and its /predicate/, if any).';
   if (/expecting (; or )?\}|expected '\}'/.test(m)) return 'A block is not closed: add the missing } (count the braces), and end each statement with ;.';

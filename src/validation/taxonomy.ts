@@ -30,7 +30,10 @@ const BARE = /^(?<level>ERROR|WARNING|HINT|FATAL): ?(?<msg>.*)$/;
  * are written against the messages of 0.17, 0.23 and 0.27 (test/validation/corpus.yaml).
  */
 const RULES: [ErrorCategory, RegExp][] = [
-  ['syntax', /syntax error|^syntax:|unterminated|unexpected end of file|expected [{};]|^unexpected|invalid character|Invalid escape|unexpected token/i],
+  [
+    'syntax',
+    /syntax error|^syntax:|unterminated|during comment|unexpected end of file|expected [{};]|^unexpected|invalid character|Invalid escape|unexpected token/i,
+  ],
   ['unsafe', /unsafe function|--unsafe|Operation not permitted|Permission denied|must be run as root|CAP_BPF|CAP_SYS_ADMIN/i],
   [
     'environment',
