@@ -481,6 +481,56 @@ const scenarios = {
     const r = { mcptrace: stat(times), direct: stat([NaN]) };
     record('render_template p50 (count_syscalls, in-process Core.callTool)', 'ms', r, 'p50 < 2 ms', r.mcptrace.median < 2, `${N} calls`);
   },
+
+  async validate_program(s) {
+    // validate_program against bare `bpftrace --emit-elf` on the same program file: the compile
+    // is the floor; the rest (temp file, probe counts, policy, parsing) must stay within 1.2x.
+    const prog = 'tracepoint:syscalls:sys_enter_openat /comm == "bash"/ { @[str(args->filename)] = count(); }';
+    const dir = path.join(os.tmpdir(), `mcptrace-bench-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'p.bt');
+    writeFileSync(file, prog);
+    try {
+      const r = await abab(
+        async () => {
+          const t0 = now();
+          const v = await s.call('validate_program', { program: prog });
+          if (v.valid !== true) throw new Error(`unexpected: ${JSON.stringify(v)}`);
+          return now() - t0;
+        },
+        async () => {
+          const t0 = now();
+          const d = direct(['--emit-elf', path.join(dir, 'p.o'), file]);
+          await d.exited;
+          return now() - t0;
+        },
+        SMOKE ? RUNS : 11,
+      );
+      const ratio = r.mcptrace.median / r.direct.median;
+      record('validate_program vs bpftrace --emit-elf', 'ms', r, 'p50 within 1.2x', ratio <= 1.2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+
+  async policy_check() {
+    // The pre-run hook's static policy on a realistic program, in process: tokens, calls,
+    // probes and every rule of knowledge/policy.yaml (no compile, no probe list).
+    const { loadPolicy } = await import(path.join(REPO, 'dist/policy/policy.js'));
+    const { analyzeProgram } = await import(path.join(REPO, 'dist/validation/validator.js'));
+    const policy = loadPolicy({ level: 'standard' });
+    const prog =
+      'tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; } tracepoint:syscalls:sys_exit_read /@start[tid]/ { @us = hist((nsecs - @start[tid]) / 1000); delete(@start[tid]); } // cat("/etc/shadow") in a comment\nEND { printf("done %s\\n", "system(x)"); }';
+    const once = () => {
+      const t0 = now();
+      policy.evaluate({ tool: 'exec_program', argv: ['bpftrace', '-e', prog], program: analyzeProgram(prog) });
+      return now() - t0;
+    };
+    for (let i = 0; i < 200; i++) once();
+    const xs = Array.from({ length: 1000 }, once);
+    const r = { mcptrace: stat(xs), direct: { median: NaN, min: NaN, max: NaN, runs: [] } };
+    record('static policy check (pre-run hook)', 'ms', r, '< 2 ms', r.mcptrace.median < 2, 'in process, 1000 runs');
+  },
 };
 
 // ---------- main ----------

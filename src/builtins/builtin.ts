@@ -5,6 +5,8 @@ import type { Execution, StopReason } from '../runtime/execution.js';
 import type { ProbeCache } from '../runtime/probe-cache.js';
 import type { CallContext, ToolResult } from '../results/tool-result.js';
 import type { TemplatesView } from './templates-view.js';
+import type { Policy } from '../policy/policy.js';
+import type { ProgramValidator } from '../validation/validator.js';
 
 /** The runs a builtin may look at and stop. */
 export interface RunsView {
@@ -33,6 +35,10 @@ export interface BuiltinContext {
   /** The loaded tools, with their purpose and checks (computed on each call: installs change). */
   tools(): ToolSummary[];
   templates: TemplatesView;
+  /** The compile check and diagnosis (validate_program). */
+  validator: ProgramValidator;
+  /** The safety policy in force (the same one every run passes). */
+  policy: Policy;
 }
 
 /**

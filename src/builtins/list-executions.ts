@@ -23,12 +23,13 @@ export default defineBuiltin<Input>({
         started_at: e.startedAt ? new Date(e.startedAt).toISOString() : null,
         summary: e.summary ?? '',
         command: e.commandLine.length > 200 ? `${e.commandLine.slice(0, 200)}…` : e.commandLine,
+        ...(e.attemptOf ? { attempt_of: e.attemptOf, attempt: e.attempt } : {}),
       }));
     const text = rows.length
       ? rows
           .map(
             (r) =>
-              `${r.execution_id}  ${r.status.padEnd(9)}  ${r.tool.padEnd(16)}  ${String(r.lines_total).padStart(6)} lines  ${String(r.duration_ms ?? '-').padStart(6)} ms  ${r.summary}`,
+              `${r.execution_id}  ${r.status.padEnd(9)}  ${r.tool.padEnd(16)}  ${String(r.lines_total).padStart(6)} lines  ${String(r.duration_ms ?? '-').padStart(6)} ms  ${r.summary}${r.attempt_of ? `  (attempt ${r.attempt}, retries ${r.attempt_of})` : ''}`,
           )
           .join('\n')
       : 'no executions yet; start one with exec_program';

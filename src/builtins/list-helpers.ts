@@ -1,25 +1,5 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { KNOWLEDGE_DIR } from '../config/paths.js';
-import { yamlLib } from '../manifest/lazy-libs.js';
+import { builtinsReference } from '../validation/builtins-reference.js';
 import { defineBuiltin } from './builtin.js';
-
-interface Entry {
-  name: string;
-  description: string;
-  signature?: string;
-  type?: string;
-  since?: string;
-  unsafe?: boolean;
-}
-interface Reference {
-  variables: Entry[];
-  functions: Entry[];
-  map_functions: Entry[];
-}
-
-let reference: Reference | undefined;
-const load = (): Reference => (reference ??= yamlLib().parse(readFileSync(path.join(KNOWLEDGE_DIR, 'bpftrace-builtins.yaml'), 'utf8')) as Reference);
 
 interface Input {
   kind?: 'variable' | 'function' | 'map_function';
@@ -30,7 +10,7 @@ interface Input {
 export default defineBuiltin<Input>({
   handler: 'list_helpers',
   async run(input) {
-    const ref = load();
+    const ref = builtinsReference();
     const all = [
       ...ref.variables.map((e) => ({ ...e, kind: 'variable' as const })),
       ...ref.functions.map((e) => ({ ...e, kind: 'function' as const })),

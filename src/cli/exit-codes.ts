@@ -7,6 +7,8 @@ export const EXIT = {
   input: 2,
   environment: 3,
   traceFailed: 4,
+  /** The safety policy refused the program. */
+  policy: 5,
   internal: 70,
   timeout: 124,
   interrupted: 130,
@@ -21,6 +23,7 @@ const BY_KIND: Record<ErrorKind, number> = {
   failed: EXIT.traceFailed,
   timeout: EXIT.timeout,
   internal: EXIT.internal,
+  policy: EXIT.policy,
 };
 
 export function exitCodeFor(r: ToolResult): number {

@@ -13,6 +13,10 @@ import { QueueFullError, Runner } from '../runtime/runner.js';
 import type { Spawner } from '../runtime/spawner.js';
 import { executionResult, waitForExecution } from '../results/execution-view.js';
 import { errorResult, type CallContext, type ToolResult } from '../results/tool-result.js';
+import { loadPolicy, Policy, type PolicyOptions } from '../policy/policy.js';
+import { policyHook } from '../policy/hook.js';
+import { withDiagnosis } from '../validation/exec-diagnosis.js';
+import { ProgramValidator } from '../validation/validator.js';
 import { dryRunResult } from './dry-run.js';
 import { loadTools, type LoadOptions, type LoadResult } from './tool-loader.js';
 
@@ -23,6 +27,8 @@ export interface CoreOptions extends LoadOptions {
   store?: ExecutionStore;
   /** The environment check; tests of the run path without a kernel supply their own. */
   preflight?: () => Promise<Preflight>;
+  /** The safety policy: a loaded one, or where to find it (--policy, --safety-level). */
+  policy?: Policy | PolicyOptions;
 }
 
 /** Everything a pre-run hook sees: the tool, its validated input, and what would run. */
@@ -30,6 +36,8 @@ export interface PreRun {
   tool: Tool;
   input: Record<string, unknown>;
   launch: Launch;
+  /** A hook that lets the run go may still say something: it shows in the run's warnings. */
+  warn(message: string): void;
 }
 
 /**
@@ -47,6 +55,8 @@ export class Core {
   readonly loaded: LoadResult;
   readonly runner: Runner;
   readonly probes: ProbeCache;
+  readonly validator: ProgramValidator;
+  readonly policy: Policy;
   private readonly byName = new Map<string, Tool>();
   private readonly hooks: PreRunHook[] = [];
   private readonly checkEnvironment: () => Promise<Preflight>;
@@ -58,6 +68,9 @@ export class Core {
     this.runner = new Runner(opts.runner ?? {}, { spawner: opts.spawner, store: opts.store });
     this.checkEnvironment = opts.preflight ?? (() => preflight({ autoMountTracefs: this.runner.options.autoMountTracefs }));
     this.probes = new ProbeCache(() => this.preflight());
+    this.validator = new ProgramValidator(() => this.preflight(), this.probes);
+    this.policy = opts.policy instanceof Policy ? opts.policy : loadPolicy(opts.policy);
+    this.addPreRunHook(policyHook(this.policy, this.probes));
   }
 
   get tools(): Tool[] {
@@ -101,6 +114,8 @@ export class Core {
         () => this.tools,
         (n) => this.tool(n),
       ),
+      validator: this.validator,
+      policy: this.policy,
     };
   }
 
@@ -151,16 +166,28 @@ export class Core {
     if (refused) return errorResult(refused, 'input');
     const pre = await this.preflight();
     const launch = tool.kind.launch(tool, input, pre);
+    const warnings: string[] = [];
     for (const hook of this.hooks) {
-      const refused = await hook({ tool, input, launch });
+      const refused = await hook({ tool, input, launch, warn: (m) => warnings.push(m) });
       if (refused) return refused;
     }
     if (input.dry_run) return dryRunResult(tool, launch);
     // A terminal with no --timeout runs until Ctrl-C, as bpftrace does; MCP calls always have one.
-    const spec = ctx.noDeadline ? { ...launch.spec, timeoutMs: Infinity } : launch.spec;
+    const timed = ctx.noDeadline ? { ...launch.spec, timeoutMs: Infinity } : launch.spec;
+    // A program's failed compile comes back in validate_program's taxonomy, from the run's own
+    // stderr: never a second compile.
+    const spec = launch.program !== undefined ? withDiagnosis(timed, launch.program, this.validator) : timed;
     // A streamed run (the CLI) has every line written out already; it keeps a bounded head.
     const limits = ctx.tap ? STREAMED_LIMITS : outputLimits(tool, input);
-    const exec = this.runner.start({ tool: tool.def.name, limits, spec, variant: launch.variant, summary: runSummary(input, launch) });
+    const exec = this.runner.start({
+      tool: tool.def.name,
+      limits,
+      spec,
+      variant: launch.variant,
+      summary: runSummary(input, launch),
+      attemptOf: typeof input.attempt_of === 'string' ? input.attempt_of : undefined,
+      warnings,
+    });
     if (ctx.tap) exec.streamTo(ctx.tap);
     if (input.wait || ctx.signal?.aborted) {
       await waitForExecution(exec, ctx, { onAbort: () => this.runner.stop(exec, 'cancel') });

@@ -13,9 +13,10 @@ interface Run {
   positional_input?: string;
   pid_input?: string;
   command_input?: string;
+  unsafe_input?: string;
 }
 
-const INPUT_REFS = ['program_input', 'positional_input', 'pid_input', 'command_input'] as const;
+const INPUT_REFS = ['program_input', 'positional_input', 'pid_input', 'command_input', 'unsafe_input'] as const;
 
 /**
  * A bpftrace program: fixed in the manifest, or taken from an input; values only as $1, $2…
@@ -38,6 +39,7 @@ export const bpftraceKind: RunnableKind<Run> = {
       positional_input: { type: 'string', description: 'An array input whose items follow as further positional parameters.' },
       pid_input: { type: 'string', description: "An integer input passed as bpftrace's -p PID." },
       command_input: { type: 'string', description: "An array input (argv) passed as bpftrace's -c; its output is kept apart from the trace." },
+      unsafe_input: { type: 'string', description: "A boolean input that adds bpftrace's --unsafe (the safety policy decides whether it may run)." },
     },
     oneOf: [{ required: ['program'] }, { required: ['program_input'] }],
   },
@@ -57,6 +59,8 @@ export const bpftraceKind: RunnableKind<Run> = {
     const options: string[] = [];
     const pid = run.pid_input ? input[run.pid_input] : undefined;
     if (typeof pid === 'number') options.push('-p', String(pid));
+    // Whether --unsafe may run is the safety policy's to say (a pre-run hook sees it in argv).
+    if (run.unsafe_input && input[run.unsafe_input] === true) options.push('--unsafe');
     const command = run.command_input ? (input[run.command_input] as string[] | undefined) : undefined;
     let traceFifo: string | undefined;
     if (command) {

@@ -28,7 +28,8 @@ export function inlineCommonRefs(schema: unknown, defs: Record<string, JsonSchem
           : `unsupported $ref "${obj.$ref}"; only common.json#/$defs/NAME is allowed (names: ${Object.keys(defs).join(', ')})`,
       });
     } else {
-      out = structuredClone(def);
+      // A shared definition may itself use another (execution_result's compile_error).
+      out = inlineCommonRefs(structuredClone(def), defs, pointer, problems) as Record<string, unknown>;
     }
   }
   for (const [k, v] of Object.entries(obj)) {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { RUNNER_DEFAULTS, RUNNER_ENV, type RunnerSettings } from '../config/defaults.js';
 import type { CoreOptions } from '../core/core.js';
+import { SAFETY_LEVELS } from '../policy/policy.js';
 
 interface IntOption {
   type: 'integer';
@@ -25,7 +26,14 @@ interface ListOption {
   default: string;
   description: string;
 }
-export type ServeOption = IntOption | BoolOption | DirsOption | ListOption;
+/** An option that reaches the core as is (the safety policy's file and level). */
+interface StringOption {
+  type: 'string';
+  description: string;
+  helpValue?: string;
+  choices?: readonly string[];
+}
+export type ServeOption = IntOption | BoolOption | DirsOption | ListOption | StringOption;
 
 /**
  * The toolsets an MCP client sees by default: the raw bpftrace tools and the built-ins, among
@@ -89,7 +97,19 @@ export const SERVE_OPTIONS: Record<string, ServeOption> = {
     type: 'list',
     env: 'MCPTRACE_TOOLSETS',
     default: DEFAULT_TOOLSETS,
-    description: `Groups of tools to list over MCP, comma-separated: core (bpftrace and built-in tools), templates, bcc, or all. A tool outside them is not listed but still answers a call by its name. Default ${DEFAULT_TOOLSETS}, or $MCPTRACE_TOOLSETS.`,
+    description: `Groups of tools to list over MCP, comma-separated: core (bpftrace and built-in tools), templates, bcc, or all. A tool outside them is not listed but still answers a call by its name; tools from your own directories are always listed. Default ${DEFAULT_TOOLSETS}, or $MCPTRACE_TOOLSETS.`,
+  },
+  policy: {
+    type: 'string',
+    helpValue: 'file',
+    description:
+      'A safety policy file whose rules add to (or, by id, replace) the defaults in knowledge/policy.yaml. Default $XDG_CONFIG_HOME/mcptrace/policy.yaml when it exists, or $MCPTRACE_POLICY.',
+  },
+  'safety-level': {
+    type: 'string',
+    choices: SAFETY_LEVELS,
+    description:
+      'How much programs may do: strict (read-only observability), standard, permissive (anything bpftrace accepts with --unsafe). Default standard, or $MCPTRACE_SAFETY_LEVEL.',
   },
 };
 
@@ -98,13 +118,17 @@ export type ServeValues = Record<string, string | boolean | string[] | number | 
 export function toCoreOptions(v: ServeValues): CoreOptions {
   const runner: Partial<RunnerSettings> = {};
   for (const [name, o] of Object.entries(SERVE_OPTIONS)) {
-    if (o.type === 'dirs' || o.type === 'list' || v[name] === undefined) continue;
+    if (o.type === 'dirs' || o.type === 'list' || o.type === 'string' || v[name] === undefined) continue;
     // A boolean flag only turns a setting on; its absence leaves the variable or default.
     if (o.type === 'boolean') {
       if (v[name]) (runner as Record<string, boolean>)[o.setting] = true;
     } else (runner as Record<string, number>)[o.setting] = Number(v[name]);
   }
-  return { toolsDirs: (v['tools-dir'] as string[] | undefined) ?? [], runner };
+  return {
+    toolsDirs: (v['tools-dir'] as string[] | undefined) ?? [],
+    runner,
+    policy: { file: v.policy as string | undefined, level: v['safety-level'] as string | undefined },
+  };
 }
 
 /** The toolsets to list: the flag, else $MCPTRACE_TOOLSETS, else the default. */
@@ -137,6 +161,9 @@ export function parseServeArgv(argv: string[]): { values: ServeValues } | { erro
   }
   const values = { ...parsed.values } as ServeValues;
   for (const [name, o] of Object.entries(SERVE_OPTIONS)) {
+    if (o.type === 'string' && o.choices && values[name] !== undefined && !o.choices.includes(String(values[name]))) {
+      return { error: `--${name} must be one of ${o.choices.join(', ')}, got "${String(values[name])}"` };
+    }
     if (o.type !== 'integer' || values[name] === undefined) continue;
     const raw = values[name];
     const n = Number(raw);

@@ -1,7 +1,7 @@
 import { PAGE_MAX_BYTES, pageSize } from '../config/defaults.js';
 import { MAP_KEYS_MAX } from '../runtime/bpftrace/command.js';
 import { harmlessNotice } from '../runtime/bpftrace/notices.js';
-import { durationMs, isFinished, type Execution, type ExecutionState, type ExecutionStatus } from '../runtime/execution.js';
+import { durationMs, isFinished, type CompileError, type Execution, type ExecutionState, type ExecutionStatus } from '../runtime/execution.js';
 import type { Column, HistBucket, Histogram, Row, TypedMap } from '../runtime/output-decoder.js';
 import { phaseText } from './phase-text.js';
 import type { CallContext, Progress, ToolResult } from './tool-result.js';
@@ -27,6 +27,8 @@ export type ExecutionResult = {
   /** MCPtrace's name: bpftrace's error text, with file:line:col for compile errors. */
   error_message: string | null;
   hint: string | null;
+  /** A failed compile's errors, as validate_program reports them (category, place, fix). */
+  errors?: CompileError[];
   /** Seconds, as MCPtrace reports it. */
   duration: number | null;
   started_at: string | null;
@@ -45,6 +47,9 @@ export type ExecutionResult = {
   stderr: string[];
   notices: string[];
   variant?: string;
+  /** The run this one retries (exec_program's attempt_of), and which attempt this is. */
+  attempt_of?: string;
+  attempt?: number;
   maps?: Record<string, { type: string; value: unknown }>;
   warnings: string[];
   /** The last lines of the traced command's own output (exec_program's command, bpftrace -c). */
@@ -68,6 +73,7 @@ export const EXECUTION_RESULT_FIELDS: Record<keyof ExecutionResult, true> = {
   signal: true,
   error_message: true,
   hint: true,
+  errors: true,
   duration: true,
   started_at: true,
   ended_at: true,
@@ -84,6 +90,8 @@ export const EXECUTION_RESULT_FIELDS: Record<keyof ExecutionResult, true> = {
   stderr: true,
   notices: true,
   variant: true,
+  attempt_of: true,
+  attempt: true,
   maps: true,
   warnings: true,
   command_output: true,
@@ -125,10 +133,13 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
     attached_probes: e.attachedProbes ?? null,
     stderr: e.stderr.filter((l) => l.level !== 'notice' && l.level !== 'info').map((l) => l.text),
     notices: e.stderr.filter((l) => l.level === 'notice').map((l) => `${l.text} (${harmlessNotice(l.text)?.why ?? 'harmless'})`),
-    warnings: fullMaps(e).map(
-      (m) =>
-        `map ${m.name} holds ${m.keys} keys, the BPFTRACE_MAP_KEYS_MAX limit: bpftrace dropped any further keys without a word. Aggregate on fewer keys (e.g. by comm instead of pid), or filter with a predicate.`,
-    ),
+    warnings: [
+      ...(e.preRunWarnings ?? []),
+      ...fullMaps(e).map(
+        (m) =>
+          `map ${m.name} holds ${m.keys} keys, the BPFTRACE_MAP_KEYS_MAX limit: bpftrace dropped any further keys without a word. Aggregate on fewer keys (e.g. by comm instead of pid), or filter with a predicate.`,
+      ),
+    ],
   };
   if (e.variant) view.variant = e.variant;
   if (e.commandOutput.length || e.droppedCommandOutput) {
@@ -142,6 +153,9 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
     view.rows = (e.rows ?? []).filter((r) => r.line >= offset && r.line < offset + lines.length).map((r) => r.row);
   }
   if (e.histograms?.length) view.histograms = [...e.histograms];
+  if (e.attemptOf) Object.assign(view, { attempt_of: e.attemptOf, attempt: e.attempt ?? 2 });
+  if (e.errors?.length)
+    view.errors = e.errors.map(({ category, message, line, column, snippet, suggestion }) => ({ category, message, line, column, snippet, suggestion }));
   if (page.includeMaps) view.maps = Object.fromEntries([...e.maps.values()].map((m) => [m.name, { type: m.type, value: m.value }]));
   return view;
 }

@@ -4,7 +4,7 @@ import type { MapPrint, OutputTap } from '../runtime/execution.js';
  * Why a call did not succeed. Each kind has its own CLI exit code (src/cli/exit-codes.ts);
  * an `internal` error is a bug in mcptrace, never "the trace failed".
  */
-export type ErrorKind = 'input' | 'not_found' | 'environment' | 'failed' | 'timeout' | 'internal';
+export type ErrorKind = 'input' | 'not_found' | 'environment' | 'failed' | 'timeout' | 'internal' | 'policy';
 
 /** What every tool returns, to MCP and the CLI alike. */
 export interface ToolResult<S extends object = Record<string, unknown>> {

@@ -10,6 +10,16 @@ import {
 import { classifyStderr, type StderrLevel } from './bpftrace/notices.js';
 import type { Column, Histogram, OutputEvent, Row, TypedMap } from './output-decoder.js';
 
+/** One error of a failed compile, in the validator's taxonomy (validate_program's errors). */
+export interface CompileError {
+  category: string;
+  message: string;
+  line: number | null;
+  column: number | null;
+  snippet: string | null;
+  suggestion: string | null;
+}
+
 export type ExecutionStatus = 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'timed_out';
 export type StopReason = 'stop' | 'cancel' | 'timeout' | 'duration' | 'shutdown';
 
@@ -65,9 +75,16 @@ export interface ExecutionState {
   readonly signal?: string | null;
   readonly error?: string;
   readonly hint?: string;
+  /** A failed compile's errors, located and with fixes. */
+  readonly errors?: readonly CompileError[];
   readonly killed: boolean;
   readonly pid?: number;
   readonly attachedProbes?: number;
+  /** exec_program's attempt_of: the run this one retries, and the attempt's number. */
+  readonly attemptOf?: string;
+  readonly attempt?: number;
+  /** Warnings from the pre-run hooks (the safety policy's "warn" findings). */
+  readonly preRunWarnings?: readonly string[];
   readonly lostEvents: number;
   readonly lines: readonly string[];
   readonly droppedLines: number;
@@ -134,6 +151,7 @@ export class Execution extends EventEmitter implements ExecutionState {
     signal?: string | null;
     error?: string;
     hint?: string;
+    errors?: readonly CompileError[];
     killed: boolean;
     pid?: number;
     attachedProbes?: number;
@@ -169,6 +187,16 @@ export class Execution extends EventEmitter implements ExecutionState {
     this.setMaxListeners(100);
   }
 
+  /** The run this one retries, and this run's place in that chain (1 for a first attempt). */
+  attemptOf?: string;
+  attempt = 1;
+  preRunWarnings: readonly string[] = [];
+
+  linkAttempt(previous: string, previousAttempt: number | undefined): void {
+    this.attemptOf = previous;
+    this.attempt = (previousAttempt ?? 1) + 1;
+  }
+
   get status(): ExecutionStatus {
     return this.s.status;
   }
@@ -201,6 +229,10 @@ export class Execution extends EventEmitter implements ExecutionState {
   }
   get hint(): string | undefined {
     return this.s.hint;
+  }
+
+  get errors(): readonly CompileError[] | undefined {
+    return this.s.errors;
   }
   get killed(): boolean {
     return this.s.killed;
@@ -410,7 +442,7 @@ export class Execution extends EventEmitter implements ExecutionState {
    * Sets the final status once: the final map output is pinned first (maps cut by the caps
    * are appended past them), so every reader of a finished run sees it.
    */
-  finish(status: Exclude<ExecutionStatus, 'queued' | 'running'>, error?: string, hint?: string): void {
+  finish(status: Exclude<ExecutionStatus, 'queued' | 'running'>, error?: string, hint?: string, errors?: readonly CompileError[]): void {
     if (this.finished) return;
     for (const [name, lines] of this.mapsMissingFromLines) {
       this.prints.set(this.out.length, { map: this.typedMaps.get(name)!, count: lines.length });
@@ -424,6 +456,7 @@ export class Execution extends EventEmitter implements ExecutionState {
           ? `${error.slice(0, MAX_ERROR_MESSAGE_CHARS)}… (${error.length - MAX_ERROR_MESSAGE_CHARS} more characters cut: fix the first errors and run again)`
           : error,
       hint,
+      errors,
       endedAt: Date.now(),
       phase: status === 'failed' ? 'ended-error' : this.s.killed ? 'ended-killed' : 'ended',
     });

@@ -1,4 +1,4 @@
-import type { Execution, StopReason } from './execution.js';
+import type { CompileError, Execution, StopReason } from './execution.js';
 import type { OutputDecoder } from './output-decoder.js';
 import type { ProcessExit, Spawner } from './spawner.js';
 import { openTraceFifo, type TraceFifo } from './trace-fifo.js';
@@ -23,8 +23,8 @@ export interface LaunchSpec {
    * detach of hundreds of probes was measured harmless: the maps still print.
    */
   resendStop?: boolean;
-  /** Turns a failed run's stderr into an error and a fix. */
-  diagnose?: (stderr: string[]) => { error: string; hint?: string };
+  /** Turns a failed run's stderr into an error and a fix (and, for a program, located errors). */
+  diagnose?: (stderr: string[]) => Diagnosis | Promise<Diagnosis>;
   /** Infinity: no deadline (a terminal run that ends with Ctrl-C). */
   timeoutMs: number;
   /** When set, the run is stopped after this long and that counts as completing normally. */
@@ -45,6 +45,13 @@ export interface LaunchSpec {
    * without a stop from us, something outside signalled it, and the run was stopped, not completed.
    */
   endsOnlyWhenStopped?: boolean;
+}
+
+export interface Diagnosis {
+  error: string;
+  hint?: string;
+  /** The failed compile's errors, each located and with a fix (the validator's taxonomy). */
+  errors?: readonly CompileError[];
 }
 
 export interface LifecycleOptions {
@@ -182,11 +189,11 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
   if (graceTimer) clearTimeout(graceTimer);
   apply(decoder.end());
   exec.exited(result.exitCode, result.signal);
-  finishFromExit(exec, result, spec);
+  await finishFromExit(exec, result, spec);
 }
 
 /** The final status of a run whose process has exited. */
-function finishFromExit(exec: Execution, result: ProcessExit, spec: LaunchSpec): void {
+async function finishFromExit(exec: Execution, result: ProcessExit, spec: LaunchSpec): Promise<void> {
   const hasError = exec.stderr.some((l) => l.level === 'error');
   if (result.spawnError) {
     const missing = result.spawnError.code === 'ENOENT';
@@ -194,8 +201,8 @@ function finishFromExit(exec: Execution, result: ProcessExit, spec: LaunchSpec):
   } else if (exec.exitCode !== 0 && exec.exitCode !== null && exec.exitCode !== undefined && (hasError || !exec.stopReason)) {
     // A compile or attach error is a failure even if a stop was requested meanwhile.
     const stderr = exec.stderr.map((l) => l.text);
-    const d = spec.diagnose?.(stderr) ?? { error: stderr.slice(-10).join('\n') || 'the process failed without printing an error' };
-    exec.finish('failed', `exit code ${exec.exitCode}: ${d.error}`, d.hint);
+    const d = (await spec.diagnose?.(stderr)) ?? { error: stderr.slice(-10).join('\n') || 'the process failed without printing an error' };
+    exec.finish('failed', `exit code ${exec.exitCode}: ${d.error}`, d.hint, d.errors);
   } else if (exec.stopReason === 'timeout') {
     exec.finish('timed_out');
   } else if (exec.stopReason === 'duration') {

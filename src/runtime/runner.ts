@@ -15,6 +15,10 @@ export interface RunRequest {
   variant?: string;
   /** What ran, in a few words, for listings (a program's first line, a template and its input). */
   summary?: string;
+  /** The run this one retries (exec_program's attempt_of), so the history shows the chain. */
+  attemptOf?: string;
+  /** What the pre-run hooks found worth saying without refusing (a policy rule at "warn"). */
+  warnings?: readonly string[];
 }
 
 export interface RunnerDeps {
@@ -50,6 +54,8 @@ export class Runner {
     }
     const id = `exec-${(++this.seq).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     const exec = new Execution(id, req.tool, req.limits, req.spec.argv.join(' '), req.variant, req.summary);
+    if (req.attemptOf) exec.linkAttempt(req.attemptOf, this.store.get(req.attemptOf)?.attempt);
+    if (req.warnings?.length) exec.preRunWarnings = [...req.warnings];
     this.store.add(exec);
     this.forgetOld();
     // p-queue starts a task at once when a slot is free: say so now, so the caller (and an

@@ -130,4 +130,13 @@ describeKernel('exec takes bpftrace options', () => {
     expect(await both.exited).toBe(2);
     expect(both.stderr()).toContain('use one of them');
   });
+
+  it('--unsafe runs only where the safety policy allows it (permissive), and is refused with the rule otherwise', async () => {
+    const refused = runCli(['exec', '--unsafe', 'BEGIN { system("echo from system"); exit(); }']);
+    expect(await refused.exited).toBe(5);
+    expect(refused.stderr()).toContain('refused by policy rule "unsafe-flag"');
+    const allowed = runCli(['exec', '--unsafe', 'BEGIN { system("echo from system"); exit(); }'], { env: { MCPTRACE_SAFETY_LEVEL: 'permissive' } });
+    expect(await allowed.exited).toBe(0);
+    expect(allowed.stdout()).toContain('from system\n');
+  });
 });

@@ -71,6 +71,7 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
       'trace_tracepoint_rate',
       'trace_user_calls',
       'trace_user_function_latency',
+      'validate_program',
     ]);
     for (const t of tools) {
       expect(t.inputSchema.type).toBe('object');

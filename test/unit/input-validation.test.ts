@@ -8,7 +8,7 @@ const core = new Core({ env: { HOME: '/nonexistent' } });
 describe('tool input validation', () => {
   it('applies schema defaults', () => {
     const r = core.tool('exec_program')!.validateInput({ program: 'BEGIN { exit(); }' });
-    expect(r).toEqual({ ok: true, value: { program: 'BEGIN { exit(); }', dry_run: false, timeout: 10, wait: false, include_maps: false } });
+    expect(r).toEqual({ ok: true, value: { program: 'BEGIN { exit(); }', dry_run: false, timeout: 10, wait: false, include_maps: false, unsafe: false } });
   });
 
   it('names the argument, the bad value and the rule', async () => {

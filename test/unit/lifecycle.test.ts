@@ -137,7 +137,9 @@ describe('run lifecycle, replayed tracer', () => {
     expect(r.errorKind).toBe('failed');
     expect(r.structured.error_message).toContain('stdin:1:14-15: ERROR: syntax error, unexpected ;');
     expect(r.structured.error_message).not.toContain('RLIMIT_MEMLOCK');
-    expect(r.structured.hint).toMatch(/line:column/);
+    // The hint is the validator's fix for the first error, with its place (same as validate_program).
+    expect(r.structured.hint).toMatch(/^at line 1:14: /);
+    expect(r.structured.errors[0]).toMatchObject({ category: 'syntax', line: 1, column: 14 });
     expect(r.structured.notices).toHaveLength(1);
   });
 

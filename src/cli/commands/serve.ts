@@ -13,7 +13,9 @@ const flags: Record<string, any> = Object.fromEntries(
         ? Flags.string({ description: o.description, multiple: true, helpValue: 'dir' })
         : o.type === 'list'
           ? Flags.string({ description: o.description, helpValue: 'set,...' })
-          : Flags.integer({ description: o.description, min: o.min, max: o.max }),
+          : o.type === 'string'
+            ? Flags.string({ description: o.description, helpValue: o.helpValue, options: o.choices ? [...o.choices] : undefined })
+            : Flags.integer({ description: o.description, min: o.min, max: o.max }),
   ]),
 );
 

@@ -60,6 +60,12 @@ export interface BpftraceFeatures {
    * rewrite. Where it matches names, such a pattern is answered by bpftrace itself.
    */
   barePatternMatchesNames: boolean;
+  /**
+   * How to compile without attaching. `--emit-elf FILE` stops after codegen up to 0.23; 0.27
+   * writes the file and then runs the program (measured: it attached and printed). `--mode
+   * codegen` (0.25's renamed test modes) stops after codegen there. Placed at 0.25.
+   */
+  compileOnly: 'emit-elf' | 'mode-codegen';
 }
 
 export function parseVersion(text: string): BpftraceVersion | undefined {
@@ -93,6 +99,7 @@ export function featuresOf(v: BpftraceVersion): BpftraceFeatures {
     systemOutputEndsLine: atLeast(v, 0, 24),
     lostEventsLine: atLeast(v, 0, 24) ? 'stderr' : 'stdout',
     barePatternMatchesNames: atLeast(v, 0, 24),
+    compileOnly: atLeast(v, 0, 25) ? 'mode-codegen' : 'emit-elf',
   };
 }
 
