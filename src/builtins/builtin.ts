@@ -2,6 +2,7 @@ import type { RunnerSettings } from '../config/defaults.js';
 import type { Preflight } from '../runtime/environment.js';
 import type { Execution, StopReason } from '../runtime/execution.js';
 import type { ProbeCache } from '../runtime/probe-cache.js';
+import type { KnowledgeBase } from '../knowledge/library.js';
 import type { CallContext, ToolResult } from '../results/tool-result.js';
 
 /** The runs a builtin may look at and stop. */
@@ -17,6 +18,8 @@ export interface BuiltinContext {
   runs: RunsView;
   probes: ProbeCache;
   preflight(): Promise<Preflight>;
+  /** The examples library and what runs here (search_examples, discover_probes). */
+  knowledge: KnowledgeBase;
 }
 
 /**

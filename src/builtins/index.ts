@@ -5,8 +5,9 @@ import listExecutions from './list-executions.js';
 import listHelpers from './list-helpers.js';
 import listProbes from './list-probes.js';
 import stopExecution from './stop-execution.js';
+import searchExamples from './search-examples.js';
 
 /** Every built-in tool, by the handler name a manifest's `run.handler` gives. */
 export const BUILTINS: ReadonlyMap<string, BuiltinTool> = new Map(
-  [getResult, stopExecution, listExecutions, listProbes, listHelpers, bpfInfo].map((b) => [b.handler, b]),
+  [getResult, stopExecution, listExecutions, listProbes, listHelpers, bpfInfo, searchExamples].map((b) => [b.handler, b]),
 );

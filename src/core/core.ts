@@ -7,6 +7,7 @@ import type { EnvironmentCheck } from '../runtime/environment-checks.js';
 import { EnvironmentError, preflight, type Preflight } from '../runtime/environment.js';
 import type { ExecutionStore } from '../runtime/execution-store.js';
 import { ProbeCache } from '../runtime/probe-cache.js';
+import { KnowledgeBase, type KnowledgeOptions } from '../knowledge/library.js';
 import { QueueFullError, Runner } from '../runtime/runner.js';
 import type { Spawner } from '../runtime/spawner.js';
 import { executionResult, waitForExecution } from '../results/execution-view.js';
@@ -21,6 +22,8 @@ export interface CoreOptions extends LoadOptions {
   store?: ExecutionStore;
   /** The environment check; tests of the run path without a kernel supply their own. */
   preflight?: () => Promise<Preflight>;
+  /** Where the examples library and the machine's .bt tools are read from. */
+  knowledge?: KnowledgeOptions;
 }
 
 /** Everything a pre-run hook sees: the tool, its validated input, and what would run. */
@@ -45,6 +48,7 @@ export class Core {
   readonly loaded: LoadResult;
   readonly runner: Runner;
   readonly probes: ProbeCache;
+  readonly knowledge: KnowledgeBase;
   private readonly byName = new Map<string, Tool>();
   private readonly hooks: PreRunHook[] = [];
   private readonly checkEnvironment: () => Promise<Preflight>;
@@ -56,6 +60,7 @@ export class Core {
     this.runner = new Runner(opts.runner ?? {}, { spawner: opts.spawner, store: opts.store });
     this.checkEnvironment = opts.preflight ?? (() => preflight({ autoMountTracefs: this.runner.options.autoMountTracefs }));
     this.probes = new ProbeCache(() => this.preflight());
+    this.knowledge = new KnowledgeBase(this.probes, () => this.preflight(), opts.knowledge);
   }
 
   get tools(): Tool[] {
@@ -90,7 +95,7 @@ export class Core {
   }
 
   private builtinContext(): BuiltinContext {
-    return { runs: this.runner, probes: this.probes, preflight: () => this.preflight() };
+    return { runs: this.runner, probes: this.probes, preflight: () => this.preflight(), knowledge: this.knowledge };
   }
 
   async callTool(name: string, args: unknown, ctx: CallContext = {}): Promise<ToolResult> {
