@@ -6,8 +6,9 @@ import listHelpers from './list-helpers.js';
 import listProbes from './list-probes.js';
 import stopExecution from './stop-execution.js';
 import searchExamples from './search-examples.js';
+import discoverProbes from './discover-probes.js';
 
 /** Every built-in tool, by the handler name a manifest's `run.handler` gives. */
 export const BUILTINS: ReadonlyMap<string, BuiltinTool> = new Map(
-  [getResult, stopExecution, listExecutions, listProbes, listHelpers, bpfInfo, searchExamples].map((b) => [b.handler, b]),
+  [getResult, stopExecution, listExecutions, listProbes, listHelpers, bpfInfo, searchExamples, discoverProbes].map((b) => [b.handler, b]),
 );

@@ -1,6 +1,6 @@
 import type MiniSearch from 'minisearch';
-import { conceptByName, conceptsIn, stem, STOP_WORDS, words } from './concepts.js';
 import type { Example } from './examples.js';
+import { conceptTokens, terms, WeightedQuery } from './query.js';
 
 /** Why an example matched: the query words it contains and the concepts both share. */
 export interface SearchHit {
@@ -25,37 +25,6 @@ interface Doc {
   probes: string;
   concepts: string;
 }
-
-// What the user typed counts fully; a word added by a concept counts less, so an example that
-// says what was asked outranks one that only shares the concept.
-const TYPED = 1;
-const EXPANDED = 0.35;
-// Concept names are indexed as tokens of their own; a shared concept is strong evidence of intent.
-const CONCEPT_TOKEN = (name: string) => `concept${name}`;
-const SHARED_CONCEPT = 0.8;
-
-/** Index terms of a text: stemmed words, with probe names also split at "_" ("vfs_write" → vfs, write). */
-function terms(text: string, typedAs?: Map<string, string>): string[] {
-  const out: string[] = [];
-  const add = (word: string) => {
-    const t = stem(word);
-    out.push(t);
-    if (typedAs && !typedAs.has(t)) typedAs.set(t, word);
-  };
-  for (const w of words(text)) {
-    for (const part of w.split(/[/'+-]/)) {
-      if (!part || STOP_WORDS.has(part)) continue;
-      add(part);
-      if (part.includes('_')) for (const p of part.split('_')) if (p.length > 1 && !STOP_WORDS.has(p)) add(p);
-    }
-  }
-  return out;
-}
-
-const conceptTokens = (text: string): string =>
-  conceptsIn(text)
-    .map((c) => CONCEPT_TOKEN(c.concept))
-    .join(' ');
 
 function toDoc(e: Example): Doc {
   const probeText = e.probes.join(' ');
@@ -99,26 +68,13 @@ export class ExampleIndex {
   }
 
   search(query: string, opts: SearchOptions): SearchHit[] {
-    const typedAs = new Map<string, string>();
-    const typed = [...new Set(terms(query, typedAs))];
-    const hits = conceptsIn(query);
-    const weight = new Map<string, number>(typed.map((t) => [t, TYPED]));
-    for (const h of hits) {
-      for (const t of terms(conceptByName(h.concept)!.terms.join(' '))) if (!weight.has(t)) weight.set(t, EXPANDED);
-      weight.set(CONCEPT_TOKEN(h.concept), SHARED_CONCEPT);
-    }
-    if (!weight.size) return [];
+    const q = new WeightedQuery(query);
+    if (q.empty) return [];
     const wanted = (opts.tags ?? []).map((t) => t.toLowerCase());
-    const results = this.ms.search(Array.from(weight.keys()).join(' '), {
-      tokenize: (s) => s.split(' '),
-      processTerm: (t) => t,
-      boostTerm: (t) => weight.get(t) ?? EXPANDED,
+    const { query: terms, options } = q.miniSearch();
+    const results = this.ms.search(terms, {
+      ...options,
       boost: { title: 2.5, tags: 2, category: 1.5, description: 1, probes: 1.5, concepts: 1 },
-      // Prefix and typo tolerance only for what was typed, and only for longer words: "ext" must
-      // not match every "exec", and an expansion term is already exact.
-      prefix: (t) => weight.get(t) === TYPED && t.length >= 4,
-      fuzzy: (t) => (weight.get(t) === TYPED && t.length >= 6 ? 0.2 : false),
-      combineWith: 'OR',
       filter: wanted.length
         ? (r) => {
             const e = this.byId.get(r.id as string)!;
@@ -127,16 +83,10 @@ export class ExampleIndex {
           }
         : undefined,
     });
-    return results.slice(0, Math.max(opts.limit, 0)).map((r) => {
-      const matched = new Set(r.queryTerms);
-      return {
-        example: this.byId.get(r.id as string)!,
-        score: r.score,
-        matched_terms: r.queryTerms.filter((t) => weight.get(t) === TYPED).map((t) => typedAs.get(t) ?? t),
-        concepts: hits
-          .filter((h) => matched.has(CONCEPT_TOKEN(h.concept)) || terms(conceptByName(h.concept)!.terms.join(' ')).some((t) => matched.has(t)))
-          .map((h) => `${h.concept} (from "${h.via}")`),
-      };
-    });
+    return results.slice(0, Math.max(opts.limit, 0)).map((r) => ({
+      example: this.byId.get(r.id as string)!,
+      score: r.score,
+      ...q.explain(r.queryTerms),
+    }));
   }
 }

@@ -1,13 +1,31 @@
-import { EXAMPLES_DIR, MACHINE_TOOL_DIRS } from '../config/paths.js';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { EXAMPLES_DIR, KNOWLEDGE_DIR, MACHINE_TOOL_DIRS } from '../config/paths.js';
+import { yamlLib } from '../manifest/lazy-libs.js';
+import { TRACEFS } from '../runtime/environment.js';
 import type { Preflight } from '../runtime/environment.js';
 import type { ProbeCache } from '../runtime/probe-cache.js';
 import { availability, KernelProbes, versionKey, type Availability } from './availability.js';
 import { ExampleIndex, type SearchHit, type SearchOptions } from './example-search.js';
 import { loadLibrary, loadMachineTools, type Example, type ExampleProblem } from './examples.js';
+import { describe, pairOf, ProbeIndex, subsystemOf, tracepointArgs, type DiscoveredProbe, type ProbeNotes } from './probe-discovery.js';
 
 export interface KnowledgeOptions {
   examplesDir?: string;
   machineToolDirs?: readonly string[];
+}
+
+export interface ProbeGroup {
+  subsystem: string;
+  description: string | null;
+  probes: DiscoveredProbe[];
+}
+
+export interface Discovery {
+  goal: string;
+  concepts: string[];
+  groups: ProbeGroup[];
+  count: number;
 }
 
 export interface RankedHit extends SearchHit {
@@ -25,6 +43,8 @@ const NOT_COMPILING_FACTOR = 0.6;
 export class KnowledgeBase {
   private loaded?: Promise<{ index: ExampleIndex; problems: ExampleProblem[] }>;
   private kernel?: Promise<KernelProbes | undefined>;
+  private probeIndex?: Promise<ProbeIndex>;
+  private probeNotes?: ProbeNotes;
 
   constructor(
     private readonly probes: ProbeCache,
@@ -92,5 +112,74 @@ export class KnowledgeBase {
     });
     ranked.sort((a, b) => b.score - a.score);
     return ranked.slice(0, opts.limit);
+  }
+
+  notes(): ProbeNotes {
+    this.probeNotes ??= yamlLib().parse(readFileSync(path.join(KNOWLEDGE_DIR, 'probes.yaml'), 'utf8')) as ProbeNotes;
+    return this.probeNotes;
+  }
+
+  private probesIndex(): Promise<ProbeIndex> {
+    this.probeIndex ??= (async () => ProbeIndex.build(await this.probes.all(), this.notes()))();
+    this.probeIndex.catch(() => (this.probeIndex = undefined));
+    return this.probeIndex;
+  }
+
+  /**
+   * Probes for a goal, grouped by subsystem, with their arguments and the probe that pairs with
+   * each. A path to a binary in the goal also lists its uprobes and USDT probes.
+   */
+  async discover(goal: string, opts: { limit: number; types?: string[] }): Promise<Discovery> {
+    const index = await this.probesIndex();
+    const found = index.search(goal, opts);
+    const binaries = goal.split(/\s+/).filter((w) => w.startsWith('/') && existsSync(w) && statSync(w).isFile());
+    const wantsUser = !opts.types?.length || opts.types.some((t) => /^(uprobe|uretprobe|usdt)$/.test(t));
+    if (binaries.length && wantsUser) found.probes.unshift(...(await this.userProbes(binaries, goal, opts)));
+    const probes = found.probes.slice(0, opts.limit);
+    await Promise.all(
+      probes.map(async (p) => {
+        p.args = await tracepointArgs(TRACEFS, p.probe);
+      }),
+    );
+    const groups = new Map<string, ProbeGroup>();
+    for (const p of probes) {
+      const g = groups.get(p.subsystem) ?? { subsystem: p.subsystem, description: this.notes().subsystems[p.subsystem] ?? null, probes: [] };
+      g.probes.push(p);
+      groups.set(p.subsystem, g);
+    }
+    return { goal, concepts: found.concepts, groups: [...groups.values()], count: probes.length };
+  }
+
+  /** A binary's uprobes and USDT probes whose names share a word of the goal. */
+  private async userProbes(binaries: string[], goal: string, opts: { limit: number; types?: string[] }): Promise<DiscoveredProbe[]> {
+    const words = goal
+      .toLowerCase()
+      .split(/[^a-z0-9_]+/)
+      .filter((w) => w.length >= 3 && !binaries.some((b) => b.toLowerCase().includes(w)));
+    const types = opts.types?.length ? opts.types.filter((t) => t === 'usdt' || t === 'uprobe' || t === 'uretprobe') : ['uprobe', 'usdt'];
+    const out: DiscoveredProbe[] = [];
+    for (const bin of binaries) {
+      for (const type of new Set(types.map((t) => (t === 'uretprobe' ? 'uprobe' : t)))) {
+        const listed = await this.probes.search(`${type}:${bin}:*`).catch(() => [] as string[]);
+        const exists = (p: string) => listed.includes(p.replace(/^uretprobe:/, 'uprobe:'));
+        for (const probe of listed) {
+          const fn = probe.split(':').slice(2).join(':').toLowerCase();
+          const hit = words.filter((w) => fn.includes(w));
+          if (words.length && !hit.length) continue;
+          const pair = pairOf(probe, exists);
+          out.push({
+            probe,
+            type,
+            subsystem: subsystemOf(probe),
+            description: describe(probe, this.notes()),
+            args: [],
+            ...(pair ? { pair } : {}),
+            score: hit.length,
+            matched_terms: hit,
+          });
+        }
+      }
+    }
+    return out.sort((a, b) => b.score - a.score).slice(0, opts.limit);
   }
 }
