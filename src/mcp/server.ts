@@ -2,12 +2,13 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Core } from '../core/core.js';
 import type { ToolResult } from '../results/tool-result.js';
+import { registerKnowledge } from './resources.js';
 
 const VERSION = '0.1.0';
 
 /** The MCP face of the core: every loaded manifest is a tool, validated by our Ajv, not Zod. */
 export function createServer(core: Core): { server: Server; cleanup: () => Promise<void> } {
-  const server = new Server({ name: 'mcptrace', version: VERSION }, { capabilities: { tools: { listChanged: false } } });
+  const server = new Server({ name: 'mcptrace', version: VERSION }, { capabilities: { tools: { listChanged: false }, resources: {}, prompts: {} } });
   const tools: Tool[] = core.tools.map(({ def: m }) => ({
     name: m.name,
     title: m.title,
@@ -49,6 +50,8 @@ export function createServer(core: Core): { server: Server; cleanup: () => Promi
     return toCallToolResult(result, hasOutputSchema.has(name));
   });
 
+  registerKnowledge(server, core);
+
   return { server, cleanup: () => core.shutdown() };
 }
 
@@ -58,7 +61,7 @@ export function toCallToolResult(r: ToolResult, hasOutputSchema: boolean): CallT
   // outputSchema check and hide the message, so it travels as text only.
   const conforms = !hasOutputSchema || !r.isError || 'execution_id' in r.structured;
   return {
-    content: [{ type: 'text', text: r.text }],
+    content: [{ type: 'text', text: r.text }, ...(r.links ?? []).map((l) => ({ type: 'resource_link' as const, ...l }))],
     ...(conforms ? { structuredContent: r.structured } : {}),
     ...(r.isError ? { isError: true } : {}),
   };

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { MAX_STDERR_LINES, type ToolLimits } from '../config/defaults.js';
 import { classifyStderr, type StderrLevel } from './bpftrace/notices.js';
 import type { OutputEvent, TypedMap } from './output-decoder.js';
+import type { OutputSink } from './output-files.js';
 
 export type ExecutionStatus = 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'timed_out';
 export type StopReason = 'stop' | 'cancel' | 'timeout' | 'duration' | 'shutdown';
@@ -66,6 +67,8 @@ export interface ExecutionState {
   readonly maps: ReadonlyMap<string, TypedMap>;
   /** Where each printed map starts in `lines`, so a terminal can render it as a table. */
   readonly mapPrints: ReadonlyMap<number, MapPrint>;
+  /** Lines in the file that holds the whole output, once output overflowed the caps. */
+  readonly overflowLines?: number;
 }
 
 /** A serialisable snapshot of a run (for a store that outlives the process). */
@@ -112,6 +115,12 @@ export class Execution extends EventEmitter implements ExecutionState {
   /** Maps whose latest print did not fit in `lines`; re-rendered at the end. */
   private readonly mapsMissingFromLines = new Map<string, string[]>();
   private readonly prints = new Map<number, MapPrint>();
+  /**
+   * Set by the runner: opens the file that receives the whole output once it overflows the caps
+   * (then every line goes there too, so the run can be read whole as a resource).
+   */
+  overflow?: () => OutputSink;
+  private sink?: OutputSink;
 
   constructor(
     readonly id: string,
@@ -242,11 +251,14 @@ export class Execution extends EventEmitter implements ExecutionState {
   apply(ev: OutputEvent): void {
     switch (ev.kind) {
       case 'text':
-        this.pushLine(ev.text);
+        this.record([ev.text], this.pushLine(ev.text));
         return;
-      case 'map':
+      case 'map': {
+        const before = this.out.length;
         this.pushMap(ev.map, ev.lines);
+        this.record(ev.lines, this.out.length > before);
         return;
+      }
       case 'lost':
         this.s.lostEvents += ev.events;
         return;
@@ -259,6 +271,21 @@ export class Execution extends EventEmitter implements ExecutionState {
         this.pushStderr(ev.text);
         return;
     }
+  }
+
+  /** Lines of the whole output kept in the overflow file; undefined while everything fits in memory. */
+  get overflowLines(): number | undefined {
+    return this.sink?.lines;
+  }
+
+  /** Until the first line is cut, memory holds the whole output; from then on the file does. */
+  private record(lines: readonly string[], kept: boolean): void {
+    if (!this.sink) {
+      if (kept || !this.overflow) return;
+      this.sink = this.overflow();
+      this.sink.write(this.out);
+    }
+    this.sink.write(lines);
   }
 
   /** Appends a line unless the caps are reached; returns whether it was kept. */
