@@ -117,3 +117,29 @@ export async function mapLimit(items, limit, fn) {
 export function availableVersions() {
   return VERSIONS.filter((v) => existsSync(v.bin));
 }
+
+/**
+ * The example's text with `compiles` and `runs_here` set to the measured values. Only those two
+ * values change: the Document gives each node's source range, and the rest of the file (folded
+ * descriptions, the program block, comments) stays byte for byte as written. A missing key is
+ * appended.
+ */
+export function withMeasured(text, doc, compiles, runsHere) {
+  const flow = `{ ${Object.entries(compiles)
+    .map(([v, ok]) => `"${v}": ${ok}`)
+    .join(', ')} }`;
+  const edits = [];
+  let tail = '';
+  for (const [key, value] of [
+    ['compiles', flow],
+    ['runs_here', String(runsHere)],
+  ]) {
+    const node = doc.get(key, true);
+    if (node?.range) edits.push([node.range[0], node.range[1], value]);
+    else tail += `${key}: ${value}\n`;
+  }
+  let out = text;
+  for (const [start, end, value] of edits.sort((a, b) => b[0] - a[0])) out = out.slice(0, start) + value + out.slice(end);
+  if (tail) out = (out.endsWith('\n') ? out : out + '\n') + tail;
+  return out;
+}

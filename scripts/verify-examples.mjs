@@ -5,7 +5,18 @@
 // `--only ID[,ID]` limits the run to some examples.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { HOST_VERSION, ROOT, VERSIONS, availableVersions, cleanup, compileProgram, loadExamples, mapLimit, probeExists } from './examples-lib.mjs';
+import {
+  HOST_VERSION,
+  ROOT,
+  VERSIONS,
+  availableVersions,
+  cleanup,
+  compileProgram,
+  loadExamples,
+  mapLimit,
+  probeExists,
+  withMeasured,
+} from './examples-lib.mjs';
 
 const argv = process.argv.slice(2);
 const check = argv.includes('--check');
@@ -56,9 +67,8 @@ for (const e of examples) {
     console.log(`    recorded ${JSON.stringify(recorded)} runs_here:${e.data.runs_here}, measured ${JSON.stringify(compiles)} runs_here:${runsHere}`);
     continue;
   }
-  for (const v of VERSIONS.map((x) => x.version)) if (v in compiles) e.doc.setIn(['compiles', v], compiles[v]);
-  e.doc.set('runs_here', runsHere);
-  writeFileSync(e.file, e.doc.toString({ lineWidth: 0 }));
+  const ordered = Object.fromEntries(VERSIONS.filter((v) => v.version in compiles).map((v) => [v.version, compiles[v.version]]));
+  writeFileSync(e.file, withMeasured(e.text, e.doc, ordered, runsHere));
   changed++;
 }
 cleanup();
