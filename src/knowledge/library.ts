@@ -35,6 +35,9 @@ export interface RankedHit extends SearchHit {
 // An example that cannot run here still shows (it teaches), but below those that can.
 const MISSING_PROBES_FACTOR = 0.45;
 const NOT_COMPILING_FACTOR = 0.6;
+// The library's examples were checked on every supported version; a machine's .bt tools were not
+// (some fail to compile on some kernels), so among equals the library's come first.
+const MACHINE_TOOL_FACTOR = 0.75;
 
 /**
  * The examples library and the machine's own bpftrace tools, loaded and indexed on first use
@@ -107,7 +110,10 @@ export class KnowledgeBase {
     const pool = index.search(query, { ...opts, limit: Math.max(opts.limit * 3, 20) });
     const ranked = pool.map((h) => {
       const a = availability(h.example, kernel, version);
-      const factor = (a.probes_exist === false ? MISSING_PROBES_FACTOR : 1) * (a.compiles_on_version === false ? NOT_COMPILING_FACTOR : 1);
+      const factor =
+        (a.probes_exist === false ? MISSING_PROBES_FACTOR : 1) *
+        (a.compiles_on_version === false ? NOT_COMPILING_FACTOR : 1) *
+        (h.example.source === 'machine' ? MACHINE_TOOL_FACTOR : 1);
       return { ...h, score: h.score * factor, availability: a };
     });
     ranked.sort((a, b) => b.score - a.score);
