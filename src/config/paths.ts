@@ -12,3 +12,5 @@ export const KNOWLEDGE_DIR = path.join(PACKAGE_ROOT, 'knowledge');
 export const EXAMPLES_DIR = path.join(PACKAGE_ROOT, 'examples');
 /** Where distributions install bpftrace's own tools (the .bt programs that ship with it). */
 export const MACHINE_TOOL_DIRS = ['/usr/sbin', '/usr/share/bpftrace/tools'];
+/** The build's parse and index of the examples library (scripts/build-examples.mjs). */
+export const EXAMPLES_CACHE = path.join(PACKAGE_ROOT, 'dist/generated/examples-cache.json');

@@ -39,6 +39,13 @@ function toDoc(e: Example): Doc {
   };
 }
 
+const OPTIONS = {
+  fields: ['title', 'tags', 'category', 'description', 'probes', 'concepts'],
+  storeFields: [],
+  tokenize: (text: string, field?: string) => (field === 'concepts' ? text.split(' ').filter(Boolean) : terms(text)),
+  processTerm: (t: string) => t,
+};
+
 /** The full-text index of the examples (MiniSearch, BM25) with tracing-concept expansion. */
 export class ExampleIndex {
   private readonly byId: Map<string, Example>;
@@ -50,17 +57,20 @@ export class ExampleIndex {
     this.byId = new Map(examples.map((e) => [e.id, e]));
   }
 
-  /** MiniSearch is imported here, on first search, so start-up never pays for it. */
-  static async build(examples: readonly Example[]): Promise<ExampleIndex> {
+  /**
+   * MiniSearch is imported here, on first search, so start-up never pays for it. `prebuilt` is
+   * the build's index of the first examples (the library), to which the rest are added.
+   */
+  static async build(examples: readonly Example[], prebuilt?: { json: string; count: number }): Promise<ExampleIndex> {
     const { default: MiniSearchClass } = await import('minisearch');
-    const ms = new MiniSearchClass<Doc>({
-      fields: ['title', 'tags', 'category', 'description', 'probes', 'concepts'],
-      storeFields: [],
-      tokenize: (text, field) => (field === 'concepts' ? text.split(' ').filter(Boolean) : terms(text)),
-      processTerm: (t) => t,
-    });
-    ms.addAll(examples.map(toDoc));
+    const ms = prebuilt ? MiniSearchClass.loadJSON<Doc>(prebuilt.json, OPTIONS) : new MiniSearchClass<Doc>(OPTIONS);
+    ms.addAll(examples.slice(prebuilt?.count ?? 0).map(toDoc));
     return new ExampleIndex(ms, examples);
+  }
+
+  /** The index as JSON, for the build's cache. */
+  toJSON(): string {
+    return JSON.stringify(this.ms);
   }
 
   get(id: string): Example | undefined {

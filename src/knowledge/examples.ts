@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { yamlLib } from '../manifest/lazy-libs.js';
@@ -76,15 +77,45 @@ export function toExample(value: unknown, file: string): Example | ExampleProble
   };
 }
 
+/**
+ * The build's parse of the library (scripts/build-examples.mjs): each file's parsed YAML by
+ * content hash, so start-up skips the YAML parser (about 10 ms a file on a cold parser), and
+ * the MiniSearch index of exactly those files.
+ */
+export interface LibraryCache {
+  files: Record<string, { sha1: string; value: unknown }>;
+  /** MiniSearch's JSON of the index over `ids`, in that order. */
+  index?: string;
+  ids?: string[];
+}
+
+export interface Library {
+  examples: Example[];
+  problems: ExampleProblem[];
+  /** Every file came from the cache unchanged: its index can be used as it is. */
+  fromCache: boolean;
+}
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+
 /** Reads every example under `dir`; a bad file is reported and skipped, never fatal. */
-export function loadLibrary(dir: string): { examples: Example[]; problems: ExampleProblem[] } {
+export function loadLibrary(dir: string, cache?: LibraryCache): Library {
   const examples: Example[] = [];
   const problems: ExampleProblem[] = [];
   const seen = new Map<string, string>();
-  for (const file of yamlFiles(dir)) {
+  let fromCache = cache !== undefined;
+  const files = yamlFiles(dir);
+  if (cache && files.length !== Object.keys(cache.files).length) fromCache = false;
+  for (const file of files) {
     let value: unknown;
     try {
-      value = yamlLib().parse(readFileSync(file, 'utf8'));
+      const text = readFileSync(file, 'utf8');
+      const hit = cache?.files[path.relative(dir, file)];
+      if (hit && hit.sha1 === sha1(text)) value = hit.value;
+      else {
+        fromCache = false;
+        value = yamlLib().parse(text);
+      }
     } catch (e) {
       problems.push({ file, message: (e as Error).message.split('\n')[0] });
       continue;
@@ -97,7 +128,17 @@ export function loadLibrary(dir: string): { examples: Example[]; problems: Examp
       examples.push(ex);
     }
   }
-  return { examples, problems };
+  return { examples, problems, fromCache: fromCache && problems.length === 0 };
+}
+
+/** What scripts/build-examples.mjs stores for `dir`: each file's parse, by content hash. */
+export function libraryFiles(dir: string): LibraryCache['files'] {
+  const files: LibraryCache['files'] = {};
+  for (const file of yamlFiles(dir)) {
+    const text = readFileSync(file, 'utf8');
+    files[path.relative(dir, file)] = { sha1: sha1(text), value: yamlLib().parse(text) };
+  }
+  return files;
 }
 
 const PROBE_TYPES =

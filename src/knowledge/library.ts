@@ -1,14 +1,22 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { EXAMPLES_DIR, KNOWLEDGE_DIR, MACHINE_TOOL_DIRS } from '../config/paths.js';
+import { EXAMPLES_CACHE, EXAMPLES_DIR, KNOWLEDGE_DIR, MACHINE_TOOL_DIRS } from '../config/paths.js';
 import { yamlLib } from '../manifest/lazy-libs.js';
 import { TRACEFS } from '../runtime/environment.js';
 import type { Preflight } from '../runtime/environment.js';
 import type { ProbeCache } from '../runtime/probe-cache.js';
 import { availability, KernelProbes, versionKey, type Availability } from './availability.js';
 import { ExampleIndex, type SearchHit, type SearchOptions } from './example-search.js';
-import { loadLibrary, loadMachineTools, type Example, type ExampleProblem } from './examples.js';
+import { loadLibrary, loadMachineTools, type Example, type ExampleProblem, type LibraryCache } from './examples.js';
 import { describe, pairOf, ProbeIndex, subsystemOf, tracepointArgs, type DiscoveredProbe, type ProbeNotes } from './probe-discovery.js';
+
+function readCache(): LibraryCache | undefined {
+  try {
+    return JSON.parse(readFileSync(EXAMPLES_CACHE, 'utf8')) as LibraryCache;
+  } catch {
+    return undefined; // not built yet: parse the YAML
+  }
+}
 
 export interface KnowledgeOptions {
   examplesDir?: string;
@@ -57,11 +65,18 @@ export class KnowledgeBase {
 
   private load(): Promise<{ index: ExampleIndex; problems: ExampleProblem[] }> {
     this.loaded ??= (async () => {
-      const lib = loadLibrary(this.opts.examplesDir ?? process.env.MCPTRACE_EXAMPLES_DIR ?? EXAMPLES_DIR);
+      const dir = this.opts.examplesDir ?? process.env.MCPTRACE_EXAMPLES_DIR ?? EXAMPLES_DIR;
+      const cache = dir === EXAMPLES_DIR ? readCache() : undefined;
+      const lib = loadLibrary(dir, cache);
       const taken = new Set(lib.examples.map((e) => e.id));
       const machine = loadMachineTools(this.opts.machineToolDirs ?? MACHINE_TOOL_DIRS).filter((e) => !taken.has(e.id));
       for (const p of lib.problems) process.stderr.write(`mcptrace: skipped example ${p.file}: ${p.message}\n`);
-      return { index: await ExampleIndex.build([...lib.examples, ...machine]), problems: lib.problems };
+      const ids = lib.examples.map((e) => e.id);
+      const prebuilt =
+        lib.fromCache && cache?.index && cache.ids?.length === ids.length && cache.ids.every((id, i) => id === ids[i])
+          ? { json: cache.index, count: ids.length }
+          : undefined;
+      return { index: await ExampleIndex.build([...lib.examples, ...machine], prebuilt), problems: lib.problems };
     })();
     return this.loaded;
   }

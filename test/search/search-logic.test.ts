@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { KernelProbes, availability, versionKey } from '../../src/knowledge/availability.js';
 import { conceptsIn, stem } from '../../src/knowledge/concepts.js';
 import { ExampleIndex } from '../../src/knowledge/example-search.js';
-import { headerDescription, loadLibrary, probesOf } from '../../src/knowledge/examples.js';
+import { headerDescription, libraryFiles, loadLibrary, probesOf } from '../../src/knowledge/examples.js';
 
 const LIB = path.resolve(__dirname, '../fixtures/examples-lib');
 
@@ -34,6 +34,16 @@ describe('examples library', () => {
       'bad-id.yaml: id "Not_Kebab" is not kebab-case',
       expect.stringMatching(/^dup\.yaml: id "exec-trace" is also used by .*processes\/exec-trace\.yaml$/),
     ]);
+  });
+
+  it('uses the build cache only for files whose content it hashed', () => {
+    const files = libraryFiles(LIB);
+    const fresh = loadLibrary(LIB);
+    const cached = loadLibrary(LIB, { files });
+    expect(cached.examples).toEqual(fresh.examples);
+    const stale = { files: { ...files, 'files/opens-by-file.yaml': { sha1: 'old', value: { id: 'stale' } } } };
+    expect(loadLibrary(LIB, stale).examples.map((e) => e.id)).toContain('opens-by-file');
+    expect(loadLibrary(LIB, stale).fromCache).toBe(false);
   });
 
   it('reads the probes of a program, not what its blocks or predicates contain', () => {
