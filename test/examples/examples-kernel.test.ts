@@ -4,7 +4,7 @@
 import { execa } from 'execa';
 import { expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel';
-import { HOST_VERSION, VERSIONS, availableVersions, cleanup, compileProgram, loadExamples, mapLimit } from '../../scripts/examples-lib.mjs';
+import { HOST_VERSION, VERSIONS, availableVersions, cleanup, compileProgram, loadExamples, mapLimit, probeExists } from '../../scripts/examples-lib.mjs';
 
 const examples = loadExamples();
 const versions = availableVersions();
@@ -32,6 +32,16 @@ describeKernel('examples on this machine', () => {
     );
     expect(wrong, 'run npm run verify:examples to re-measure').toEqual([]);
   }, 900_000);
+
+  it('runs_here is true exactly when the host bpftrace compiles it and every probe exists here', async () => {
+    const wrong = (
+      await mapLimit(examples, 2, async (e) => {
+        const exist = e.data.compiles[HOST_VERSION] ? (await Promise.all(e.data.probes.map((p: string) => probeExists(p)))).every(Boolean) : false;
+        return e.data.runs_here === exist ? undefined : `${e.data.id}: recorded runs_here ${e.data.runs_here}, measured ${exist}`;
+      })
+    ).filter(Boolean);
+    expect(wrong, 'run npm run verify:examples to re-measure').toEqual([]);
+  }, 300_000);
 
   // A spread over the library: every k-th runnable example, by id, so each category tends to
   // appear and the choice does not depend on the order files were written in.
