@@ -45,7 +45,7 @@ async function main() {
   }
   console.log(`search_examples on ${path.relative(REPO, file)} (${indexed} examples indexed)`);
   console.log(line('all', rows));
-  for (const split of ['tune', 'heldout'])
+  for (const split of [...new Set(rows.map((r) => r.split))])
     console.log(
       line(
         split,

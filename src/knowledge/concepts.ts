@@ -145,6 +145,8 @@ export const CONCEPTS: readonly Concept[] = [
       'listening',
       'syn',
       'backlog',
+      'econnrefused',
+      'econnreset',
     ],
     terms: ['tcp', 'connect', 'accept', 'state', 'inet_sock_set_state', 'syn', 'connection'],
   },
@@ -172,6 +174,13 @@ export const CONCEPTS: readonly Concept[] = [
       'timed out',
       'enoent',
       'eacces',
+      'eperm',
+      'eagain',
+      'econnrefused',
+      'econnreset',
+      'etimedout',
+      'ehostunreach',
+      'enetunreach',
       'unsuccessful',
     ],
     terms: ['error', 'fail', 'failed', 'errno', 'ret', 'drop'],
@@ -421,8 +430,50 @@ export const CONCEPTS: readonly Concept[] = [
       'pthread',
       'synchronization',
       'lock wait',
+      'flock',
+      'fcntl',
+      'lockf',
+      'file lock',
+      'advisory lock',
     ],
     terms: ['lock', 'futex', 'mutex', 'contention', 'contend'],
+  },
+  {
+    name: 'delete',
+    triggers: [
+      'delete',
+      'deleted',
+      'deleting',
+      'remove',
+      'removed',
+      'removing',
+      'unlink',
+      'rename',
+      'renamed',
+      'disappear',
+      'disappeared',
+      'vanish',
+      'vanished',
+      'erase',
+      'wipe',
+      'wiped',
+      'rm',
+      'overwritten',
+      'replaced',
+      'rotate',
+      'rotated',
+    ],
+    terms: ['unlink', 'unlinkat', 'rename', 'renameat', 'delete'],
+  },
+  {
+    name: 'space',
+    triggers: ['disk full', 'filling', 'fill up', 'fills up', 'free space', 'disk space', 'enospc', 'no space', 'growing file', 'log grows', 'quota'],
+    terms: ['write', 'bytes', 'written', 'throughput'],
+  },
+  {
+    name: 'kthreads',
+    triggers: ['kworker', 'kthread', 'kernel thread', 'kernel threads', 'workqueue', 'ksoftirqd', 'kswapd', 'background kernel'],
+    terms: ['workqueue', 'kworker', 'work', 'kernel'],
   },
   {
     name: 'timers',
@@ -598,8 +649,12 @@ export const STOP_WORDS = new Set(
  * A light English stemmer: enough that "writing", "writes" and "write" meet, without a
  * dependency. Probe names (with "_") are left as they are.
  */
+// Words whose regular stem would merge two concepts: "blocked" (waiting) is not "block" (a disk).
+const IRREGULAR: Record<string, string> = { blocked: 'blocked', blocking: 'blocked' };
+
 export function stem(word: string): string {
   let w = word.toLowerCase();
+  if (IRREGULAR[w]) return IRREGULAR[w];
   if (w.includes('_') || w.length <= 3) return w;
   if (w.endsWith('ies') && w.length > 4) return `${w.slice(0, -3)}y`;
   if (w.endsWith('sses')) return w.slice(0, -2);
