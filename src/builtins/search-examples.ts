@@ -48,7 +48,7 @@ const indent = (text: string) =>
   text
     .trimEnd()
     .split('\n')
-    .map((l) => `    ${l}`)
+    .map((l) => (l.trim() ? `    ${l}` : ''))
     .join('\n');
 
 export default defineBuiltin<Input>({
@@ -76,7 +76,9 @@ export default defineBuiltin<Input>({
         return [
           `${i + 1}. ${r.id}: ${r.title}  [${status(r)}]`,
           `   ${r.description}`,
-          `   matched ${why || 'loosely'}; ${r.category}, ${r.complexity}, output: ${r.output}${r.source === 'machine' ? `, installed with bpftrace (${r.resource})` : ''}`,
+          `   why: ${why || 'a loose match'}`,
+          `   ${r.category} · ${r.complexity} · output ${r.output} · ${r.source === 'machine' ? 'installed with bpftrace · ' : ''}${r.resource}`,
+          '',
           indent(r.program),
         ].join('\n');
       })
