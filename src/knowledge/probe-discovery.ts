@@ -7,6 +7,8 @@ import { conceptTokens, terms, WeightedQuery } from './query.js';
 export interface ProbeNotes {
   subsystems: Record<string, string>;
   probes: Record<string, string>;
+  /** What a system call does, by name. */
+  syscalls?: Record<string, string>;
 }
 
 export interface ProbePair {
@@ -46,9 +48,10 @@ export function describe(probe: string, notes: ProbeNotes): string {
   const [type, sub, name] = probe.split(':');
   if (type === 'tracepoint' && sub === 'syscalls') {
     const call = name.replace(/^sys_(enter|exit)_/, '');
+    const what = notes.syscalls?.[call] ? ` (${notes.syscalls[call]})` : '';
     return name.startsWith('sys_enter_')
-      ? `Entry of the ${call}() system call, with its arguments.`
-      : `Return of the ${call}() system call (args->ret: the result, or -errno).`;
+      ? `Entry of the ${call}() system call${what}, with its arguments.`
+      : `Return of the ${call}() system call${what} (args->ret: the result, or -errno).`;
   }
   if (type === 'tracepoint') return `${(name ?? '').replace(/_/g, ' ')} (a ${sub} tracepoint).`;
   if (type === 'kprobe' || type === 'kfunc' || type === 'fentry') return `Entry of the kernel function ${name ?? sub}.`;
@@ -181,7 +184,7 @@ export class ProbeIndex {
     ms.addAll(
       probes.map((p) => {
         const subsystem = subsystemOf(p);
-        const note = notes.probes[p] ?? '';
+        const note = notes.probes[p] ?? (p.startsWith('tracepoint:syscalls:') ? describe(p, notes) : '');
         const name = p.split(':').slice(1).join(' ');
         return {
           id: p,

@@ -31,6 +31,7 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
     expect(names).toEqual([
       'bpf_info',
       'count_syscalls',
+      'discover_probes',
       'exec_program',
       'execsnoop',
       'get_result',
@@ -38,6 +39,7 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
       'list_executions',
       'list_helpers',
       'list_probes',
+      'search_examples',
       'stop_execution',
     ]);
     for (const t of tools) {

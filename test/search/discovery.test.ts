@@ -40,6 +40,9 @@ group('probe pairs and descriptions', () => {
     expect(describeProbe('tracepoint:block:block_rq_issue', NOTES)).toBe('A request goes to the device.');
     expect(describeProbe('tracepoint:syscalls:sys_exit_openat', NOTES)).toMatch(/^Return of the openat\(\) system call/);
     expect(describeProbe('tracepoint:block:block_plug', NOTES)).toBe('block plug (a block tracepoint).');
+    expect(describeProbe('tracepoint:syscalls:sys_enter_unlinkat', { ...NOTES, syscalls: { unlinkat: 'delete a file' } })).toBe(
+      'Entry of the unlinkat() system call (delete a file), with its arguments.',
+    );
     expect(subsystemOf('tracepoint:sched:sched_switch')).toBe('sched');
     expect(subsystemOf('uprobe:/bin/bash:readline')).toBe('bash');
   });
