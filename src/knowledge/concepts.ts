@@ -16,6 +16,14 @@ export const CONCEPTS: readonly Concept[] = [
   {
     name: 'latency',
     triggers: [
+      'jitter',
+      'spike',
+      'spikes',
+      'stutter',
+      'hiccup',
+      'lagging',
+      'takes ages',
+      'glitch',
       'slow',
       'slowly',
       'slower',
@@ -348,6 +356,13 @@ export const CONCEPTS: readonly Concept[] = [
   {
     name: 'exit',
     triggers: [
+      'restart',
+      'restarts',
+      'restarting',
+      'respawn',
+      'crash loop',
+      'crashloop',
+      'keeps dying',
       'exit',
       'exited',
       'die',
