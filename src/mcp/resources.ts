@@ -96,7 +96,7 @@ async function readProbe(core: Core, uri: string, probe: string): Promise<ReadRe
     describeProbe(probe, notes),
     '',
     `- subsystem: ${sub}${notes.subsystems[sub] ? ` (${notes.subsystems[sub]})` : ''}`,
-    `- arguments${probe.startsWith('tracepoint:') ? ' (args->NAME)' : ''}: ${args.length ? '' : 'none listed'}`,
+    `- arguments${probe.startsWith('tracepoint:') ? ' (args->NAME)' : ''}:${args.length ? '' : ' none listed'}`,
     ...args.map((a) => `  - ${a}`),
     ...(pair ? [`- pair: ${pair.entry} → ${pair.exit}: ${pair.use}`] : []),
     '',
@@ -104,65 +104,71 @@ async function readProbe(core: Core, uri: string, probe: string): Promise<ReadRe
   return { contents: [{ uri, mimeType: 'text/markdown', text }] };
 }
 
+/** Every listed resource: our guides, then the examples. Templates cover probes and run outputs. */
+export async function listResources(core: Core): Promise<Resource[]> {
+  const docs: Resource[] = documents().map((d) => ({ uri: d.uri, name: d.name, title: d.title, description: d.description, mimeType: 'text/markdown' }));
+  const examples: Resource[] = (await core.knowledge.examples()).map((e) => ({
+    uri: `mcptrace://examples/${e.id}`,
+    name: e.id,
+    title: e.title,
+    description: e.description,
+    mimeType: 'text/markdown',
+  }));
+  return [...docs, ...examples];
+}
+
+/** One resource by URI; an unknown one is an McpError that says what exists. */
+export async function readResource(core: Core, uri: string): Promise<ReadResourceResult> {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw notFound(uri, 'not a URI; mcptrace resources look like mcptrace://examples/{id}');
+  }
+  if (url.protocol !== 'mcptrace:') throw notFound(uri, 'mcptrace serves only mcptrace:// resources');
+  const rest = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  switch (url.host) {
+    case 'examples':
+      return readExample(core, uri, rest);
+    case 'probes':
+      return readProbe(core, uri, rest);
+    case 'docs': {
+      const text = readDocument(rest);
+      if (text === undefined)
+        throw notFound(
+          uri,
+          `the guides are ${documents()
+            .map((d) => d.uri)
+            .join(', ')}`,
+        );
+      return { contents: [{ uri, mimeType: 'text/markdown', text }] };
+    }
+    case 'executions':
+      return readOutputPage(core, uri, url, notFound);
+    default:
+      throw notFound(uri, 'resources live under mcptrace://examples/, mcptrace://probes/, mcptrace://docs/ and mcptrace://executions/');
+  }
+}
+
+export const listPrompts = () => PROMPTS.map((p) => ({ name: p.name, title: p.title, description: p.description, arguments: p.arguments }));
+
+/** A workflow prompt filled in; an unknown name or a missing argument is an McpError saying which. */
+export function getPrompt(
+  name: string,
+  args: Record<string, string> = {},
+): { description: string; messages: { role: 'user'; content: { type: 'text'; text: string } }[] } {
+  const p = PROMPTS.find((x) => x.name === name);
+  if (!p) throw new McpError(-32602, `unknown prompt "${name}"; the prompts are ${PROMPTS.map((x) => x.name).join(', ')}`);
+  const missing = p.arguments.filter((a) => a.required && !args[a.name]?.trim());
+  if (missing.length) throw new McpError(-32602, `prompt ${p.name} needs ${missing.map((a) => `"${a.name}" (${a.description})`).join(' and ')}`);
+  return { description: p.description, messages: [{ role: 'user', content: { type: 'text', text: promptText(p, args) } }] };
+}
+
 /** Resources and prompts: the examples, probes, our guides, run outputs, and the workflows. */
 export function registerKnowledge(server: Server, core: Core): void {
-  server.setRequestHandler(ListResourcesRequestSchema, async () => {
-    const docs: Resource[] = documents().map((d) => ({ uri: d.uri, name: d.name, title: d.title, description: d.description, mimeType: 'text/markdown' }));
-    const examples: Resource[] = (await core.knowledge.examples()).map((e) => ({
-      uri: `mcptrace://examples/${e.id}`,
-      name: e.id,
-      title: e.title,
-      description: e.description,
-      mimeType: 'text/markdown',
-    }));
-    return { resources: [...docs, ...examples] };
-  });
-
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: await listResources(core) }));
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: TEMPLATES }));
-
-  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
-    const uri = request.params.uri;
-    let url: URL;
-    try {
-      url = new URL(uri);
-    } catch {
-      throw notFound(uri, 'not a URI; mcptrace resources look like mcptrace://examples/{id}');
-    }
-    if (url.protocol !== 'mcptrace:') throw notFound(uri, 'mcptrace serves only mcptrace:// resources');
-    const rest = decodeURIComponent(url.pathname.replace(/^\//, ''));
-    switch (url.host) {
-      case 'examples':
-        return readExample(core, uri, rest);
-      case 'probes':
-        return readProbe(core, uri, rest);
-      case 'docs': {
-        const text = readDocument(rest);
-        if (text === undefined)
-          throw notFound(
-            uri,
-            `the guides are ${documents()
-              .map((d) => d.uri)
-              .join(', ')}`,
-          );
-        return { contents: [{ uri, mimeType: 'text/markdown', text }] };
-      }
-      case 'executions':
-        return readOutputPage(core, uri, url, notFound);
-      default:
-        throw notFound(uri, 'resources live under mcptrace://examples/, mcptrace://probes/, mcptrace://docs/ and mcptrace://executions/');
-    }
-  });
-
-  server.setRequestHandler(ListPromptsRequestSchema, async () => ({
-    prompts: PROMPTS.map((p) => ({ name: p.name, title: p.title, description: p.description, arguments: p.arguments })),
-  }));
-
-  server.setRequestHandler(GetPromptRequestSchema, async (request) => {
-    const p = PROMPTS.find((x) => x.name === request.params.name);
-    if (!p) throw new McpError(-32602, `unknown prompt "${request.params.name}"; the prompts are ${PROMPTS.map((x) => x.name).join(', ')}`);
-    const args = request.params.arguments ?? {};
-    const missing = p.arguments.filter((a) => a.required && !args[a.name]?.trim());
-    if (missing.length) throw new McpError(-32602, `prompt ${p.name} needs ${missing.map((a) => `"${a.name}" (${a.description})`).join(' and ')}`);
-    return { description: p.description, messages: [{ role: 'user', content: { type: 'text', text: promptText(p, args) } }] };
-  });
+  server.setRequestHandler(ReadResourceRequestSchema, async (request) => readResource(core, request.params.uri));
+  server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: listPrompts() }));
+  server.setRequestHandler(GetPromptRequestSchema, async (request) => getPrompt(request.params.name, request.params.arguments ?? {}));
 }
