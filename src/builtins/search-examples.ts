@@ -36,7 +36,10 @@ function entry(h: RankedHit) {
 }
 
 function status(r: ReturnType<typeof entry>): string {
-  if (r.runs_here) return r.probes_exist === null ? 'probes not checked' : 'runs here';
+  if (r.runs_here) {
+    if (r.probes_exist === null) return 'probes not checked';
+    return r.compiles_on_version === null ? `probes exist here; not compile-checked with bpftrace ${r.bpftrace_version ?? '?'}` : 'runs here';
+  }
   const why = [
     ...(r.probes_exist === false ? [`missing here: ${r.missing_probes.join(', ')}`] : []),
     ...(r.compiles_on_version === false ? [`does not compile with bpftrace ${r.bpftrace_version}`] : []),
