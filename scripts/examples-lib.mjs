@@ -78,7 +78,7 @@ export async function compileProgram({ bin, args }, program) {
 function errorLines(stderr) {
   return String(stderr ?? '')
     .split('\n')
-    .filter((l) => l && !/RLIMIT_MEMLOCK|available_filter_functions/.test(l))
+    .filter((l) => l && !/RLIMIT_MEMLOCK|^WARNING: Could not read functions from/.test(l))
     .join('\n');
 }
 
@@ -106,7 +106,8 @@ async function lookupProbe(spec, bin) {
   const [type, ...rest] = spec.split(':');
   if (ALWAYS.has(type)) return true;
   if (NEVER.has(type)) return false;
-  if ((type === 'tracepoint' || type === 't') && rest.length === 2 && !/[*?[]/.test(spec) && existsSync(TRACEFS)) return existsSync(path.join(TRACEFS, rest[0], rest[1]));
+  if ((type === 'tracepoint' || type === 't') && rest.length === 2 && !/[*?[]/.test(spec) && existsSync(TRACEFS))
+    return existsSync(path.join(TRACEFS, rest[0], rest[1]));
   const listed = LIST_AS[type] ? LIST_AS[type] + spec.slice(type.length) : spec;
   const r = await execa(bin, ['-l', listed], { reject: false, timeout: 30_000, stdin: 'ignore' });
   return r.exitCode === 0 && r.stdout.trim().length > 0;
