@@ -166,14 +166,15 @@ const ATTACHED = '__BPFTRACE_NOTIFY_PROBES_ATTACHED';
  * so both are watched. `errors` are the stderr lines that report a problem, without the
  * RLIMIT_MEMLOCK notice every run prints here.
  */
-export async function runBriefly({ bin }, program, ms = 1000) {
+export async function runBriefly({ bin }, program, ms = 1000, graceMs = 30_000) {
   const proc = execa(bin, ['-e', program], {
     reject: false,
     stdin: 'ignore',
     env: { [ATTACHED]: '1', BPFTRACE_PERF_RB_PAGES: '1024' },
-    timeout: 60_000,
+    timeout: 60_000 + graceMs,
     killSignal: 'SIGINT',
-    forceKillAfterDelay: 30_000,
+    // How long bpftrace may take to print its maps after SIGINT before it is killed.
+    forceKillAfterDelay: graceMs,
   });
   let attached = false;
   const watch = (d) => {
