@@ -78,7 +78,7 @@ export async function compileProgram({ bin, args }, program) {
 function errorLines(stderr) {
   return String(stderr ?? '')
     .split('\n')
-    .filter((l) => l && !/RLIMIT_MEMLOCK|available_filter_functions/.test(l))
+    .filter((l) => l && !/RLIMIT_MEMLOCK|^WARNING: Could not read functions from/.test(l))
     .join('\n');
 }
 
@@ -156,4 +156,37 @@ export function withMeasured(text, doc, compiles, runsHere) {
   for (const [start, end, value] of edits.sort((a, b) => b[0] - a[0])) out = out.slice(0, start) + value + out.slice(end);
   if (tail) out = (out.endsWith('\n') ? out : out + '\n') + tail;
   return out;
+}
+
+const ATTACHED = '__BPFTRACE_NOTIFY_PROBES_ATTACHED';
+
+/**
+ * Runs a program on the live kernel for `ms` once its probes are attached, then stops it with
+ * SIGINT as mcptrace does. The attach marker goes to stderr up to 0.22 and to stdout since 0.23,
+ * so both are watched. `errors` are the stderr lines that report a problem, without the
+ * RLIMIT_MEMLOCK notice every run prints here.
+ */
+export async function runBriefly({ bin }, program, ms = 1000, graceMs = 30_000) {
+  const proc = execa(bin, ['-e', program], {
+    reject: false,
+    stdin: 'ignore',
+    env: { [ATTACHED]: '1', BPFTRACE_PERF_RB_PAGES: '1024' },
+    timeout: 60_000 + graceMs,
+    killSignal: 'SIGINT',
+    // How long bpftrace may take to print its maps after SIGINT before it is killed.
+    forceKillAfterDelay: graceMs,
+  });
+  let attached = false;
+  const watch = (d) => {
+    if (attached || !String(d).includes(ATTACHED)) return;
+    attached = true;
+    setTimeout(() => proc.kill('SIGINT'), ms);
+  };
+  proc.stdout.on('data', watch);
+  proc.stderr.on('data', watch);
+  const r = await proc;
+  const errors = String(r.stderr)
+    .split('\n')
+    .filter((l) => /error/i.test(l) && !l.includes('RLIMIT_MEMLOCK'));
+  return { attached, errors, timedOut: r.timedOut, exitCode: r.exitCode, signal: r.signal, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
