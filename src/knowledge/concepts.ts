@@ -454,6 +454,27 @@ export const CONCEPTS: readonly Concept[] = [
     terms: ['lock', 'futex', 'mutex', 'contention', 'contend'],
   },
   {
+    // A database's symptoms are about durable writes: commits, checkpoints and the WAL wait on fsync.
+    name: 'database',
+    triggers: [
+      'database',
+      'db',
+      'postgres',
+      'postgresql',
+      'mysql',
+      'mariadb',
+      'sqlite',
+      'mongodb',
+      'commit',
+      'commits',
+      'transaction',
+      'checkpoint',
+      'wal',
+      'write ahead log',
+    ],
+    terms: ['fsync', 'fdatasync', 'sync', 'write', 'durability', 'database'],
+  },
+  {
     name: 'delete',
     triggers: [
       'delete',
@@ -587,8 +608,6 @@ export const CONCEPTS: readonly Concept[] = [
       'node',
       'golang',
       'ruby',
-      'mysql',
-      'postgres',
     ],
     terms: ['uprobe', 'uretprobe', 'usdt', 'function', 'ustack', 'libc'],
   },
