@@ -152,8 +152,6 @@ export class Core {
   prefetch(): void {
     void loadExeca();
     void loadBpftraceDecoder();
-    // The examples index (the build's cache plus the machine's .bt tools), for the first search.
-    void this.knowledge.index().catch(() => undefined);
   }
 
   async shutdown(): Promise<void> {
