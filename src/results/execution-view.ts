@@ -155,7 +155,8 @@ export function renderExecutionText(v: ExecutionResult, opts: { omitLines?: bool
     notes.push(
       `${v.dropped.lines} lines (${v.dropped.bytes} bytes) were dropped past the output cap of ${v.limits.max_lines} lines / ${v.limits.max_bytes} bytes; the final map output is always kept`,
     );
-  if (v.full_output)
+  // A terminal streamed the run and ends with it, and the file with it: no resource to point at.
+  if (v.full_output && !opts.omitLines)
     notes.push(
       `the whole output, ${v.full_output.lines_total} lines, is kept: read it in pages from the resource ${v.full_output.uri}?offset=0&limit=1000 (MCP resources/read)`,
     );

@@ -104,7 +104,11 @@ export class OutputFiles {
   constructor(private readonly parent = os.tmpdir()) {}
 
   open(id: string): OutputFile {
-    this.dir ??= mkdtempSync(path.join(this.parent, 'mcptrace-output-'));
+    if (!this.dir) {
+      this.dir = mkdtempSync(path.join(this.parent, 'mcptrace-output-'));
+      // A CLI command never shuts its runner down; the files must not outlive the process.
+      process.once('exit', () => this.removeAll());
+    }
     const f = new OutputFile(path.join(this.dir, `${id}.log`));
     this.files.set(id, f);
     return f;
