@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { probeMatcher } from '../runtime/probe-cache.js';
+import { probeMatcher, TYPE_ALIASES as ALIAS } from '../runtime/probe-cache.js';
 import type { Example } from './examples.js';
 
 /** Whether an example can run here: its probes on this kernel, and the user's bpftrace version. */
@@ -14,22 +14,6 @@ export interface Availability {
   /** Both of the above hold (unknown counts as possible). */
   runs_here: boolean;
 }
-
-const ALIAS: Record<string, string> = {
-  t: 'tracepoint',
-  k: 'kprobe',
-  kr: 'kretprobe',
-  u: 'uprobe',
-  ur: 'uretprobe',
-  U: 'usdt',
-  s: 'software',
-  h: 'hardware',
-  p: 'profile',
-  i: 'interval',
-  f: 'kfunc',
-  fr: 'kretfunc',
-  rt: 'rawtracepoint',
-};
 
 /** What the kernel offers, read once from bpftrace's probe list and sysfs. */
 export class KernelProbes {
