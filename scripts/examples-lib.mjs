@@ -158,35 +158,30 @@ export function withMeasured(text, doc, compiles, runsHere) {
   return out;
 }
 
-const ATTACHED = '__BPFTRACE_NOTIFY_PROBES_ATTACHED';
+const CLI = path.join(ROOT, 'bin/run.js');
 
 /**
- * Runs a program on the live kernel for `ms` once its probes are attached, then stops it with
- * SIGINT as mcptrace does. The attach marker goes to stderr up to 0.22 and to stdout since 0.23,
- * so both are watched. `errors` are the stderr lines that report a problem, without the
- * RLIMIT_MEMLOCK notice every run prints here.
+ * Runs a program on the live kernel through mcptrace's own exec command, so the stop is the
+ * runtime's: SIGINT only once the probes are attached, sent again when 0.17 ignores it (it
+ * does, now and then, for quiet programs), SIGKILL after `graceMs`. `seconds` counts from the
+ * start, attach included. Needs a build (npm run build).
  */
-export async function runBriefly({ bin }, program, ms = 1000, graceMs = 30_000) {
-  const proc = execa(bin, ['-e', program], {
+export async function runBriefly({ bin }, program, seconds = 3, graceMs = 30_000) {
+  if (!existsSync(path.join(ROOT, 'dist/cli/commands.js'))) throw new Error('runs go through mcptrace exec: run npm run build first');
+  const r = await execa(process.execPath, [CLI, 'exec', program, '--timeout', String(seconds), '--json'], {
     reject: false,
     stdin: 'ignore',
-    env: { [ATTACHED]: '1', BPFTRACE_PERF_RB_PAGES: '1024' },
-    timeout: 60_000 + graceMs,
-    killSignal: 'SIGINT',
-    // How long bpftrace may take to print its maps after SIGINT before it is killed.
-    forceKillAfterDelay: graceMs,
+    env: { MCPTRACE_BPFTRACE: bin, MCPTRACE_GRACE_MS: String(graceMs) },
+    timeout: seconds * 1000 + graceMs + 60_000,
   });
-  let attached = false;
-  const watch = (d) => {
-    if (attached || !String(d).includes(ATTACHED)) return;
-    attached = true;
-    setTimeout(() => proc.kill('SIGINT'), ms);
-  };
-  proc.stdout.on('data', watch);
-  proc.stderr.on('data', watch);
-  const r = await proc;
-  const errors = String(r.stderr)
-    .split('\n')
-    .filter((l) => /error/i.test(l) && !l.includes('RLIMIT_MEMLOCK'));
-  return { attached, errors, timedOut: r.timedOut, exitCode: r.exitCode, signal: r.signal, stdout: String(r.stdout), stderr: String(r.stderr) };
+  let result;
+  try {
+    result = JSON.parse(r.stdout);
+  } catch {
+    return { ok: false, problem: `mcptrace exec gave no JSON result (exit ${r.exitCode}): ${String(r.stderr).slice(0, 400)}` };
+  }
+  const ended = result.status === 'timed_out' || result.status === 'completed';
+  const ok = ended && result.exit_code === 0 && !result.error_message && result.stderr.length === 0 && result.attached_probes > 0;
+  const why = result.error_message ?? result.stderr.join(' | ');
+  return { ok, result, problem: ok ? undefined : `${result.status}, exit ${result.exit_code ?? result.signal}: ${why}`.slice(0, 600) };
 }

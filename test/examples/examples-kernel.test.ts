@@ -1,6 +1,7 @@
 // The measured fields of every example are true on this machine: each program is compiled
 // with every supported bpftrace here and must give exactly the recorded `compiles` map, and a
-// sample of `runs_here` examples really runs for a second on the host bpftrace without an error.
+// sample of `runs_here` examples really runs through mcptrace exec on the host bpftrace without
+// an error.
 import { expect, it } from 'vitest';
 import { describeKernel } from '../helpers/kernel';
 import {
@@ -40,6 +41,13 @@ describeKernel('examples on this machine', () => {
         : [`${e.data.id} on ${v.version}: recorded ${e.data.compiles[v.version]}, measured ${results[i].ok} ${results[i].stderr.split('\n')[0] ?? ''}`],
     );
     expect(wrong, 'run npm run verify:examples to re-measure').toEqual([]);
+    // 0.17 warns at compile time about things that misbehave at run time (a string from user
+    // memory compared with ==, mixed signs); only kprobe examples may warn, as kprobes are
+    // missing here.
+    const warned = jobs.flatMap(({ e, v }, i) =>
+      v.version === HOST_VERSION && !e.data.requires.includes('kprobes') && /WARNING/.test(results[i].stderr) ? [`${e.data.id}: ${results[i].stderr}`] : [],
+    );
+    expect(warned).toEqual([]);
   }, 900_000);
 
   it('runs_here is true exactly when the host bpftrace compiles it and every probe exists here', async () => {
@@ -67,17 +75,16 @@ describeKernel('examples on this machine', () => {
   });
 
   for (const e of sample) {
-    it(`${e.data.id} runs for 1 s on the host bpftrace without an error`, async () => {
+    it(`${e.data.id} runs through mcptrace exec on the host bpftrace without an error`, async () => {
       const r = await runBriefly(
         VERSIONS.find((v) => v.version === HOST_VERSION)!,
         e.data.program,
-        1000,
+        3,
       );
-      expect(r.attached, r.stderr).toBe(true);
-      expect(r.errors).toEqual([]);
-      expect(r.timedOut).toBe(false);
-      expect(r.exitCode).toBe(0);
-      expect(r.stdout).toMatch(/Attaching \d+ probes?/);
-    }, 90_000);
+      expect(r.problem).toBeUndefined();
+      expect(r.result.status).toBe('timed_out');
+      expect(r.result.exit_code).toBe(0);
+      expect(r.result.output[0]).toMatch(/^Attach(ing|ed) \d+ probes?/);
+    }, 120_000);
   }
 });
