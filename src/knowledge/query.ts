@@ -44,7 +44,11 @@ export class WeightedQuery {
     for (const t of terms(text, this.typedAs)) this.weight.set(t, TYPED);
     this.concepts = conceptsIn(text);
     for (const h of this.concepts) {
-      for (const t of terms(conceptByName(h.concept)!.terms.join(' '))) if (!this.weight.has(t)) this.weight.set(t, EXPANDED);
+      // A concept adds about as much as one typed word however many terms it has, so a document
+      // that shares many of one concept's terms cannot outrank one that says what was asked.
+      const added = terms(conceptByName(h.concept)!.terms.join(' '));
+      const w = EXPANDED * Math.min(1, 3 / added.length);
+      for (const t of added) if (!this.weight.has(t)) this.weight.set(t, w);
       this.weight.set(conceptToken(h.concept), SHARED_CONCEPT);
     }
   }
