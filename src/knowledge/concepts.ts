@@ -684,11 +684,15 @@ export const STOP_WORDS = new Set(
  * dependency. Probe names (with "_") are left as they are.
  */
 // Words whose regular stem would merge two concepts: "blocked" (waiting) is not "block" (a disk).
-const IRREGULAR: Record<string, string> = { blocked: 'blocked', blocking: 'blocked' };
+const IRREGULAR = new Map([
+  ['blocked', 'blocked'],
+  ['blocking', 'blocked'],
+]);
 
 export function stem(word: string): string {
   let w = word.toLowerCase();
-  if (IRREGULAR[w]) return IRREGULAR[w];
+  const irregular = IRREGULAR.get(w);
+  if (irregular) return irregular;
   if (w.includes('_') || w.length <= 3) return w;
   if (w.endsWith('ies') && w.length > 4) return `${w.slice(0, -3)}y`;
   if (w.endsWith('sses')) return w.slice(0, -2);

@@ -8,7 +8,7 @@ import type { ProbeCache } from '../runtime/probe-cache.js';
 import { availability, KernelProbes, versionKey, type Availability } from './availability.js';
 import { ExampleIndex, type SearchHit, type SearchOptions } from './example-search.js';
 import { loadLibrary, loadMachineTools, type Example, type ExampleProblem, type LibraryCache } from './examples.js';
-import { describe, pairOf, ProbeIndex, subsystemOf, tracepointArgs, type DiscoveredProbe, type ProbeNotes } from './probe-discovery.js';
+import { describe, pairOf, ProbeIndex, probeNotes, subsystemOf, tracepointArgs, type DiscoveredProbe, type ProbeNotes } from './probe-discovery.js';
 
 function readCache(): LibraryCache | undefined {
   try {
@@ -136,7 +136,7 @@ export class KnowledgeBase {
   }
 
   notes(): ProbeNotes {
-    this.probeNotes ??= yamlLib().parse(readFileSync(path.join(KNOWLEDGE_DIR, 'probes.yaml'), 'utf8')) as ProbeNotes;
+    this.probeNotes ??= probeNotes(yamlLib().parse(readFileSync(path.join(KNOWLEDGE_DIR, 'probes.yaml'), 'utf8')) as ProbeNotes);
     return this.probeNotes;
   }
 

@@ -30,6 +30,15 @@ export interface DiscoveredProbe {
   matched_terms: string[];
 }
 
+/**
+ * The notes as lookup tables with no prototype: a probe or function named like an Object
+ * method ("constructor") must find nothing, not a function.
+ */
+export function probeNotes(raw: Partial<ProbeNotes>): ProbeNotes {
+  const table = (o: Record<string, string> | undefined) => Object.assign(Object.create(null) as Record<string, string>, o ?? {});
+  return { subsystems: table(raw.subsystems), probes: table(raw.probes), syscalls: table(raw.syscalls) };
+}
+
 const TYPE_ALIASES: Record<string, string> = { kretprobe: 'kprobe', uretprobe: 'uprobe', kretfunc: 'kfunc', fexit: 'fentry' };
 
 /** The subsystem a probe belongs to: a tracepoint's category, or the first word of a function. */
@@ -174,15 +183,17 @@ export class ProbeIndex {
     this.listed = new Set(probes);
   }
 
-  static async build(probes: readonly string[], notes: ProbeNotes): Promise<ProbeIndex> {
+  static async build(probes: readonly string[], raw: ProbeNotes): Promise<ProbeIndex> {
+    const notes = probeNotes(raw);
     const { default: MiniSearchClass } = await import('minisearch');
     const ms = new MiniSearchClass<ProbeDoc>({
       fields: ['subsystem', 'name', 'description', 'concepts'],
       tokenize: (text, field) => (field === 'concepts' ? text.split(' ').filter(Boolean) : terms(text)),
       processTerm: (t) => t,
     });
+    // A kernel can list a name twice (a static function in two modules); MiniSearch needs unique ids.
     ms.addAll(
-      probes.map((p) => {
+      [...new Set(probes)].map((p) => {
         const subsystem = subsystemOf(p);
         const note = notes.probes[p] ?? (p.startsWith('tracepoint:syscalls:') ? describe(p, notes) : '');
         const name = p.split(':').slice(1).join(' ');

@@ -47,6 +47,16 @@ group('probe pairs and descriptions', () => {
     expect(subsystemOf('uprobe:/bin/bash:readline')).toBe('bash');
   });
 
+  it('copes with a kernel that lists a name twice, and with names like Object methods', async () => {
+    const ix = await ProbeIndex.build(['kprobe:constructor', 'kprobe:constructor', 'kprobe:tostring_helper', ...LISTED], NOTES);
+    const r = ix.search('constructor toString', { limit: 5 });
+    expect(r.probes.map((p) => p.probe).sort()).toEqual(['kprobe:constructor', 'kprobe:tostring_helper']);
+    expect(r.probes.find((p) => p.probe === 'kprobe:constructor')).toMatchObject({
+      subsystem: 'constructor',
+      description: 'Entry of the kernel function constructor.',
+    });
+  });
+
   it('ranks the probes of the goal, filtered by type', async () => {
     const ix = await ProbeIndex.build([...LISTED], NOTES);
     const r = ix.search('slow disk', { limit: 3 });

@@ -12,6 +12,8 @@ describe('concepts', () => {
     expect(new Set(['write', 'writes', 'writing'].map(stem)).size).toBe(1);
     expect(new Set(['file', 'files'].map(stem)).size).toBe(1);
     expect(stem('vfs_write')).toBe('vfs_write');
+    expect(stem('constructor')).toBe('constructor');
+    expect(stem('blocked')).not.toBe(stem('block'));
   });
 
   it('finds the intent of a symptom, with the words that triggered it', () => {
