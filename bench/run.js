@@ -134,6 +134,19 @@ async function abab(a, b, runs = RUNS) {
   return { mcptrace: stat(A), direct: stat(B) };
 }
 
+/** Milliseconds from spawning a server to its tools/list answer. */
+async function spawnToList(args, env = {}) {
+  const t0 = now();
+  const transport = new StdioClientTransport({ command: process.execPath, args, stderr: 'ignore', env: { ...process.env, ...env } });
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  await client.connect(transport);
+  const { tools } = await client.listTools();
+  const t = now() - t0;
+  await client.close();
+  if (!tools.length) throw new Error('no tools');
+  return t;
+}
+
 const results = [];
 function record(metric, unit, r, target, ok, note = '') {
   const ratio = r.direct.median ? r.mcptrace.median / r.direct.median : NaN;
@@ -374,17 +387,6 @@ const scenarios = {
   },
 
   async server_startup() {
-    const spawnToList = async (args) => {
-      const t0 = now();
-      const transport = new StdioClientTransport({ command: process.execPath, args, stderr: 'ignore' });
-      const client = new Client({ name: 'bench', version: '1.0.0' });
-      await client.connect(transport);
-      const { tools } = await client.listTools();
-      const t = now() - t0;
-      await client.close();
-      if (!tools.length) throw new Error('no tools');
-      return t;
-    };
     const r = await abab(
       () => spawnToList([path.join(REPO, 'bin/run.js'), 'serve']),
       () => spawnToList([path.join(HERE, 'minimal-server.js')]),
@@ -419,6 +421,66 @@ const scenarios = {
       const speedup = r.direct.median / r.mcptrace.median;
       record(metric, 'ms', r, 'p50 >= 5x faster', speedup >= 5, `${speedup.toFixed(1)}x faster`);
     }
+  },
+
+  async example_search(s) {
+    // Start-up: the library is loaded on first use, so a server with it should start as fast as
+    // one without (MCPTRACE_EXAMPLES_DIR pointing at nothing).
+    const serve = [path.join(REPO, 'bin/run.js'), 'serve'];
+    const startup = await abab(
+      () => spawnToList(serve),
+      () => spawnToList(serve, { MCPTRACE_EXAMPLES_DIR: '/nonexistent' }),
+    );
+    const added = startup.mcptrace.median - startup.direct.median;
+    record('start-up with the examples library (direct: without it)', 'ms', startup, '< +50 ms', added < 50, `adds ${added.toFixed(1)} ms`);
+    // First search of a fresh server: loading the library (build cache), the .bt tools and the index.
+    const first = [];
+    for (let i = 0; i < (SMOKE ? 2 : 5); i++) {
+      const f = await startServer();
+      const t0 = now();
+      await f.call('search_examples', { query: 'why is the disk slow' });
+      first.push(now() - t0);
+      await f.close();
+    }
+    log(`  first search of a fresh server (loads the library): median ${fmt(median(first))} ms`);
+    // Search with the whole library loaded, across the public query set: in process through
+    // Core.callTool (what the server does per call), and over MCP for the round trip, beside a
+    // trivial cached tool (list_helpers) to show what the transport itself costs.
+    const { parse } = await import('yaml');
+    const { queries } = parse(readFileSync(path.join(REPO, 'test/search/queries.yaml'), 'utf8'));
+    const { Core } = await import(path.join(REPO, 'dist/core/core.js'));
+    const core = new Core();
+    await core.callTool('search_examples', { query: 'warm up' });
+    await s.call('search_examples', { query: 'warm up' });
+    const inProcess = [];
+    const overMcp = [];
+    const trivial = [];
+    for (let round = 0; round < (SMOKE ? 1 : 3); round++) {
+      for (const q of queries) {
+        let t0 = now();
+        await core.callTool('search_examples', { query: q.q, limit: 5 });
+        inProcess.push(now() - t0);
+        t0 = now();
+        await s.call('search_examples', { query: q.q, limit: 5 });
+        overMcp.push(now() - t0);
+        t0 = now();
+        await s.call('list_helpers', { filter: 'stack' });
+        trivial.push(now() - t0);
+      }
+    }
+    await core.shutdown();
+    const p50 = median(inProcess);
+    results.push({
+      metric: `search_examples p50, whole library loaded (${queries.length} queries x ${inProcess.length / queries.length}, in process)`,
+      unit: 'ms',
+      mcptrace: stat(inProcess),
+      direct: stat([NaN]),
+      ratio: NaN,
+      target: 'p50 < 5 ms',
+      ok: p50 < 5,
+      note: `over MCP p50 ${median(overMcp).toFixed(2)} ms (list_helpers over MCP: ${median(trivial).toFixed(2)} ms); first search of a fresh server ${fmt(median(first))} ms`,
+    });
+    log(`  search_examples: p50 ${p50.toFixed(2)} ms in process, ${median(overMcp).toFixed(2)} ms over MCP (list_helpers ${median(trivial).toFixed(2)} ms)`);
   },
 
   async memory() {

@@ -3,6 +3,7 @@ import type { EnvironmentCheck } from '../runtime/environment-checks.js';
 import type { Preflight } from '../runtime/environment.js';
 import type { Execution, StopReason } from '../runtime/execution.js';
 import type { ProbeCache } from '../runtime/probe-cache.js';
+import type { KnowledgeBase } from '../knowledge/library.js';
 import type { CallContext, ToolResult } from '../results/tool-result.js';
 import type { TemplatesView } from './templates-view.js';
 import type { Policy } from '../policy/policy.js';
@@ -39,6 +40,8 @@ export interface BuiltinContext {
   validator: ProgramValidator;
   /** The safety policy in force (the same one every run passes). */
   policy: Policy;
+  /** The examples library and what runs here (search_examples, discover_probes). */
+  knowledge: KnowledgeBase;
 }
 
 /**

@@ -9,11 +9,23 @@ import renderTemplate from './render-template.js';
 import stopExecution from './stop-execution.js';
 import listBccTools from './list-bcc-tools.js';
 import validateProgram from './validate-program.js';
+import searchExamples from './search-examples.js';
+import discoverProbes from './discover-probes.js';
 
 /** Every built-in tool, by the handler name a manifest's `run.handler` gives. */
 export const BUILTINS: ReadonlyMap<string, BuiltinTool> = new Map(
-  [getResult, stopExecution, listExecutions, listProbes, listHelpers, bpfInfo, listBccTools, listTemplates, renderTemplate, validateProgram].map((b) => [
-    b.handler,
-    b,
-  ]),
+  [
+    getResult,
+    stopExecution,
+    listExecutions,
+    listProbes,
+    listHelpers,
+    bpfInfo,
+    listBccTools,
+    listTemplates,
+    renderTemplate,
+    validateProgram,
+    searchExamples,
+    discoverProbes,
+  ].map((b) => [b.handler, b]),
 );

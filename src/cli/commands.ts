@@ -1,5 +1,7 @@
 import type { Command } from '@oclif/core';
 import Doctor from './commands/doctor.js';
+import PromptsGet from './commands/prompts-get.js';
+import ResourcesRead from './commands/resources-read.js';
 import Serve from './commands/serve.js';
 import Setup from './commands/setup.js';
 import ToolsList from './commands/tools-list.js';
@@ -19,6 +21,8 @@ function buildCommands(): Record<string, Command.Class> {
     setup: Setup,
     'tools:list': ToolsList,
     'tools:validate': ToolsValidate,
+    'resources:read': ResourcesRead,
+    'prompts:get': PromptsGet,
   };
   for (const tool of sharedCore().tools) {
     const id = commandId(tool.def);

@@ -9,6 +9,7 @@ import { EnvironmentError, preflight, type Preflight } from '../runtime/environm
 import type { ExecutionStore } from '../runtime/execution-store.js';
 import { ProbeCache } from '../runtime/probe-cache.js';
 import { processExists } from '../runtime/processes.js';
+import { KnowledgeBase, type KnowledgeOptions } from '../knowledge/library.js';
 import { QueueFullError, Runner } from '../runtime/runner.js';
 import type { Spawner } from '../runtime/spawner.js';
 import { executionResult, waitForExecution } from '../results/execution-view.js';
@@ -29,6 +30,8 @@ export interface CoreOptions extends LoadOptions {
   preflight?: () => Promise<Preflight>;
   /** The safety policy: a loaded one, or where to find it (--policy, --safety-level). */
   policy?: Policy | PolicyOptions;
+  /** Where the examples library and the machine's .bt tools are read from. */
+  knowledge?: KnowledgeOptions;
 }
 
 /** Everything a pre-run hook sees: the tool, its validated input, and what would run. */
@@ -57,6 +60,7 @@ export class Core {
   readonly probes: ProbeCache;
   readonly validator: ProgramValidator;
   readonly policy: Policy;
+  readonly knowledge: KnowledgeBase;
   private readonly byName = new Map<string, Tool>();
   private readonly hooks: PreRunHook[] = [];
   private readonly checkEnvironment: () => Promise<Preflight>;
@@ -71,6 +75,7 @@ export class Core {
     this.validator = new ProgramValidator(() => this.preflight(), this.probes);
     this.policy = opts.policy instanceof Policy ? opts.policy : loadPolicy(opts.policy);
     this.addPreRunHook(policyHook(this.policy, this.probes));
+    this.knowledge = new KnowledgeBase(this.probes, () => this.preflight(), opts.knowledge);
   }
 
   get tools(): Tool[] {
@@ -116,6 +121,7 @@ export class Core {
       ),
       validator: this.validator,
       policy: this.policy,
+      knowledge: this.knowledge,
     };
   }
 

@@ -4,6 +4,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Core } from '../core/core.js';
 import type { ToolResult } from '../results/tool-result.js';
+import { registerKnowledge } from './resources.js';
 
 const VERSION = '0.1.0';
 
@@ -24,7 +25,7 @@ export function unknownToolsets(core: Core, toolsets: string[]): string[] {
  * context) but still answers a call by name, so list_bcc_tools can point at it.
  */
 export function createServer(core: Core, opts: ServerOptions = {}): { server: Server; cleanup: () => Promise<void> } {
-  const server = new Server({ name: 'mcptrace', version: VERSION }, { capabilities: { tools: { listChanged: false } } });
+  const server = new Server({ name: 'mcptrace', version: VERSION }, { capabilities: { tools: { listChanged: false }, resources: {}, prompts: {} } });
   const sets = opts.toolsets && !opts.toolsets.includes('all') ? new Set(opts.toolsets) : undefined;
   // A tool from the user's own directories was put there to be used: it is always listed.
   const own = (file: string) => !file.startsWith(`${BUILTIN_TOOLS_DIR}${path.sep}`);
@@ -70,6 +71,8 @@ export function createServer(core: Core, opts: ServerOptions = {}): { server: Se
     return toCallToolResult(result, hasOutputSchema.has(name));
   });
 
+  registerKnowledge(server, core);
+
   return { server, cleanup: () => core.shutdown() };
 }
 
@@ -79,7 +82,7 @@ export function toCallToolResult(r: ToolResult, hasOutputSchema: boolean): CallT
   // outputSchema check and hide the message, so it travels as text only.
   const conforms = !hasOutputSchema || !r.isError || 'execution_id' in r.structured;
   return {
-    content: [{ type: 'text', text: r.text }],
+    content: [{ type: 'text', text: r.text }, ...(r.links ?? []).map((l) => ({ type: 'resource_link' as const, ...l }))],
     ...(conforms ? { structuredContent: r.structured } : {}),
     ...(r.isError ? { isError: true } : {}),
   };

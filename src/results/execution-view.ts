@@ -61,6 +61,7 @@ export type ExecutionResult = {
   rows?: Row[];
   /** Every histogram the tool printed, its latest print, whole. */
   histograms?: Histogram[];
+  full_output?: { uri: string; lines_total: number };
 };
 
 /** Every field of ExecutionResult, for the schema check; the compiler keeps it complete. */
@@ -99,7 +100,11 @@ export const EXECUTION_RESULT_FIELDS: Record<keyof ExecutionResult, true> = {
   columns: true,
   rows: true,
   histograms: true,
+  full_output: true,
 };
+
+/** The MCP resource holding a run's whole output (served by src/mcp/resources.ts). */
+export const outputUri = (id: string): string => `mcptrace://executions/${id}/output`;
 
 const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms) / 1000);
 const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
@@ -156,6 +161,7 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
   if (e.attemptOf) Object.assign(view, { attempt_of: e.attemptOf, attempt: e.attempt ?? 2 });
   if (e.errors?.length)
     view.errors = e.errors.map(({ category, message, line, column, snippet, suggestion }) => ({ category, message, line, column, snippet, suggestion }));
+  if (e.overflowLines !== undefined) view.full_output = { uri: outputUri(e.id), lines_total: e.overflowLines };
   if (page.includeMaps) view.maps = Object.fromEntries([...e.maps.values()].map((m) => [m.name, { type: m.type, value: m.value }]));
   return view;
 }
@@ -220,6 +226,11 @@ export function renderExecutionText(v: ExecutionResult, opts: { omitLines?: bool
   if (v.dropped.lines && !opts.streamed)
     notes.push(
       `${v.dropped.lines} lines (${v.dropped.bytes} bytes) were dropped past the output cap of ${v.limits.max_lines} lines / ${v.limits.max_bytes} bytes; the final map output is always kept`,
+    );
+  // A terminal streamed the run and ends with it, and the file with it: no resource to point at.
+  if (v.full_output && !opts.omitLines)
+    notes.push(
+      `the whole output, ${v.full_output.lines_total} lines, is kept: read it in pages from the resource ${v.full_output.uri}?offset=0&limit=1000 (MCP resources/read)`,
     );
   if (v.lost_events) notes.push(`bpftrace reported ${v.lost_events} lost events (the kernel ring buffer overflowed)`);
   for (const w of v.warnings ?? []) notes.push(`warning: ${w}`);
@@ -315,6 +326,18 @@ export function executionResult(e: ExecutionState, page: PageOptions): ToolResul
   const v = executionView(e, page);
   return {
     structured: v,
+    ...(v.full_output
+      ? {
+          links: [
+            {
+              uri: v.full_output.uri,
+              name: `${v.execution_id}-output`,
+              description: `The whole output of ${v.execution_id}: ${v.full_output.lines_total} lines, readable in pages (?offset=&limit=)`,
+              mimeType: 'text/plain',
+            },
+          ],
+        }
+      : {}),
     text: renderExecutionText(v),
     isError: e.status === 'failed',
     errorKind: e.status === 'failed' ? 'failed' : e.status === 'timed_out' ? 'timeout' : undefined,

@@ -15,6 +15,15 @@ export interface ToolResult<S extends object = Record<string, unknown>> {
   errorKind?: ErrorKind;
   /** Stack of an internal error; the CLI shows it only with --debug, MCP never. */
   debug?: string;
+  /** Resources the result points at (e.g. a run's whole output); MCP sends them as resource_link items. */
+  links?: ResourceLinkItem[];
+}
+
+export interface ResourceLinkItem {
+  uri: string;
+  name: string;
+  description?: string;
+  mimeType?: string;
 }
 
 export function errorResult(message: string, errorKind: ErrorKind = 'input', extra: Record<string, unknown> = {}): ToolResult {

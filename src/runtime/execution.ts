@@ -9,6 +9,7 @@ import {
 } from '../config/defaults.js';
 import { classifyStderr, type StderrLevel } from './bpftrace/notices.js';
 import type { Column, Histogram, OutputEvent, Row, TypedMap } from './output-decoder.js';
+import type { OutputSink } from './output-files.js';
 
 /** One error of a failed compile, in the validator's taxonomy (validate_program's errors). */
 export interface CompileError {
@@ -104,6 +105,8 @@ export interface ExecutionState {
   readonly rows?: readonly LineRow[];
   /** The latest print of each histogram, complete regardless of the line caps. */
   readonly histograms?: readonly Histogram[];
+  /** Lines in the file that holds the whole output, once output overflowed the caps. */
+  readonly overflowLines?: number;
 }
 
 /**
@@ -174,6 +177,12 @@ export class Execution extends EventEmitter implements ExecutionState {
   private header?: Column[];
   private readonly tableRows: LineRow[] = [];
   private readonly hists = new Map<string, Histogram>();
+  /**
+   * Set by the runner: opens the file that receives the whole output once it overflows the caps
+   * (then every line goes there too, so the run can be read whole as a resource).
+   */
+  overflow?: () => OutputSink;
+  private sink?: OutputSink;
 
   constructor(
     readonly id: string,
@@ -345,11 +354,14 @@ export class Execution extends EventEmitter implements ExecutionState {
   apply(ev: OutputEvent): void {
     switch (ev.kind) {
       case 'text':
-        this.pushLine(ev.text);
+        this.record([ev.text], this.pushLine(ev.text));
         return;
-      case 'map':
+      case 'map': {
+        const before = this.out.length;
         this.pushMap(ev.map, ev.lines);
+        this.record(ev.lines, this.out.length > before);
         return;
+      }
       case 'lost':
         this.s.lostEvents += ev.events;
         return;
@@ -375,6 +387,21 @@ export class Execution extends EventEmitter implements ExecutionState {
         for (const l of ev.lines) this.pushLine(l);
         return;
     }
+  }
+
+  /** Lines of the whole output kept in the overflow file; undefined while everything fits in memory. */
+  get overflowLines(): number | undefined {
+    return this.sink?.lines;
+  }
+
+  /** Until the first line is cut, memory holds the whole output; from then on the file does. */
+  private record(lines: readonly string[], kept: boolean): void {
+    if (!this.sink) {
+      if (kept || !this.overflow) return;
+      this.sink = this.overflow();
+      this.sink.write(this.out);
+    }
+    this.sink.write(lines);
   }
 
   /** Appends a line unless the caps are reached; returns whether it was kept. */

@@ -4,7 +4,8 @@ import { isHarmless } from './bpftrace/notices.js';
 import type { Preflight } from './environment.js';
 import { runToCompletion } from './subprocess.js';
 
-const TYPE_ALIASES: Record<string, string> = {
+/** bpftrace's short probe type names. */
+export const TYPE_ALIASES: Record<string, string> = {
   t: 'tracepoint',
   k: 'kprobe',
   kr: 'kretprobe',

@@ -4,6 +4,7 @@ import { Execution, type StopReason } from './execution.js';
 import { MemoryExecutionStore, type ExecutionStore } from './execution-store.js';
 import { requestStop, runProcess, type LaunchSpec } from './process-lifecycle.js';
 import { execaSpawner, type Spawner } from './spawner.js';
+import { OutputFiles } from './output-files.js';
 
 export class QueueFullError extends Error {}
 
@@ -32,6 +33,8 @@ export class Runner {
   readonly store: ExecutionStore;
   private readonly spawner: Spawner;
   private readonly queue: PQueue;
+  /** The whole output of runs that overflowed their caps, file-backed, readable in pages. */
+  readonly outputs = new OutputFiles();
   private seq = 0;
 
   constructor(options: Partial<RunnerSettings> = {}, deps: RunnerDeps = {}) {
@@ -56,6 +59,7 @@ export class Runner {
     const exec = new Execution(id, req.tool, req.limits, req.spec.argv.join(' '), req.variant, req.summary);
     if (req.attemptOf) exec.linkAttempt(req.attemptOf, this.store.get(req.attemptOf)?.attempt);
     if (req.warnings?.length) exec.preRunWarnings = [...req.warnings];
+    exec.overflow = () => this.outputs.open(id);
     this.store.add(exec);
     this.forgetOld();
     // p-queue starts a task at once when a slot is free: say so now, so the caller (and an
@@ -87,6 +91,7 @@ export class Runner {
     const live = this.list().filter((e) => !e.finished);
     for (const e of live) this.stop(e, 'shutdown');
     await Promise.all(live.map((e) => (e.finished ? undefined : new Promise((r) => e.once('end', r)))));
+    this.outputs.removeAll();
   }
 
   private forgetOld(): void {
@@ -96,6 +101,7 @@ export class Runner {
     for (const e of finished) {
       if (count <= this.options.maxRetained && bytes <= this.options.maxRetainedBytes) break;
       this.store.delete(e.id);
+      this.outputs.remove(e.id);
       count--;
       bytes -= e.storedBytes;
     }

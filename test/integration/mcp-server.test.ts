@@ -32,6 +32,7 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
     expect(names).toEqual([
       'bpf_info',
       'count_syscalls',
+      'discover_probes',
       'exec_program',
       'get_result',
       'hello_user',
@@ -41,6 +42,7 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
       'list_probes',
       'list_templates',
       'render_template',
+      'search_examples',
       'stop_execution',
       'trace_block_io_latency',
       'trace_block_io_size',
