@@ -3,7 +3,7 @@
  * below it, never from one above; cycles are errors everywhere. docs/ARCHITECTURE.md draws the
  * same picture. `npm run lint` runs this; CI fails on a violation.
  */
-const LAYERS = ['config', 'generated', 'manifest', 'runtime', 'results', 'builtins', 'kinds', 'core', 'mcp', 'cli'];
+const LAYERS = ['config', 'generated', 'manifest', 'runtime', 'results', 'analysis', 'builtins', 'kinds', 'core', 'mcp', 'cli'];
 
 const upward = LAYERS.flatMap((from, i) =>
   LAYERS.slice(i + 1).map((to) => ({

@@ -1,0 +1,75 @@
+import { BpftraceJsonDecoder } from '../runtime/bpftrace/json-decoder.js';
+import { featuresOf, OLDEST_SUPPORTED, parseVersion } from '../runtime/bpftrace/version.js';
+import { Execution } from '../runtime/execution.js';
+import type { MapEventType } from '../runtime/output-decoder.js';
+import { isRecord, sourceFromExecution, type AnalysisSource, type BucketHistogram, type TableColumn, type TableRow } from './model.js';
+
+/** Enough room for any saved output: a file is analysed whole. */
+const NO_CAP = { max_lines: Number.MAX_SAFE_INTEGER, max_bytes: Number.MAX_SAFE_INTEGER };
+
+/**
+ * bpftrace's version, read from the file's own shape: 0.24 and later give attached_probes a
+ * top-level count, 0.23 alone escapes map keys twice (a stack key holds a literal `\\n`).
+ */
+function guessVersion(text: string) {
+  if (/"type": ?"attached_probes", ?"count"/.test(text)) return parseVersion('0.24.0')!;
+  if (text.includes('\\\\n')) return parseVersion('0.23.0')!;
+  return OLDEST_SUPPORTED;
+}
+
+/** A raw `bpftrace -f json` output file, decoded exactly as a live run's output is. */
+export function sourceFromBpftraceJson(id: string, text: string): AnalysisSource {
+  const decoder = new BpftraceJsonDecoder(featuresOf(guessVersion(text)));
+  const e = new Execution(id, 'bpftrace', NO_CAP, id);
+  for (const line of text.split('\n')) for (const ev of decoder.stdout(line)) e.apply(ev);
+  for (const ev of decoder.end()) e.apply(ev);
+  return { ...sourceFromExecution(e), program: undefined, duration: undefined };
+}
+
+/**
+ * What `mcptrace <tool> --json` writes: the execution_result. Maps are there when it was saved
+ * with --include-maps; without them the lines are all there is.
+ */
+export function sourceFromSavedResult(id: string, r: Record<string, unknown>): AnalysisSource {
+  const maps = isRecord(r.maps)
+    ? Object.entries(r.maps).flatMap(([name, m]) => (isRecord(m) && typeof m.type === 'string' ? [{ name, type: m.type as MapEventType, value: m.value }] : []))
+    : [];
+  const output = Array.isArray(r.output) ? r.output.map(String) : [];
+  // Map prints in the lines are the maps' text, not printf events: left out when the maps came too.
+  const text = maps.length ? output.filter((l) => !/^@\w*[[:]/.test(l) && !/^[[(].*\|.*\|$/.test(l) && l !== '') : output;
+  return {
+    id: typeof r.execution_id === 'string' ? r.execution_id : id,
+    tool: typeof r.tool === 'string' ? r.tool : undefined,
+    duration: typeof r.duration === 'number' ? r.duration : undefined,
+    maps,
+    prints: [],
+    text,
+    columns: Array.isArray(r.columns) ? (r.columns as TableColumn[]) : undefined,
+    rows: Array.isArray(r.rows) ? (r.rows as TableRow[]) : undefined,
+    histograms: Array.isArray(r.histograms) ? (r.histograms as BucketHistogram[]) : undefined,
+    lostEvents: typeof r.lost_events === 'number' ? r.lost_events : undefined,
+  };
+}
+
+export class SavedOutputError extends Error {}
+
+/** A saved file of either kind, told apart by its first character: one JSON object, or JSON lines. */
+export function sourceFromSavedText(id: string, text: string): AnalysisSource {
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{') && !/^\{[^\n]*"type":/.test(trimmed)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch (e) {
+      throw new SavedOutputError(
+        `${id} is not valid JSON (${(e as Error).message}): save a run with \`mcptrace exec --json --include-maps … > FILE\`, or bpftrace's own \`bpftrace -f json … > FILE\``,
+      );
+    }
+    if (isRecord(parsed) && Array.isArray(parsed.output)) return sourceFromSavedResult(id, parsed);
+    throw new SavedOutputError(`${id} is JSON but not a saved run (no "output" field): save one with \`mcptrace exec --json --include-maps … > FILE\``);
+  }
+  if (trimmed.startsWith('{')) return sourceFromBpftraceJson(id, text);
+  throw new SavedOutputError(
+    `${id} holds neither a saved run (\`mcptrace exec --json --include-maps\`) nor bpftrace JSON lines (\`bpftrace -f json\`): analysis reads typed output, not text`,
+  );
+}
