@@ -81,6 +81,8 @@ export interface AnalysisResult {
 /** What pictures are drawn from, beside the result. */
 export interface AnalysisDetail {
   folded: FoldedStacks[];
+  /** Every key of each count map (the result keeps the top ones): what compare_runs compares. */
+  counts: Map<string, Map<string, number>>;
   buckets: Map<HistogramEntry, Bucket[]>;
 }
 
@@ -213,7 +215,7 @@ export async function analyze(src: AnalysisSource, opts: AnalyzeOptions = {}): P
     events: null,
     anomalies: [],
   };
-  const detail: AnalysisDetail = { folded: [], buckets: new Map() };
+  const detail: AnalysisDetail = { folded: [], counts: new Map(), buckets: new Map() };
 
   for (const m of maps) {
     if (m.type === 'hist') {
@@ -250,6 +252,7 @@ export async function analyze(src: AnalysisSource, opts: AnalyzeOptions = {}): P
       }
       const nums = entries.map(([k, v]) => [k as string, numeric(v)] as const);
       if (nums.some(([, v]) => v === null)) continue;
+      detail.counts.set(m.name, new Map(nums as [string, number][]));
       const agg = aggs.get(m.name) ?? null;
       const total = nums.reduce((n, [, v]) => n + (v as number), 0);
       const shares = agg !== 'min' && agg !== 'max';

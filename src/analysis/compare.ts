@@ -15,6 +15,7 @@ export interface MapComparison {
   map: string;
   total_a: number;
   total_b: number;
+  /** Counted in b only; the largest first, up to `top` (as are the lists below). */
   appeared: KeyChange[];
   disappeared: KeyChange[];
   /** Keys in both runs, the largest moves first. */
@@ -60,20 +61,25 @@ export function compareRuns(
   for (const ca of ra.counts) {
     const cb = rb.counts.find((x) => x.map === ca.map);
     if (!cb) continue;
-    // The top lists hold `top` keys each; keys past them are compared as far as they are known.
-    const va = new Map(ca.top.map((t) => [t.key, t.value]));
-    const vb = new Map(cb.top.map((t) => [t.key, t.value]));
-    const keys = new Set([...va.keys(), ...vb.keys()]);
-    const all = [...keys].map((k) => change(k, va.get(k) ?? 0, vb.get(k) ?? 0));
+    const va = a.detail.counts.get(ca.map) ?? new Map<string, number>();
+    const vb = b.detail.counts.get(ca.map) ?? new Map<string, number>();
+    const all = [...new Set([...va.keys(), ...vb.keys()])].map((k) => change(k, va.get(k) ?? 0, vb.get(k) ?? 0));
+    const largest = (x: KeyChange, y: KeyChange) => Math.abs(y.change) - Math.abs(x.change) || (x.key < y.key ? -1 : 1);
     maps.push({
       map: ca.map,
       total_a: ca.total,
       total_b: cb.total,
-      appeared: all.filter((c) => !va.has(c.key) && c.a === 0).slice(0, top),
-      disappeared: all.filter((c) => !vb.has(c.key) && c.b === 0).slice(0, top),
+      appeared: all
+        .filter((c) => !va.has(c.key))
+        .sort(largest)
+        .slice(0, top),
+      disappeared: all
+        .filter((c) => !vb.has(c.key))
+        .sort(largest)
+        .slice(0, top),
       moved: all
-        .filter((c) => va.has(c.key) && vb.has(c.key))
-        .sort((x, y) => Math.abs(y.change) - Math.abs(x.change))
+        .filter((c) => va.has(c.key) && vb.has(c.key) && c.change !== 0)
+        .sort(largest)
         .slice(0, top),
     });
   }
