@@ -353,7 +353,7 @@ function summarize(r: AnalysisResult): string {
       continue;
     }
     s.push(
-      `${where(h.map, h.key)}: ${h.total} samples, p50 ≈ ${h.p50.value}, p90 ≈ ${h.p90!.value}, p99 ≈ ${h.p99!.value}, max ≤ ${h.max}${h.unit ? ` ${h.unit}` : ''}.`,
+      `${where(h.map, h.key)}: ${h.total} samples, p50 ≈ ${h.p50.value}, p90 ≈ ${h.p90!.value}, p99 ≈ ${h.p99!.value}, max ${h.max_is_lower_bound ? '≥' : '≤'} ${h.max}${h.unit ? ` ${h.unit}` : ''}.`,
     );
   }
   for (const st of r.stats.slice(0, 3)) s.push(`${where(st.map, st.key)}: average ${st.average}${st.count !== null ? ` over ${st.count} values` : ''}.`);

@@ -53,7 +53,7 @@ export function histogramChart(title: string, buckets: readonly Bucket[], a: His
     ];
   });
   const fmt = (p: HistogramAnalysis['p50']) => (p ? shortNumber(p.value) : '-');
-  const sub = `${a.total} samples${unit ? ` (${unit})` : ''}, ${a.scale} buckets; p50 ≈ ${fmt(a.p50)}, p90 ≈ ${fmt(a.p90)}, p99 ≈ ${fmt(a.p99)}, max ≤ ${a.max === null ? '-' : shortNumber(a.max)}${a.bimodal ? '; bimodal' : ''}`;
+  const sub = `${a.total} samples${unit ? ` (${unit})` : ''}, ${a.scale} buckets; p50 ≈ ${fmt(a.p50)}, p90 ≈ ${fmt(a.p90)}, p99 ≈ ${fmt(a.p99)}, max ${a.max_is_lower_bound ? '≥' : '≤'} ${a.max === null ? '-' : shortNumber(a.max)}${a.bimodal ? '; bimodal' : ''}`;
   return frame(W, top + buckets.length * rowH + 16, title, sub, body);
 }
 
@@ -110,7 +110,7 @@ export function timeSeriesChart(title: string, series: readonly Series[], opts: 
 }
 
 /** Horizontal bars of the top keys, largest first, with each one's share of the total. */
-export function barChart(title: string, bars: readonly { key: string; value: number; share_percent: number }[], total: number): string {
+export function barChart(title: string, bars: readonly { key: string; value: number; share_percent?: number }[], total?: number): string {
   const rowH = 22;
   const top = 62;
   const labelW = 220;
@@ -123,10 +123,16 @@ export function barChart(title: string, bars: readonly { key: string; value: num
     return [
       `<text x="${16 + labelW - 8}" y="${y + 15}" text-anchor="end">${xmlEscape(label)}</text>`,
       `<rect x="${16 + labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="#4a7fb5"/>`,
-      `<text x="${16 + labelW + w + 6}" y="${y + 15}">${b.value} (${b.share_percent}%)</text>`,
+      `<text x="${16 + labelW + w + 6}" y="${y + 15}">${b.value}${b.share_percent !== undefined ? ` (${b.share_percent}%)` : ''}</text>`,
     ];
   });
-  return frame(W, top + bars.length * rowH + 16, title, `top ${bars.length} keys of ${shortNumber(total)} in all`, body);
+  return frame(
+    W,
+    top + bars.length * rowH + 16,
+    title,
+    total !== undefined ? `top ${bars.length} keys of ${shortNumber(total)} in all` : `${bars.length} keys`,
+    body,
+  );
 }
 
 function niceCeil(v: number): number {

@@ -1,7 +1,7 @@
 import type { Bucket } from './model.js';
 
 export const PERCENTILE_METHOD =
-  "Estimated from the buckets: the value of rank p×N (N samples, ranks from 1) is located in its bucket and interpolated linearly between that bucket's bounds by its rank within the bucket (log2 buckets too, so an estimate always lies within the bucket returned beside it). max is the upper bound of the highest non-empty bucket. An open bucket (below the first or past the last bound) gives its one known bound.";
+  "Estimated from the buckets: the value of rank p×N (N samples, ranks from 1) is located in its bucket and interpolated linearly between that bucket's bounds by its rank within the bucket (log2 buckets too, so an estimate always lies within the bucket returned beside it). max is the upper bound of the highest non-empty bucket (its lower bound, flagged max_is_lower_bound, when that bucket is open). An open bucket (below the first or past the last bound) gives its one known bound.";
 
 export interface Percentile {
   /** The estimate. */
@@ -17,8 +17,9 @@ export interface HistogramAnalysis {
   p50: Percentile | null;
   p90: Percentile | null;
   p99: Percentile | null;
-  /** Upper bound of the highest non-empty bucket. */
+  /** Upper bound of the highest non-empty bucket; its lower bound when that bucket is open (lhist's `[max, ...)`). */
   max: number | null;
+  max_is_lower_bound: boolean;
   /** Local peaks holding at least 10% of the samples, largest first. */
   modes: { low: number | null; high: number | null; count: number; share_percent: number }[];
   bimodal: boolean;
@@ -103,6 +104,7 @@ export function analyzeBuckets(buckets: readonly Bucket[]): HistogramAnalysis {
     p90: percentile(buckets, total, 0.9),
     p99: percentile(buckets, total, 0.99),
     max: lastNonEmpty ? (lastNonEmpty.high ?? lastNonEmpty.low) : null,
+    max_is_lower_bound: lastNonEmpty !== undefined && lastNonEmpty.high === null,
     ...modesOf(buckets, total),
     method: PERCENTILE_METHOD,
   };

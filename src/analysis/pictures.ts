@@ -63,6 +63,18 @@ function draw(kind: Picture['kind'], r: AnalysisResult, d: AnalysisDetail): Pict
     case 'bars': {
       const c = r.counts.find((x) => x.top.length);
       if (c) return { name: 'bars.svg', kind, svg: barChart(`${c.map}: top keys (${r.execution_id})`, c.top, c.total) };
+      const stats = r.stats.filter((x) => x.key !== null && x.map === r.stats.find((y) => y.key !== null)?.map);
+      if (stats.length) {
+        const bars = [...stats].sort((x, y) => y.average - x.average).slice(0, 20);
+        return {
+          name: 'bars.svg',
+          kind,
+          svg: barChart(
+            `${stats[0].map}: average per key (${r.execution_id})`,
+            bars.map((x) => ({ key: x.key!, value: x.average })),
+          ),
+        };
+      }
       const col = r.events?.columns.find((x) => x.top?.length && x.role !== 'pid') ?? r.events?.columns.find((x) => x.top?.length);
       if (!col || !r.events) return undefined;
       return {

@@ -1,4 +1,6 @@
 import type { BuiltinTool } from './builtin.js';
+import analyzeOutput from './analyze-output.js';
+import compareRuns from './compare-runs.js';
 import bpfInfo from './bpf-info.js';
 import getResult from './get-result.js';
 import listExecutions from './list-executions.js';
@@ -8,5 +10,5 @@ import stopExecution from './stop-execution.js';
 
 /** Every built-in tool, by the handler name a manifest's `run.handler` gives. */
 export const BUILTINS: ReadonlyMap<string, BuiltinTool> = new Map(
-  [getResult, stopExecution, listExecutions, listProbes, listHelpers, bpfInfo].map((b) => [b.handler, b]),
+  [getResult, stopExecution, listExecutions, listProbes, listHelpers, bpfInfo, analyzeOutput, compareRuns].map((b) => [b.handler, b]),
 );

@@ -1,4 +1,5 @@
 import type { Command } from '@oclif/core';
+import { analyzeCommand } from './commands/analyze.js';
 import Doctor from './commands/doctor.js';
 import Serve from './commands/serve.js';
 import Setup from './commands/setup.js';
@@ -20,6 +21,9 @@ function buildCommands(): Record<string, Command.Class> {
     'tools:list': ToolsList,
     'tools:validate': ToolsValidate,
   };
+  // analyze writes its pictures to files, which a generic tool command cannot.
+  const analyze = sharedCore().tool('analyze_output');
+  if (analyze) commands.analyze = analyzeCommand(analyze);
   for (const tool of sharedCore().tools) {
     const id = commandId(tool.def);
     if (!(id in commands)) commands[id] = commandForTool(tool);

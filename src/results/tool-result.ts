@@ -15,6 +15,20 @@ export interface ToolResult<S extends object = Record<string, unknown>> {
   errorKind?: ErrorKind;
   /** Stack of an internal error; the CLI shows it only with --debug, MCP never. */
   debug?: string;
+  /** Pictures and files that go with the result (analyze_output's charts). */
+  attachments?: Attachment[];
+}
+
+/**
+ * A picture or file beside a result. MCP sends binary data (a PNG) as image content and text
+ * (an SVG, folded stacks) as an embedded resource under `uri`; the CLI writes either to a file.
+ */
+export interface Attachment {
+  name: string;
+  mimeType: string;
+  uri: string;
+  text?: string;
+  data?: Uint8Array;
 }
 
 export function errorResult(message: string, errorKind: ErrorKind = 'input', extra: Record<string, unknown> = {}): ToolResult {
