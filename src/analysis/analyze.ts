@@ -1,5 +1,6 @@
 import type { TypedMap } from '../runtime/output-decoder.js';
-import { analyzeTable, tableFromText, yieldToLoop, type EventsAnalysis } from './events.js';
+import { Budget } from './budget.js';
+import { analyzeTable, tableFromRows, tableFromText, type EventsAnalysis, type Table } from './events.js';
 import { analyzeBuckets, round, sharePercent, type HistogramAnalysis } from './histogram.js';
 import { bucketsFromHist, isRecord, mapEntries, type AnalysisSource, type Bucket, type MapPrintAt } from './model.js';
 import { foldStacks, isStackMap, leafFrames, type FoldedStacks } from './stacks.js';
@@ -179,6 +180,7 @@ function seriesOf(prints: readonly MapPrintAt[], interval: number | null, top: n
  */
 export async function analyze(src: AnalysisSource, opts: AnalyzeOptions = {}): Promise<{ result: AnalysisResult; detail: AnalysisDetail }> {
   const top = opts.top ?? 10;
+  const budget = new Budget();
   const focus = opts.focus;
   const aggs = aggregations(src.program);
   const interval = intervalSeconds(src.program);
@@ -195,7 +197,12 @@ export async function analyze(src: AnalysisSource, opts: AnalyzeOptions = {}): P
       prints = prints.filter((p) => p.map.name === focus);
       histograms = histograms.filter((h) => h.name === focus);
       text = [];
-    } else if (!columnNames.includes(focus) && !/^col\d+$/.test(focus) && !/^[A-Z_%()]+$/.test(focus)) {
+    } else if (columnNames.includes(focus) || /^col\d+$/.test(focus) || /^[A-Z_%()]+$/.test(focus)) {
+      // A column: the maps are left out; an unknown column is reported with the real ones.
+      maps = [];
+      prints = [];
+      histograms = [];
+    } else {
       throw new AnalysisError(
         `focus "${focus}" names no map or column of ${src.id}. Maps: ${known.join(', ') || 'none'}; columns: ${columnNames.join(', ') || '(printf columns are named col1, col2, … or by their header)'}. Pass one of them, or leave focus out.`,
       );
@@ -232,7 +239,7 @@ export async function analyze(src: AnalysisSource, opts: AnalyzeOptions = {}): P
         else if (numeric(v) !== null) result.stats.push({ map: m.name, key, count: null, average: numeric(v)!, total: null });
       }
     } else if (isStackMap(m)) {
-      const f = foldStacks(m);
+      const f = await foldStacks(m, budget);
       detail.folded.push(f);
       result.stacks.push({
         map: m.name,
@@ -250,7 +257,11 @@ export async function analyze(src: AnalysisSource, opts: AnalyzeOptions = {}): P
         result.scalars.push({ map: m.name, value: v ?? String(entries[0][1]) });
         continue;
       }
-      const nums = entries.map(([k, v]) => [k as string, numeric(v)] as const);
+      const nums: (readonly [string, number | null])[] = [];
+      for (const [k, v] of entries) {
+        if (budget.due()) await budget.pause();
+        nums.push([k as string, numeric(v)]);
+      }
       if (nums.some(([, v]) => v === null)) continue;
       detail.counts.set(m.name, new Map(nums as [string, number][]));
       const agg = aggs.get(m.name) ?? null;
@@ -267,7 +278,7 @@ export async function analyze(src: AnalysisSource, opts: AnalyzeOptions = {}): P
           .map(([key, value]) => ({ key, value: value as number, share_percent: shares ? sharePercent(value as number, total) : 0 })),
       });
     }
-    await yieldToLoop();
+    await budget.pause();
   }
   for (const h of histograms) {
     const buckets: Bucket[] = h.buckets.map((b) => ({ low: b.low, high: b.high, count: b.count }));
@@ -277,15 +288,20 @@ export async function analyze(src: AnalysisSource, opts: AnalyzeOptions = {}): P
   }
   result.series = seriesOf(prints, interval, top);
 
-  if (src.rows?.length && src.columns?.length) {
-    const cols = focus && columnNames.includes(focus) ? src.columns.filter((c) => c.name === focus) : src.columns;
-    result.events = { source: 'rows', rows: src.rows.length, unparsed: 0, header: true, columns: await analyzeTable(cols, src.rows, top) };
+  // With a focus on a column, only that column is analysed (a focus on a map leaves no text).
+  const only = (t: Table): Table => {
+    if (focus === undefined) return t;
+    const i = t.columns.findIndex((c) => c.name === focus);
+    if (i < 0) throw new AnalysisError(`focus "${focus}" names no map or column; the columns are ${t.columns.map((c) => c.name).join(', ') || 'none'}.`);
+    return { columns: [t.columns[i]], values: [t.values[i]], rows: t.rows };
+  };
+  if (src.rows?.length && src.columns?.length && (focus === undefined || columnNames.includes(focus))) {
+    const t = only(tableFromRows(src.columns, src.rows));
+    result.events = { source: 'rows', rows: t.rows, unparsed: 0, header: true, columns: await analyzeTable(t, top, budget) };
   } else if (text.some((l) => l.trim())) {
-    const t = await tableFromText(text);
-    const cols = focus ? t.columns.filter((c) => c.name === focus) : t.columns;
-    if (focus && !cols.length && !maps.length)
-      throw new AnalysisError(`focus "${focus}" names no column; the printf columns are ${t.columns.map((c) => c.name).join(', ')}.`);
-    result.events = { source: 'printf', rows: t.rows.length, unparsed: t.unparsed, header: t.header, columns: await analyzeTable(cols, t.rows, top) };
+    const parsed = await tableFromText(text, budget);
+    const t = only(parsed.table);
+    result.events = { source: 'printf', rows: t.rows, unparsed: parsed.unparsed, header: parsed.header, columns: await analyzeTable(t, top, budget) };
   }
   if (result.events && src.duration) result.events.rows_per_second = round(result.events.rows / src.duration);
 

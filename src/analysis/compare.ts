@@ -177,10 +177,10 @@ function summarize(c: Comparison): string {
 }
 
 /** A differential flame graph of the first profile both runs have: b's widths, coloured by the change from a. */
-export function differentialFlameGraph(a: AnalysisDetail, b: AnalysisDetail, title: string): { svg: string; frames: number } | undefined {
+export async function differentialFlameGraph(a: AnalysisDetail, b: AnalysisDetail, title: string): Promise<{ svg: string; frames: number } | undefined> {
   for (const fb of b.folded) {
     const fa = a.folded.find((x) => x.map === fb.map);
-    if (fa && fb.stacks.size) return renderFlameGraph(fb.stacks, { before: fa.stacks, title });
+    if (fa && fb.stacks.size) return await renderFlameGraph(fb.stacks, { before: fa.stacks, title });
   }
   return undefined;
 }

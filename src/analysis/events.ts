@@ -1,3 +1,4 @@
+import { Budget } from './budget.js';
 import { round, sharePercent } from './histogram.js';
 import type { TableColumn, TableRow } from './model.js';
 
@@ -23,11 +24,15 @@ export interface EventsAnalysis {
   rows_per_second?: number;
 }
 
+/** Rows held column by column: a 100k-line stream is a few arrays, not 100k objects. */
+export interface Table {
+  columns: TableColumn[];
+  values: (string | number | null)[][];
+  rows: number;
+}
+
 const INT = /^-?\d+$/;
 const FLOAT = /^-?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$/;
-const CHUNK = 20_000;
-/** Lets other runs' output and MCP calls through between chunks of a long stream. */
-export const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 function roleByName(name: string): ColumnRole | undefined {
   const n = name.toLowerCase();
@@ -38,81 +43,101 @@ function roleByName(name: string): ColumnRole | undefined {
   return undefined;
 }
 
+/** bcc rows (one object a row) as a table. */
+export function tableFromRows(columns: readonly TableColumn[], rows: readonly TableRow[]): Table {
+  return { columns: [...columns], values: columns.map((c) => rows.map((r) => r[c.name] ?? null)), rows: rows.length };
+}
+
 /**
  * Finds the columns of a printf stream: lines split on blanks, the most common field count
  * is the row shape, extra fields are joined into the last column (paths may hold spaces), a
- * first line of words is a header. Strings are typed by what they hold: `/…` paths, short
- * words comms; integers of few distinct values that look like ids are pids.
+ * first line of capitalised words is a header. Numbers are typed int or float when every row
+ * holds one.
  */
-export async function tableFromText(lines: readonly string[]): Promise<{ columns: TableColumn[]; rows: TableRow[]; unparsed: number; header: boolean }> {
+export async function tableFromText(lines: readonly string[], budget = new Budget()): Promise<{ table: Table; unparsed: number; header: boolean }> {
   const split: string[][] = [];
   const counts = new Map<number, number>();
-  for (let i = 0; i < lines.length; i++) {
-    if (i % CHUNK === CHUNK - 1) await yieldToLoop();
-    const t = lines[i].trim();
+  for (const line of lines) {
+    if (budget.due()) await budget.pause();
+    const t = line.trim();
     if (!t) continue;
     const f = t.split(/\s+/);
     split.push(f);
     counts.set(f.length, (counts.get(f.length) ?? 0) + 1);
   }
-  if (!split.length) return { columns: [], rows: [], unparsed: 0, header: false };
+  if (!split.length) return { table: { columns: [], values: [], rows: 0 }, unparsed: 0, header: false };
   const width = [...counts].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0][0];
-  const header = split.length > 1 && split[0].length === width && split[0].every((x) => !FLOAT.test(x)) && split[0].every((x) => x === x.toUpperCase());
+  const header = split.length > 1 && split[0].length === width && split[0].every((x) => !FLOAT.test(x) && x === x.toUpperCase());
   const names = header ? split[0] : Array.from({ length: width }, (_, i) => `col${i + 1}`);
-  const fields: string[][] = [];
+  const raw: string[][] = names.map(() => []);
   let unparsed = 0;
   for (let i = header ? 1 : 0; i < split.length; i++) {
+    if (budget.due()) await budget.pause();
     const f = split[i];
     // A trailing %s that printed nothing (an empty path) leaves one field short.
-    if (f.length === width - 1 && width > 1) fields.push([...f, '']);
-    else if (f.length < width) unparsed++;
-    else fields.push(f.length === width ? f : [...f.slice(0, width - 1), f.slice(width - 1).join(' ')]);
-  }
-  const columns: TableColumn[] = names.map((name, c) => {
-    let ints = true;
-    let floats = true;
-    for (const f of fields) {
-      if (ints && !INT.test(f[c])) ints = false;
-      if (floats && !FLOAT.test(f[c])) floats = false;
-      if (!floats) break;
+    if (f.length < width - 1 || (f.length === width - 1 && width < 2)) {
+      unparsed++;
+      continue;
     }
-    return { name, type: fields.length && ints ? 'int' : fields.length && floats ? 'float' : 'string' };
-  });
-  const rows = fields.map((f) => {
-    const r: TableRow = {};
-    columns.forEach((c, i) => (r[c.name] = c.type === 'string' ? f[i] : Number(f[i])));
-    return r;
-  });
-  return { columns, rows, unparsed, header };
+    for (let c = 0; c < width - 1; c++) raw[c].push(f[c]);
+    raw[width - 1].push(f.length === width ? f[width - 1] : f.length < width ? '' : f.slice(width - 1).join(' '));
+  }
+  const columns: TableColumn[] = [];
+  const values: (string | number | null)[][] = [];
+  for (let c = 0; c < width; c++) {
+    const col = raw[c];
+    let type: TableColumn['type'] = col.length ? 'int' : 'string';
+    for (const v of col) {
+      if (budget.due()) await budget.pause();
+      if (type === 'int' && INT.test(v)) continue;
+      if (FLOAT.test(v)) type = 'float';
+      else {
+        type = 'string';
+        break;
+      }
+    }
+    columns.push({ name: names[c], type });
+    values.push(type === 'string' ? col : col.map(Number));
+  }
+  return { table: { columns, values, rows: raw[0].length }, unparsed, header };
 }
 
-function guessRole(c: TableColumn, values: readonly (string | number | null)[]): ColumnRole {
+function guessRole(c: TableColumn, values: readonly (string | number | null)[], distinct: number): ColumnRole {
   const byName = roleByName(c.name);
-  if (byName && !c.name.startsWith('col')) return byName;
+  if (byName && !/^col\d+$/.test(c.name)) return byName;
   if (c.type === 'time') return 'time';
-  const present = values.filter((v) => v !== null);
   if (c.type === 'string') {
-    const paths = present.filter((v) => String(v).startsWith('/')).length;
-    if (paths >= present.length / 2) return 'path';
-    return present.every((v) => String(v).length <= 16) ? 'comm' : 'text';
+    let paths = 0;
+    let short = true;
+    for (const v of values) {
+      if (v === null) continue;
+      const s = String(v);
+      if (s.startsWith('/')) paths++;
+      if (s.length > 16) short = false;
+    }
+    if (paths >= values.length / 2) return 'path';
+    return short ? 'comm' : 'text';
   }
-  if (c.type === 'int') {
-    const distinct = new Set(present).size;
-    const idLike = present.every((v) => Number(v) > 0 && Number(v) <= 4_194_304);
-    if (idLike && present.length >= 10 && distinct <= present.length / 3) return 'pid';
+  if (c.type === 'int' && values.length >= 10 && distinct <= values.length / 3) {
+    // Ids are positive and at most the kernel's pid_max.
+    if (values.every((v) => v !== null && Number(v) > 0 && Number(v) <= 4_194_304)) return 'pid';
   }
   return 'number';
 }
 
-function exactPercentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
-}
+const exactPercentile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
 
-export async function analyzeTable(columns: readonly TableColumn[], rows: readonly TableRow[], top: number): Promise<ColumnAnalysis[]> {
+export async function analyzeTable(table: Table, top: number, budget = new Budget()): Promise<ColumnAnalysis[]> {
   const out: ColumnAnalysis[] = [];
-  for (const c of columns) {
-    const values = rows.map((r) => r[c.name] ?? null);
-    const role = guessRole(c, values);
+  for (let i = 0; i < table.columns.length; i++) {
+    const c = table.columns[i];
+    const values = table.values[i];
+    const freq = new Map<string | number, number>();
+    for (const v of values) {
+      if (budget.due()) await budget.pause();
+      if (v !== null) freq.set(v, (freq.get(v) ?? 0) + 1);
+    }
+    const role = guessRole(c, values, freq.size);
     const a: ColumnAnalysis = { name: c.name, type: c.type, role };
     if (role === 'number') {
       const nums = Float64Array.from(values.filter((v) => v !== null && Number.isFinite(Number(v))).map(Number)).sort();
@@ -130,16 +155,14 @@ export async function analyzeTable(columns: readonly TableColumn[], rows: readon
         };
       }
     } else if (role !== 'time') {
-      const freq = new Map<string, number>();
-      for (const v of values) if (v !== null) freq.set(String(v), (freq.get(String(v)) ?? 0) + 1);
       a.distinct = freq.size;
       a.top = [...freq]
-        .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))
+        .sort((x, y) => y[1] - x[1] || (String(x[0]) < String(y[0]) ? -1 : 1))
         .slice(0, top)
-        .map(([value, count]) => ({ value, count, share_percent: sharePercent(count, rows.length) }));
+        .map(([value, count]) => ({ value: String(value), count, share_percent: sharePercent(count, table.rows) }));
     }
     out.push(a);
-    await yieldToLoop();
+    await budget.pause();
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { Budget } from './budget.js';
 import { fitText, FONT, hashName, xmlEscape } from './svg.js';
 
 interface Node {
@@ -29,7 +30,7 @@ const TOP = 56;
 const BOTTOM = 28;
 const SIDE = 10;
 
-function tree(stacks: ReadonlyMap<string, number>, before?: ReadonlyMap<string, number>): Node {
+async function tree(stacks: ReadonlyMap<string, number>, before: ReadonlyMap<string, number> | undefined, budget: Budget): Promise<Node> {
   const root: Node = { name: 'all', samples: 0, before: 0, children: new Map() };
   const add = (stack: string, n: number, field: 'samples' | 'before') => {
     let node = root;
@@ -44,15 +45,21 @@ function tree(stacks: ReadonlyMap<string, number>, before?: ReadonlyMap<string, 
       node = child;
     }
   };
-  for (const [s, n] of stacks) add(s, n, 'samples');
-  if (before) for (const [s, n] of before) add(s, n, 'before');
+  for (const [s, n] of stacks) {
+    if (budget.due()) await budget.pause();
+    add(s, n, 'samples');
+  }
+  for (const [s, n] of before ?? []) {
+    if (budget.due()) await budget.pause();
+    add(s, n, 'before');
+  }
   return root;
 }
 
 /** flamegraph.pl's "hot" palette: warm colours varied by name, so neighbours stand apart. */
 function hotColour(name: string): string {
   const v = hashName(name);
-  const w = hashName(name.split('').reverse().join(''));
+  const w = hashName(name, 0x01234567);
   return `rgb(${205 + Math.round(50 * w)},${Math.round(230 * v)},${Math.round(55 * w)})`;
 }
 
@@ -70,10 +77,10 @@ function diffColour(delta: number, maxAbs: number): string {
  * click a frame to zoom into it, "Reset Zoom" to go back, "Search" (or Ctrl-F) highlights the
  * frames matching a regular expression and shows their share of all samples.
  */
-export function renderFlameGraph(stacks: ReadonlyMap<string, number>, opts: FlameGraphOptions = {}): FlameGraph {
+export async function renderFlameGraph(stacks: ReadonlyMap<string, number>, opts: FlameGraphOptions = {}, budget = new Budget()): Promise<FlameGraph> {
   const width = opts.width ?? 1200;
   const minWidth = opts.minWidthPx ?? 0.1;
-  const root = tree(stacks, opts.before);
+  const root = await tree(stacks, opts.before, budget);
   const total = root.samples;
   const scale = total > 0 ? (width - 2 * SIDE) / total : 0;
   // Differential: "before" counts are scaled to the same total, so a longer run is no change.
@@ -81,19 +88,20 @@ export function renderFlameGraph(stacks: ReadonlyMap<string, number>, opts: Flam
   const boxes: { node: Node; x: number; depth: number }[] = [];
   let maxDepth = 0;
   let maxAbs = 0;
-  const walk = (node: Node, x: number, depth: number) => {
+  const walk = async (node: Node, x: number, depth: number): Promise<void> => {
+    if (budget.due()) await budget.pause();
     let cx = x;
     for (const child of [...node.children.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       if (child.samples * scale >= minWidth) {
         boxes.push({ node: child, x: cx, depth });
         maxDepth = Math.max(maxDepth, depth);
         maxAbs = Math.max(maxAbs, Math.abs(child.samples - child.before * norm));
-        walk(child, cx, depth + 1);
+        await walk(child, cx, depth + 1);
       }
       cx += child.samples;
     }
   };
-  walk(root, 0, 1);
+  await walk(root, 0, 1);
   const height = TOP + (maxDepth + 1) * FRAME_H + BOTTOM;
   const yOf = (depth: number) => height - BOTTOM - (depth + 1) * FRAME_H;
   const frame = (name: string, samples: number, x: number, depth: number, fill: string, extra: string) => {
@@ -105,12 +113,17 @@ export function renderFlameGraph(stacks: ReadonlyMap<string, number>, opts: Flam
       `<text x="${(SIDE + x * scale + 3).toFixed(1)}" y="${yOf(depth) + 11.5}">${xmlEscape(fitText(name, w))}</text></g>`
     );
   };
-  const body = boxes.map(({ node, x, depth }) => {
-    if (!opts.before) return frame(node.name, node.samples, x, depth, hotColour(node.name), '');
+  const body: string[] = [];
+  for (const { node, x, depth } of boxes) {
+    if (budget.due()) await budget.pause();
+    if (!opts.before) {
+      body.push(frame(node.name, node.samples, x, depth, hotColour(node.name), ''));
+      continue;
+    }
     const delta = node.samples - node.before * norm;
     const sign = delta >= 0 ? '+' : '';
-    return frame(node.name, node.samples, x, depth, diffColour(delta, maxAbs), `; ${sign}${((100 * delta) / Math.max(total, 1)).toFixed(2)}% vs before`);
-  });
+    body.push(frame(node.name, node.samples, x, depth, diffColour(delta, maxAbs), `; ${sign}${((100 * delta) / Math.max(total, 1)).toFixed(2)}% vs before`));
+  }
   const title = opts.title ?? (opts.before ? 'Differential flame graph' : 'Flame graph');
   const svg = [
     `<?xml version="1.0" standalone="no"?>`,

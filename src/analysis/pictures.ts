@@ -21,22 +21,22 @@ const keyed = (map: string, key: string | null) => (key === null ? map : `${map}
  * profile's flame graph, else a histogram, a series, the top keys), `chart` the same without
  * the flame graph. Undefined when the run has nothing of that kind.
  */
-export function drawPicture(kind: PictureKind, r: AnalysisResult, d: AnalysisDetail): Picture | undefined {
+export async function drawPicture(kind: PictureKind, r: AnalysisResult, d: AnalysisDetail): Promise<Picture | undefined> {
   const order: Picture['kind'][] =
     kind === 'auto' ? ['flamegraph', 'histogram', 'timeseries', 'bars'] : kind === 'chart' ? ['histogram', 'timeseries', 'bars'] : [kind];
   for (const k of order) {
-    const p = draw(k, r, d);
+    const p = await draw(k, r, d);
     if (p) return p;
   }
   return undefined;
 }
 
-function draw(kind: Picture['kind'], r: AnalysisResult, d: AnalysisDetail): Picture | undefined {
+async function draw(kind: Picture['kind'], r: AnalysisResult, d: AnalysisDetail): Promise<Picture | undefined> {
   switch (kind) {
     case 'flamegraph': {
       const f = d.folded.find((x) => x.stacks.size);
       if (!f) return undefined;
-      const g = renderFlameGraph(f.stacks, { title: `${f.map}: ${f.samples} samples (${r.execution_id})` });
+      const g = await renderFlameGraph(f.stacks, { title: `${f.map}: ${f.samples} samples (${r.execution_id})` });
       return { name: 'flamegraph.svg', kind, svg: g.svg, frames: g.frames };
     }
     case 'histogram': {

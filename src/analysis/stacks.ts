@@ -1,3 +1,4 @@
+import { Budget } from './budget.js';
 import type { TypedMap } from '../runtime/output-decoder.js';
 import { isRecord, mapEntries } from './model.js';
 
@@ -39,11 +40,12 @@ export function framesOfKey(key: string): string[] {
   return [...roots, ...frames];
 }
 
-export function foldStacks(m: TypedMap): FoldedStacks {
+export async function foldStacks(m: TypedMap, budget = new Budget()): Promise<FoldedStacks> {
   const stacks = new Map<string, number>();
   let samples = 0;
   let empty = 0;
   for (const [key, value] of mapEntries(m)) {
+    if (budget.due()) await budget.pause();
     const n = Number(value);
     if (!Number.isFinite(n) || key === null) continue;
     samples += n;

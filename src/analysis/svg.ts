@@ -1,5 +1,15 @@
 /** Text for SVG/XML: the five characters XML reserves are escaped, control bytes dropped. */
+function needsEscape(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x26 || c === 0x3c || c === 0x3e || c === 0x22 || c === 0x27) return true;
+  }
+  return false;
+}
+
 export function xmlEscape(s: string): string {
+  // Most frame names need nothing: no copy then (a 10k-stack flame graph has ~25k of them).
+  if (!needsEscape(s)) return s;
   let out = '';
   for (const ch of s) {
     const c = ch.charCodeAt(0);
@@ -11,8 +21,8 @@ export function xmlEscape(s: string): string {
 }
 
 /** A stable hash of a name (FNV-1a), so the same frame has the same colour in every picture. */
-export function hashName(s: string): number {
-  let h = 0x811c9dc5;
+export function hashName(s: string, seed = 0x811c9dc5): number {
+  let h = seed;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);

@@ -32,7 +32,7 @@ export default defineBuiltin<Input>({
     const pictures: PictureRef[] = [];
     const attachments: Attachment[] = [];
     if (input.picture !== 'none') {
-      const p = drawPicture(input.picture, result, detail);
+      const p = await drawPicture(input.picture, result, detail);
       if (p) {
         const a = await pictureAttachments(result.execution_id, p, input.png);
         pictures.push(a.ref);

@@ -31,7 +31,7 @@ export default defineBuiltin<Input>({
     const cmp = compareRuns(a, b, input.top);
     const pictures: PictureRef[] = [];
     const attachments: Attachment[] = [];
-    const diff = input.flamegraph ? differentialFlameGraph(a.detail, b.detail, `${cmp.a} → ${cmp.b}: red grew, blue shrank`) : undefined;
+    const diff = input.flamegraph ? await differentialFlameGraph(a.detail, b.detail, `${cmp.a} → ${cmp.b}: red grew, blue shrank`) : undefined;
     if (diff) {
       const p = await pictureAttachments(`${cmp.a}..${cmp.b}`, { name: 'flamegraph-diff.svg', kind: 'flamegraph', ...diff }, input.png);
       pictures.push(p.ref);

@@ -45,12 +45,12 @@ describe('folded stacks follow stackcollapse-bpftrace', () => {
     [path.join(VERSIONS, '0.27.1', 'kstack-profile.json.stdout'), '0.27.1'],
   ];
   for (const [file, version] of cases) {
-    it(`${path.basename(file)} on ${version}: the same stacks and counts as collapsing the printed text`, () => {
+    it(`${path.basename(file)} on ${version}: the same stacks and counts as collapsing the printed text`, async () => {
       const stackMaps = mapEvents(file, version).filter((e) => e.lines.some((l) => /^@\w*\[$/.test(l)));
       expect(stackMaps.length).toBeGreaterThan(0);
       for (const e of stackMaps) {
         const reference = collapseStacks(e.lines.join('\n'));
-        const ours = foldStacks(e.map);
+        const ours = await foldStacks(e.map);
         expect(new Map([...ours.stacks].sort())).toEqual(new Map([...reference].sort()));
         expect(parseFolded(foldedText(ours))).toEqual(ours.stacks);
       }
@@ -62,7 +62,7 @@ describe('the flame graph SVG', () => {
   it('is well-formed XML with one frame box per distinct stack prefix, searchable and zoomable', async () => {
     const { detail } = await analyze(fixture('kstack-profile'));
     const f = detail.folded[0];
-    const g = renderFlameGraph(f.stacks, { title: 'profile <&> "test"' });
+    const g = await renderFlameGraph(f.stacks, { title: 'profile <&> "test"' });
     const { elements } = parseXml(g.svg);
     const frames = elements.filter((e) => e.name === 'g' && e.attrs.class === 'f');
     // The root "all" box plus one per frame.
@@ -74,8 +74,8 @@ describe('the flame graph SVG', () => {
     expect(g.svg).toContain('profile &lt;&amp;&gt; &quot;test&quot;');
   });
 
-  it('a frame is as wide as its samples', () => {
-    const g = renderFlameGraph(
+  it('a frame is as wide as its samples', async () => {
+    const g = await renderFlameGraph(
       new Map([
         ['a;b', 3],
         ['a;c', 1],
@@ -87,7 +87,7 @@ describe('the flame graph SVG', () => {
     expect(Object.fromEntries(rects)).toEqual({ all: 400, a: 400, b: 300, c: 100 });
   });
 
-  it('differential: coloured by the change in share, red for growth and blue for shrinkage', () => {
+  it('differential: coloured by the change in share, red for growth and blue for shrinkage', async () => {
     const before = new Map([
       ['a;b', 1],
       ['a;c', 3],
@@ -96,7 +96,7 @@ describe('the flame graph SVG', () => {
       ['a;b', 3],
       ['a;c', 1],
     ]);
-    const g = renderFlameGraph(after, { before });
+    const g = await renderFlameGraph(after, { before });
     parseXml(g.svg);
     expect(g.svg).toMatch(/<title>b \(3 samples, 75.00%; \+50.00% vs before\)<\/title><rect [^>]*fill="rgb\(255,0,0\)"/);
     expect(g.svg).toMatch(/<title>c \(1 samples, 25.00%; -50.00% vs before\)<\/title><rect [^>]*fill="rgb\(0,0,255\)"/);
@@ -107,7 +107,7 @@ describe('charts', () => {
   it('histogram, time series and bars are well-formed and render to PNG', async () => {
     for (const name of ['read-size-hist', 'interval-rate', 'syscall-count']) {
       const { result, detail } = await analyze(fixture(name));
-      const p = drawPicture('chart', result, detail)!;
+      const p = (await drawPicture('chart', result, detail))!;
       expect(p.kind).toBe({ 'read-size-hist': 'histogram', 'interval-rate': 'timeseries', 'syscall-count': 'bars' }[name]);
       parseXml(p.svg);
       const png = await svgToPng(p.svg);
@@ -152,7 +152,7 @@ describe('compare_runs logic', () => {
 
   it('profiles: a differential flame graph of the shared stack map', async () => {
     const a = await analyze(fixture('kstack-profile'));
-    const g = differentialFlameGraph(a.detail, a.detail, 'same')!;
+    const g = (await differentialFlameGraph(a.detail, a.detail, 'same'))!;
     parseXml(g.svg);
     // The same profile twice: nothing changed, every frame is neutral.
     expect(g.svg).not.toMatch(/fill="rgb\(255,\d+,\d+\)"/);
