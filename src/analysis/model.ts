@@ -49,7 +49,7 @@ export interface AnalysisSource {
   droppedLines?: number;
 }
 
-const ATTACHING = /^Attaching \d+ probes?\.\.\.$/;
+export const ATTACHING = /^Attaching \d+ probes?\.\.\.$/;
 
 /** A run's state as an analysis source: map prints are split from the printf lines around them. */
 export function sourceFromExecution(e: ExecutionState & Partial<Pick<AnalysisSource, 'columns' | 'rows' | 'histograms'>>): AnalysisSource {

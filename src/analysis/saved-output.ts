@@ -1,8 +1,17 @@
 import { BpftraceJsonDecoder } from '../runtime/bpftrace/json-decoder.js';
 import { featuresOf, OLDEST_SUPPORTED, parseVersion } from '../runtime/bpftrace/version.js';
 import { Execution } from '../runtime/execution.js';
-import type { MapEventType } from '../runtime/output-decoder.js';
-import { isRecord, sourceFromExecution, type AnalysisSource, type BucketHistogram, type TableColumn, type TableRow } from './model.js';
+import type { MapEventType, TypedMap } from '../runtime/output-decoder.js';
+import {
+  ATTACHING,
+  isRecord,
+  sourceFromExecution,
+  type AnalysisSource,
+  type BucketHistogram,
+  type MapPrintAt,
+  type TableColumn,
+  type TableRow,
+} from './model.js';
 
 /** Enough room for any saved output: a file is analysed whole. */
 const NO_CAP = { max_lines: Number.MAX_SAFE_INTEGER, max_bytes: Number.MAX_SAFE_INTEGER };
@@ -35,20 +44,69 @@ export function sourceFromSavedResult(id: string, r: Record<string, unknown>): A
     ? Object.entries(r.maps).flatMap(([name, m]) => (isRecord(m) && typeof m.type === 'string' ? [{ name, type: m.type as MapEventType, value: m.value }] : []))
     : [];
   const output = Array.isArray(r.output) ? r.output.map(String) : [];
-  // Map prints in the lines are the maps' text, not printf events: left out when the maps came too.
-  const text = maps.length ? output.filter((l) => !/^@\w*[[:]/.test(l) && !/^[[(].*\|.*\|$/.test(l) && l !== '') : output;
+  const { prints, text } = printsFromText(output);
   return {
     id: typeof r.execution_id === 'string' ? r.execution_id : id,
     tool: typeof r.tool === 'string' ? r.tool : undefined,
     duration: typeof r.duration === 'number' ? r.duration : undefined,
     maps,
-    prints: [],
+    prints,
+    // Without the typed maps, the last print of each map stands in for them.
+    ...(maps.length ? {} : { maps: lastPrints(prints) }),
     text,
     columns: Array.isArray(r.columns) ? (r.columns as TableColumn[]) : undefined,
     rows: Array.isArray(r.rows) ? (r.rows as TableRow[]) : undefined,
     histograms: Array.isArray(r.histograms) ? (r.histograms as BucketHistogram[]) : undefined,
     lostEvents: typeof r.lost_events === 'number' ? r.lost_events : undefined,
   };
+}
+
+const NOT_PRINTF = /^(@\w*(\[.*\])?:|[[(].*\|.*\|$)/;
+const MAP_LINE = /^(@\w*)(?:\[(.*)\])?: (-?\d+)$/;
+
+/**
+ * The prints of count/sum maps in saved text lines (`@name: N`, `@name[key]: N`), so a saved run
+ * still has its per-interval series: consecutive lines of one map are one print, and the prints
+ * after bpftrace's two blank exit lines are its exit prints. Other lines stay printf text.
+ */
+export function printsFromText(lines: readonly string[]): { prints: MapPrintAt[]; text: string[] } {
+  const prints: MapPrintAt[] = [];
+  const text: string[] = [];
+  let exiting = false;
+  for (let i = 0; i < lines.length; i++) {
+    const m = MAP_LINE.exec(lines[i]);
+    // A stack key spans lines from `@name[` to `]: N`; histograms and other maps print lines of
+    // their own: none of them is printf output.
+    if (/^@\w*\[$/.test(lines[i])) {
+      while (i < lines.length && !/^\]: /.test(lines[i])) i++;
+      continue;
+    }
+    if (!m && (NOT_PRINTF.test(lines[i]) || ATTACHING.test(lines[i]))) continue;
+    if (!m) {
+      if (lines[i] === '' && lines[i + 1] === '' && lines.slice(i + 2).every((l) => l === '' || MAP_LINE.test(l) || /^[[(@]/.test(l))) exiting = true;
+      if (lines[i] !== '' || !exiting) text.push(lines[i]);
+      continue;
+    }
+    const [, name, key, value] = m;
+    const last = prints[prints.length - 1];
+    const continues =
+      last && last.line + Object.keys(last.map.value as object).length === i && last.map.name === name && key !== undefined && isRecord(last.map.value);
+    if (continues) {
+      (last.map.value as Record<string, number>)[key] = Number(value);
+      last.map.keys!.push(key);
+    } else if (key === undefined) {
+      prints.push({ line: i, map: { type: 'map', name, value: Number(value) }, ...(exiting ? { atExit: true } : {}) });
+    } else {
+      prints.push({ line: i, map: { type: 'map', name, value: { [key]: Number(value) }, keys: [key] }, ...(exiting ? { atExit: true } : {}) });
+    }
+  }
+  return { prints, text };
+}
+
+function lastPrints(prints: readonly MapPrintAt[]): TypedMap[] {
+  const by = new Map<string, TypedMap>();
+  for (const p of prints) by.set(p.map.name, p.map);
+  return [...by.values()];
 }
 
 export class SavedOutputError extends Error {}

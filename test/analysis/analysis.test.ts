@@ -14,7 +14,7 @@ import type { AnalysisSource } from '../../src/analysis/model.js';
  * lie in their buckets, every number of the summary is a field of the result.
  */
 const DIR = path.join(__dirname, '..', 'fixtures', 'analysis');
-const FIXTURES = ['syscall-count', 'read-size-hist', 'kstack-profile', 'interval-rate', 'printf-stream', 'read-latency-stats'];
+const FIXTURES = ['syscall-count', 'read-size-hist', 'kstack-profile', 'interval-rate', 'interval-rate.exec', 'printf-stream', 'read-latency-stats'];
 
 export const loadFixture = (name: string): AnalysisSource => sourceFromSavedText(name, readFileSync(path.join(DIR, `${name}.json`), 'utf8'));
 
@@ -91,6 +91,15 @@ describe('what each recorded run shows', () => {
     expect(s.cumulative).toBe(false);
     expect(s.min).toBe(Math.min(...s.points));
     expect(['rising', 'falling', 'flat']).toContain(s.trend.direction);
+  });
+
+  it('a run saved with `mcptrace exec --json` keeps its series: the printed lines are the points', async () => {
+    const saved = JSON.parse(readFileSync(path.join(DIR, 'interval-rate.exec.json'), 'utf8'));
+    const printed = (saved.output as string[]).slice(1, 7).map((l) => Number(l.replace('@: ', '')));
+    const { result } = await analyze(loadFixture('interval-rate.exec'));
+    expect(result.series.map((s) => s.points)).toEqual([printed]);
+    expect(result.duration).toBe(saved.duration);
+    expect(result.events).toBeNull();
   });
 
   it('printf stream: columns found and typed (pid, comm, path)', async () => {
