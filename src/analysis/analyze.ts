@@ -46,6 +46,7 @@ export interface SeriesAnalysis {
   min: number;
   max: number;
   rate_per_second: number | null;
+  /** The least-squares line's change from the first interval to the last, in percent of its start; beyond ±20% it rises or falls. */
   trend: { direction: 'rising' | 'falling' | 'flat'; change_percent: number };
   spikes: { interval: number; value: number }[];
 }
@@ -115,7 +116,7 @@ function series(map: string, key: string | null, raw: number[], interval: number
   const points = cumulative ? raw.map((v, i) => (i === 0 ? v : v - raw[i - 1])) : raw;
   const n = points.length;
   const mean = points.reduce((a, b) => a + b, 0) / n;
-  // Least squares over the intervals; the change is the fitted line's rise over the whole run.
+  // Least squares over the intervals.
   const xm = (n - 1) / 2;
   let sxy = 0;
   let sxx = 0;
@@ -124,7 +125,13 @@ function series(map: string, key: string | null, raw: number[], interval: number
     sxx += (x - xm) ** 2;
   });
   const slope = sxx ? sxy / sxx : 0;
-  const change = mean ? round((100 * slope * (n - 1)) / mean) : 0;
+  // The fitted line's rise over the run, as a share of where it started (of the mean when the
+  // fitted start is not positive).
+  const start = mean - slope * xm;
+  const base = start > 0 ? start : mean;
+  // A line fitted through counts may end below zero; counts do not.
+  const end = Math.max(start + slope * (n - 1), 0);
+  const change = base ? round((100 * (end - start)) / base) : 0;
   const sorted = [...points].sort((a, b) => a - b);
   const median = sorted[Math.floor(n / 2)];
   const mad = [...points.map((p) => Math.abs(p - median))].sort((a, b) => a - b)[Math.floor(n / 2)];

@@ -52,8 +52,9 @@ export function histogramChart(title: string, buckets: readonly Bucket[], a: His
       ...(marks.has(b) ? [`<text class="s" x="${x0 + barMax + countW + 4}" y="${y + 14}">◀ ${marks.get(b)!.join(' ')}</text>`] : []),
     ];
   });
-  const fmt = (p: HistogramAnalysis['p50']) => (p ? shortNumber(p.value) : '-');
-  const sub = `${a.total} samples${unit ? ` (${unit})` : ''}, ${a.scale} buckets; p50 ≈ ${fmt(a.p50)}, p90 ≈ ${fmt(a.p90)}, p99 ≈ ${fmt(a.p99)}, max ${a.max_is_lower_bound ? '≥' : '≤'} ${a.max === null ? '-' : shortNumber(a.max)}${a.bimodal ? '; bimodal' : ''}`;
+  // The figures exactly as the analysis gives them, so the picture and the result agree.
+  const fmt = (p: HistogramAnalysis['p50']) => (p ? String(p.value) : '-');
+  const sub = `${a.total} samples${unit ? ` (${unit})` : ''}, ${a.scale} buckets; p50 ≈ ${fmt(a.p50)}, p90 ≈ ${fmt(a.p90)}, p99 ≈ ${fmt(a.p99)}, max ${a.max_is_lower_bound ? '≥' : '≤'} ${a.max ?? '-'}${a.bimodal ? '; bimodal' : ''}`;
   return frame(W, top + buckets.length * rowH + 16, title, sub, body);
 }
 

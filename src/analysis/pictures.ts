@@ -36,7 +36,9 @@ async function draw(kind: Picture['kind'], r: AnalysisResult, d: AnalysisDetail)
     case 'flamegraph': {
       const f = d.folded.find((x) => x.stacks.size);
       if (!f) return undefined;
-      const g = await renderFlameGraph(f.stacks, { title: `${f.map}: ${f.samples} samples (${r.execution_id})` });
+      const g = await renderFlameGraph(f.stacks, {
+        title: `${f.map}: ${f.samples - f.empty} samples${f.empty ? ` (${f.empty} with an empty stack left out)` : ''} (${r.execution_id})`,
+      });
       return { name: 'flamegraph.svg', kind, svg: g.svg, frames: g.frames };
     }
     case 'histogram': {

@@ -71,6 +71,9 @@ describe('the flame graph SVG', () => {
     expect(frames[0].attrs['data-w']).toBe(String(f.samples - f.empty));
     expect(g.svg).toContain("addEventListener('click'");
     expect(g.svg).toContain('id="search"');
+    // The browser script at least parses (it runs only in a browser, on the SVG's DOM).
+    const script = /<!\[CDATA\[([\s\S]*)\]\]>/.exec(g.svg)![1];
+    expect(() => new Function(script)).not.toThrow();
     expect(g.svg).toContain('profile &lt;&amp;&gt; &quot;test&quot;');
   });
 
