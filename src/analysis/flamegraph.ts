@@ -104,12 +104,14 @@ export async function renderFlameGraph(stacks: ReadonlyMap<string, number>, opts
   await walk(root, 0, 1);
   const height = TOP + (maxDepth + 1) * FRAME_H + BOTTOM;
   const yOf = (depth: number) => height - BOTTOM - (depth + 1) * FRAME_H;
+  // Unchanged frames of a differential graph are near-white: a thin outline keeps them visible.
+  const outline = opts.before ? ' stroke="#c8c8c8" stroke-width="0.5"' : '';
   const frame = (name: string, samples: number, x: number, depth: number, fill: string, extra: string) => {
     const w = samples * scale;
     const pct = total > 0 ? ((100 * samples) / total).toFixed(2) : '0';
     return (
       `<g class="f" data-x="${x}" data-w="${samples}" data-d="${depth}"><title>${xmlEscape(name)} (${samples} samples, ${pct}%${extra})</title>` +
-      `<rect x="${(SIDE + x * scale).toFixed(1)}" y="${yOf(depth)}" width="${w.toFixed(1)}" height="${FRAME_H - 1}" rx="2" fill="${fill}"/>` +
+      `<rect x="${(SIDE + x * scale).toFixed(1)}" y="${yOf(depth)}" width="${w.toFixed(1)}" height="${FRAME_H - 1}" rx="2" fill="${fill}"${outline}/>` +
       `<text x="${(SIDE + x * scale + 3).toFixed(1)}" y="${yOf(depth) + 11.5}">${xmlEscape(fitText(name, w))}</text></g>`
     );
   };

@@ -1,5 +1,6 @@
 import type { Command } from '@oclif/core';
 import { analyzeCommand } from './commands/analyze.js';
+import { compareCommand } from './commands/compare.js';
 import Doctor from './commands/doctor.js';
 import Serve from './commands/serve.js';
 import Setup from './commands/setup.js';
@@ -21,9 +22,11 @@ function buildCommands(): Record<string, Command.Class> {
     'tools:list': ToolsList,
     'tools:validate': ToolsValidate,
   };
-  // analyze writes its pictures to files, which a generic tool command cannot.
+  // analyze and compare write their pictures to files, which a generic tool command cannot.
   const analyze = sharedCore().tool('analyze_output');
   if (analyze) commands.analyze = analyzeCommand(analyze);
+  const compare = sharedCore().tool('compare_runs');
+  if (compare) commands.compare = compareCommand(compare);
   for (const tool of sharedCore().tools) {
     const id = commandId(tool.def);
     if (!(id in commands)) commands[id] = commandForTool(tool);

@@ -100,6 +100,21 @@ describe('mcptrace analyze on saved files', () => {
     ).toBe(true);
   });
 
+  it('compare writes the differential flame graph of two saved profiles', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mcptrace-compare-'));
+    const out = path.join(dir, 'diff.svg');
+    const profile = path.join(FIXTURES, 'kstack-profile.json');
+    const run = runCli(['compare', profile, profile, '--flamegraph', out]);
+    expect(await run.exited).toBe(0);
+    expect(run.stdout()).toContain('@: 588 → 588 samples');
+    const svg = readFileSync(out, 'utf8');
+    parseXml(svg);
+    expect(svg).toContain('vs before');
+    const noStacks = runCli(['compare', path.join(FIXTURES, 'syscall-count.json'), path.join(FIXTURES, 'syscall-count.json'), '--flamegraph', out]);
+    expect(await noStacks.exited).toBe(2);
+    expect(noStacks.stderr()).toMatch(/share no map keyed by kstack/);
+  });
+
   it('a file that is not a saved run exits 2 with a fix', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mcptrace-analyze-'));
     const f = path.join(dir, 'x.txt');

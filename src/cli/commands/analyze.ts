@@ -1,11 +1,10 @@
 import { Flags, type Command } from '@oclif/core';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Core } from '../../core/core.js';
 import type { Tool } from '../../kinds/kind.js';
 import type { ToolResult } from '../../results/tool-result.js';
 import { BaseCommand } from '../base-command.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
+import { inputFromParsed, wantsPng, writePicture } from '../picture-files.js';
 import { flagsFromSchema } from '../schema-flags.js';
 import { sharedCore } from '../shared-core.js';
 
@@ -47,12 +46,7 @@ export function analyzeCommand(tool: Tool, core: () => Core = sharedCore): Comma
 
     async run(): Promise<void> {
       const { args: parsedArgs, flags: parsed } = await this.parse(Analyze);
-      const input: Record<string, unknown> = {};
-      for (const name of argNames) input[name] = (parsedArgs as Record<string, unknown>)[name];
-      for (const [flag, prop] of Object.entries(flagNames)) {
-        const v = (parsed as Record<string, unknown>)[flag];
-        if (v !== undefined) input[prop] = v;
-      }
+      const input = inputFromParsed(argNames, flagNames, parsedArgs, parsed);
       const call = (extra: Record<string, unknown>) => core().callTool(m.name, { ...input, ...extra });
       const fail = (r: ToolResult) => {
         process.stderr.write(`Error: ${r.text}\n`);
@@ -78,16 +72,13 @@ export function analyzeCommand(tool: Tool, core: () => Core = sharedCore): Comma
         ['chart', parsed.chart],
       ] as const) {
         if (!file) continue;
-        const png = path.extname(file).toLowerCase() === '.png';
-        const r = await call({ picture, png });
+        const r = await call({ picture, png: wantsPng(file) });
         if (r.isError) return fail(r);
-        const a = r.attachments?.find((x) => x.mimeType === (png ? 'image/png' : 'image/svg+xml'));
-        if (!a) {
+        if (!(await writePicture(r, file))) {
           process.stderr.write(`Error: no ${picture} came back for ${input.execution_id}\n`);
           process.exitCode = EXIT.failed;
           return;
         }
-        await writeFile(file, a.data ?? a.text ?? '');
         written.push(`${picture} written to ${file}`);
       }
       if (parsed.json) process.stdout.write(`${JSON.stringify(base.structured, null, 2)}\n`);
