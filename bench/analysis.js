@@ -80,6 +80,8 @@ export async function measure(fn) {
 export async function analysisScenarios(runs) {
   const { keyMap, stream, stackMap, stackMapRaw } = inputs();
   const cases = [
+    // Nothing but the ticker: on a loaded machine the loop waits for the CPU too; this is the floor.
+    ['baseline: an idle event loop for 500 ms', () => new Promise((r) => setTimeout(r, 500))],
     ['analyze a 10k-key count map', () => analyze(keyMap)],
     ['analyze a 100k-line printf stream', () => analyze(stream)],
     ['analyze a 10k-stack profile (folded + top frames)', () => analyze(stackMap)],
