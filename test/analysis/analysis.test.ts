@@ -14,7 +14,17 @@ import type { AnalysisSource } from '../../src/analysis/model.js';
  * lie in their buckets, every number of the summary is a field of the result.
  */
 const DIR = path.join(__dirname, '..', 'fixtures', 'analysis');
-const FIXTURES = ['syscall-count', 'read-size-hist', 'kstack-profile', 'interval-rate', 'interval-rate.exec', 'printf-stream', 'read-latency-stats'];
+const FIXTURES = [
+  'syscall-count',
+  'read-size-hist',
+  'kstack-profile',
+  'interval-rate',
+  'interval-rate.exec',
+  'interval-keyed.exec',
+  'kstack-profile.exec',
+  'printf-stream',
+  'read-latency-stats',
+];
 
 export const loadFixture = (name: string): AnalysisSource => sourceFromSavedText(name, readFileSync(path.join(DIR, `${name}.json`), 'utf8'));
 
@@ -100,6 +110,27 @@ describe('what each recorded run shows', () => {
     expect(result.series.map((s) => s.points)).toEqual([printed]);
     expect(result.duration).toBe(saved.duration);
     expect(result.events).toBeNull();
+  });
+
+  it("a saved keyed interval run: one series per top key, each point the key's printed value", async () => {
+    const saved = JSON.parse(readFileSync(path.join(DIR, 'interval-keyed.exec.json'), 'utf8'));
+    const { result } = await analyze(loadFixture('interval-keyed.exec'));
+    expect(result.series.length).toBeGreaterThan(1);
+    const s = result.series[0];
+    // Each interval print of @[comm] in the saved lines holds this key's value for that interval.
+    const printed = (saved.output as string[]).filter((l) => l.startsWith(`@[${s.key}]: `)).map((l) => Number(l.split(': ')[1]));
+    expect(s.points.filter((p) => p > 0)).toEqual(printed.slice(0, s.points.filter((p) => p > 0).length));
+  });
+
+  it('a saved profile (--include-maps) folds the same stacks as the live decoder', async () => {
+    const { result, detail } = await analyze(loadFixture('kstack-profile.exec'));
+    expect(result.stacks[0].samples).toBe(
+      Object.values(JSON.parse(readFileSync(path.join(DIR, 'kstack-profile.exec.json'), 'utf8')).maps['@'].value as Record<string, number>).reduce(
+        (a, b) => a + b,
+        0,
+      ),
+    );
+    expect(detail.folded[0].stacks.size).toBe(result.stacks[0].distinct_stacks);
   });
 
   it('printf stream: columns found and typed (pid, comm, path)', async () => {
