@@ -153,6 +153,25 @@ describe('compare_runs logic', () => {
     expect(c.summary).toMatch(/@syscalls: total \d+ → \d+/);
   });
 
+  it('a recorded read-size histogram against itself shifted one log2 bucket up: every percentile moves', async () => {
+    const before = fixture('read-size-hist');
+    const after = fixture('read-size-hist');
+    after.id = 'after';
+    after.maps = after.maps.map((m) =>
+      m.name === '@bytes'
+        ? { ...m, value: (m.value as { min: number; max: number; count: number }[]).map((b) => ({ ...b, min: b.min * 2 || 1, max: b.max * 2 + 1 })) }
+        : m,
+    );
+    const c = compareRuns(await analyze(before), await analyze(after));
+    const h = c.histograms.find((x) => x.map === '@bytes')!;
+    expect(h.samples_a).toBe(h.samples_b);
+    for (const p of h.percentiles) {
+      expect(p.b!).toBeGreaterThan(p.a!);
+      expect(p.change_percent!).toBeGreaterThan(50);
+    }
+    expect(c.histograms.find((x) => x.map === '@lbytes')!.percentiles.every((p) => p.change_percent === 0)).toBe(true);
+  });
+
   it('profiles: a differential flame graph of the shared stack map', async () => {
     const a = await analyze(fixture('kstack-profile'));
     const g = (await differentialFlameGraph(a.detail, a.detail, 'same'))!;
