@@ -22,22 +22,38 @@ export interface FoldedStacks {
 export function isStackMap(m: TypedMap): boolean {
   if (m.type !== 'map' || !isRecord(m.value)) return false;
   const keys = m.keys ?? Object.keys(m.value);
-  return keys.length > 0 && keys.some((k) => k.includes('\n')) && keys.every((k) => k === '' || k.includes('\n'));
+  return keys.some((k) => k.includes('\n'));
 }
 
+/**
+ * The frames of one key, root first. bpftrace prints a stack leaf first, one frame a line; in a
+ * tuple key the other elements sit before it (`comm,\n…`) or after it (`\n…\n,comm`), and
+ * two stacks (`kstack, ustack`) follow each other after a `,`. Plain elements become root
+ * frames, and a later stack sits below an earlier one (user frames under the kernel's), as
+ * offcputime-style folding does.
+ */
 export function framesOfKey(key: string): string[] {
-  const nl = key.indexOf('\n');
-  const prefix = nl < 0 ? key : key.slice(0, nl);
-  const roots = prefix
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
-  const frames = (nl < 0 ? '' : key.slice(nl))
-    .split('\n')
-    .map((l) => l.trim().replace(/\+\d+$/, ''))
-    .filter((l) => l && l !== ',')
-    .reverse();
-  return [...roots, ...frames];
+  const lines = key.split('\n');
+  const roots: string[] = [];
+  const blocks: string[][] = [[]];
+  const addElements = (text: string) =>
+    roots.push(
+      ...text
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    );
+  addElements(lines[0]);
+  for (const raw of lines.slice(1)) {
+    const line = raw.trim();
+    if (line.startsWith(',')) {
+      blocks.push([]);
+      addElements(line.slice(1));
+    } else if (line) {
+      blocks[blocks.length - 1].push(line.replace(/\+\d+$/, ''));
+    }
+  }
+  return [...roots, ...blocks.reverse().flatMap((b) => b.reverse())];
 }
 
 export async function foldStacks(m: TypedMap, budget = new Budget()): Promise<FoldedStacks> {

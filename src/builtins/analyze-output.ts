@@ -48,7 +48,8 @@ export default defineBuiltin<Input>({
         );
       }
     }
-    const folded = input.folded ? detail.folded.map((f) => foldedText(f)).join('') : undefined;
+    // One profile's stacks: two stack maps folded together would count each sample twice (focus picks the map).
+    const folded = input.folded ? (detail.folded[0] ? foldedText(detail.folded[0]) : '') : undefined;
     const structured = { ...result, pictures, ...(folded !== undefined ? { folded } : {}) };
     const r: ToolResult = {
       structured,

@@ -94,6 +94,17 @@ describe('what each recorded run shows', () => {
     expect(s.top_leaf_frames.every((f) => !/\+\d+$/.test(f.frame))).toBe(true);
   });
 
+  it('stacks in tuple keys: comm is the root frame whichever side of the stack it is printed', async () => {
+    const src = loadFixture('tuple-stacks');
+    const { detail } = await analyze(src);
+    const [byComm, stackFirst] = detail.folded;
+    expect([byComm.map, stackFirst.map]).toEqual(['@bycomm', '@stackfirst']);
+    expect(new Map([...stackFirst.stacks].sort())).toEqual(new Map([...byComm.stacks].sort()));
+    const comms = new Set(Object.keys(src.maps.find((m) => m.name === '@bycomm')!.value as object).map((k) => k.split(',')[0]));
+    for (const s of byComm.stacks.keys()) expect(comms.has(s.split(';')[0])).toBe(true);
+    expect([...byComm.stacks.keys()].every((s) => !/\+\d+/.test(s))).toBe(true);
+  });
+
   it('interval rate: the six interval prints form the series, the exit print is left out', async () => {
     const { result } = await analyze(loadFixture('interval-rate'));
     const s = result.series[0];
