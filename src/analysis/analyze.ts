@@ -157,7 +157,12 @@ function series(map: string, key: string | null, raw: number[], interval: number
 /** Prints of one map as series: the scalar's value, or each of its top keys', over the intervals. */
 function seriesOf(prints: readonly MapPrintAt[], interval: number | null, top: number): SeriesAnalysis[] {
   const byMap = new Map<string, TypedMap[]>();
-  for (const p of prints) if (!p.atExit && p.map.type === 'map') byMap.set(p.map.name, [...(byMap.get(p.map.name) ?? []), p.map]);
+  for (const p of prints) {
+    if (p.atExit || p.map.type !== 'map') continue;
+    const list = byMap.get(p.map.name);
+    if (list) list.push(p.map);
+    else byMap.set(p.map.name, [p.map]);
+  }
   const out: SeriesAnalysis[] = [];
   for (const [name, maps] of byMap) {
     if (maps.length < 3) continue;
