@@ -72,32 +72,45 @@ const MAP_LINE = /^(@\w*)(?:\[(.*)\])?: (-?\d+)$/;
 export function printsFromText(lines: readonly string[]): { prints: MapPrintAt[]; text: string[] } {
   const prints: MapPrintAt[] = [];
   const text: string[] = [];
-  let exiting = false;
+  // Where the exit starts: the first two blank lines of the tail that holds only maps and blanks.
+  let tail = lines.length;
+  while (tail > 0 && (lines[tail - 1] === '' || MAP_LINE.test(lines[tail - 1]) || /^[[(@\]\s]/.test(lines[tail - 1]))) tail--;
+  let exitAt = lines.length;
+  for (let i = tail; i + 1 < lines.length; i++) {
+    if (lines[i] === '' && lines[i + 1] === '') {
+      exitAt = i;
+      break;
+    }
+  }
   for (let i = 0; i < lines.length; i++) {
-    const m = MAP_LINE.exec(lines[i]);
+    const exiting = i >= exitAt;
     // A stack key spans lines from `@name[` to `]: N`; histograms and other maps print lines of
     // their own: none of them is printf output.
     if (/^@\w*\[$/.test(lines[i])) {
       while (i < lines.length && !/^\]: /.test(lines[i])) i++;
       continue;
     }
-    if (!m && (NOT_PRINTF.test(lines[i]) || ATTACHING.test(lines[i]))) continue;
+    const m = MAP_LINE.exec(lines[i]);
     if (!m) {
-      if (lines[i] === '' && lines[i + 1] === '' && lines.slice(i + 2).every((l) => l === '' || MAP_LINE.test(l) || /^[[(@]/.test(l))) exiting = true;
-      if (lines[i] !== '' || !exiting) text.push(lines[i]);
+      if (!NOT_PRINTF.test(lines[i]) && !ATTACHING.test(lines[i]) && !(exiting && lines[i] === '')) text.push(lines[i]);
       continue;
     }
     const [, name, key, value] = m;
     const last = prints[prints.length - 1];
-    const continues =
-      last && last.line + Object.keys(last.map.value as object).length === i && last.map.name === name && key !== undefined && isRecord(last.map.value);
-    if (continues) {
+    // The next line of a keyed print: same map, right after the print's last line, a key it has
+    // not printed yet (a print lists each key once; a repeated key starts the next print).
+    if (
+      last?.map.keys &&
+      key !== undefined &&
+      last.map.name === name &&
+      last.line + last.map.keys.length === i &&
+      !Object.hasOwn(last.map.value as Record<string, number>, key)
+    ) {
       (last.map.value as Record<string, number>)[key] = Number(value);
-      last.map.keys!.push(key);
-    } else if (key === undefined) {
-      prints.push({ line: i, map: { type: 'map', name, value: Number(value) }, ...(exiting ? { atExit: true } : {}) });
+      last.map.keys.push(key);
     } else {
-      prints.push({ line: i, map: { type: 'map', name, value: { [key]: Number(value) }, keys: [key] }, ...(exiting ? { atExit: true } : {}) });
+      const value1 = key === undefined ? { value: Number(value) } : { value: { [key]: Number(value) }, keys: [key] };
+      prints.push({ line: i, map: { type: 'map', name, ...value1 }, ...(exiting ? { atExit: true } : {}) });
     }
   }
   return { prints, text };
