@@ -10,6 +10,7 @@ const LAYERS = [
   'manifest',
   'runtime',
   'results',
+  'analysis',
   'knowledge',
   'validation',
   'policy',

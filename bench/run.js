@@ -593,6 +593,27 @@ const scenarios = {
     const r = { mcptrace: stat(xs), direct: { median: NaN, min: NaN, max: NaN, runs: [] } };
     record('static policy check (pre-run hook)', 'ms', r, '< 2 ms', r.mcptrace.median < 2, 'in process, 1000 runs');
   },
+
+  // Pure computation, no bpftrace to compare with: inputs of the sizes issue 15 names, shaped
+  // like runs recorded here (bench/analysis.js). The stall is the longest the event loop waited
+  // meanwhile: what another run's output or MCP call would wait.
+  async analysis() {
+    const { analysisScenarios } = await import('./analysis.js');
+    for (const r of await analysisScenarios(RUNS)) {
+      const stall = Math.max(...r.stalls);
+      results.push({
+        metric: r.name,
+        unit: 'ms',
+        mcptrace: stat(r.times),
+        direct: stat([NaN]),
+        ratio: NaN,
+        target: 'event loop never held > 250 ms',
+        ok: stall < 250,
+        note: `longest event-loop stall ${stall.toFixed(0)} ms; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
+      });
+      log(`  ${r.name}: median ${fmt(median(r.times))} ms, longest stall ${stall.toFixed(0)} ms`);
+    }
+  },
 };
 
 // ---------- main ----------

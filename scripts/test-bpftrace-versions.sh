@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The kernel suites (integration, CLI, live differential) against the bpftrace of Debian 13
+# The kernel suites (integration, CLI, live differential, analysis) against the bpftrace of Debian 13
 # (0.23) and Debian unstable (0.27), each run from a minimal Debian root on this kernel.
 # `npm test` is the lane of the machine's own bpftrace (0.17 on Debian 12).
 #
@@ -16,7 +16,7 @@ failed=()
 for suite in "${suites[@]}"; do
   bin=$ROOTS_DIR/bin/bpftrace-$suite
   echo "== bpftrace lane $suite: $("$bin" --version 2>/dev/null)"
-  if ! MCPTRACE_BPFTRACE=$bin npx vitest run test/integration test/cli test/differential test/templates/templates-kernel.test.ts; then
+  if ! MCPTRACE_BPFTRACE=$bin npx vitest run test/integration test/cli test/differential test/templates/templates-kernel.test.ts test/analysis; then
     failed+=("$suite")
   fi
 done

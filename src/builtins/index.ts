@@ -1,4 +1,6 @@
 import type { BuiltinTool } from './builtin.js';
+import analyzeOutput from './analyze-output.js';
+import compareRuns from './compare-runs.js';
 import bpfInfo from './bpf-info.js';
 import getResult from './get-result.js';
 import listExecutions from './list-executions.js';
@@ -27,5 +29,7 @@ export const BUILTINS: ReadonlyMap<string, BuiltinTool> = new Map(
     validateProgram,
     searchExamples,
     discoverProbes,
+    analyzeOutput,
+    compareRuns,
   ].map((b) => [b.handler, b]),
 );

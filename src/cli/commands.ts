@@ -1,4 +1,6 @@
 import type { Command } from '@oclif/core';
+import { analyzeCommand } from './commands/analyze.js';
+import { compareCommand } from './commands/compare.js';
 import Doctor from './commands/doctor.js';
 import PromptsGet from './commands/prompts-get.js';
 import ResourcesRead from './commands/resources-read.js';
@@ -24,6 +26,11 @@ function buildCommands(): Record<string, Command.Class> {
     'resources:read': ResourcesRead,
     'prompts:get': PromptsGet,
   };
+  // analyze and compare write their pictures to files, which a generic tool command cannot.
+  const analyze = sharedCore().tool('analyze_output');
+  if (analyze) commands.analyze = analyzeCommand(analyze);
+  const compare = sharedCore().tool('compare_runs');
+  if (compare) commands.compare = compareCommand(compare);
   for (const tool of sharedCore().tools) {
     const id = commandId(tool.def);
     if (!(id in commands)) commands[id] = commandForTool(tool);

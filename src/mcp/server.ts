@@ -3,7 +3,7 @@ import { BUILTIN_TOOLS_DIR } from '../config/paths.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Core } from '../core/core.js';
-import type { ToolResult } from '../results/tool-result.js';
+import type { Attachment, ToolResult } from '../results/tool-result.js';
 import { registerKnowledge } from './resources.js';
 
 const VERSION = '0.1.0';
@@ -82,8 +82,18 @@ export function toCallToolResult(r: ToolResult, hasOutputSchema: boolean): CallT
   // outputSchema check and hide the message, so it travels as text only.
   const conforms = !hasOutputSchema || !r.isError || 'execution_id' in r.structured;
   return {
-    content: [{ type: 'text', text: r.text }, ...(r.links ?? []).map((l) => ({ type: 'resource_link' as const, ...l }))],
+    content: [
+      { type: 'text', text: r.text },
+      ...(r.links ?? []).map((l) => ({ type: 'resource_link' as const, ...l })),
+      ...(r.attachments ?? []).map(attachmentContent),
+    ],
     ...(conforms ? { structuredContent: r.structured } : {}),
     ...(r.isError ? { isError: true } : {}),
   };
+}
+
+/** A PNG as image content, which clients show; text (an SVG) as an embedded resource. */
+function attachmentContent(a: Attachment): CallToolResult['content'][number] {
+  if (a.data) return { type: 'image', data: Buffer.from(a.data).toString('base64'), mimeType: a.mimeType };
+  return { type: 'resource', resource: { uri: a.uri, mimeType: a.mimeType, text: a.text ?? '' } };
 }

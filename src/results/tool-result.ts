@@ -17,6 +17,8 @@ export interface ToolResult<S extends object = Record<string, unknown>> {
   debug?: string;
   /** Resources the result points at (e.g. a run's whole output); MCP sends them as resource_link items. */
   links?: ResourceLinkItem[];
+  /** Pictures and files that go with the result (analyze_output's charts). */
+  attachments?: Attachment[];
 }
 
 export interface ResourceLinkItem {
@@ -24,6 +26,18 @@ export interface ResourceLinkItem {
   name: string;
   description?: string;
   mimeType?: string;
+}
+
+/**
+ * A picture or file beside a result. MCP sends binary data (a PNG) as image content and text
+ * (an SVG, folded stacks) as an embedded resource under `uri`; the CLI writes either to a file.
+ */
+export interface Attachment {
+  name: string;
+  mimeType: string;
+  uri: string;
+  text?: string;
+  data?: Uint8Array;
 }
 
 export function errorResult(message: string, errorKind: ErrorKind = 'input', extra: Record<string, unknown> = {}): ToolResult {

@@ -30,7 +30,9 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
     const { tools } = await s.client.listTools();
     const names = tools.map((t) => t.name).sort();
     expect(names).toEqual([
+      'analyze_output',
       'bpf_info',
+      'compare_runs',
       'count_syscalls',
       'discover_probes',
       'exec_program',
