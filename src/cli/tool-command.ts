@@ -75,7 +75,14 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
         if (v !== undefined) input[prop] = m.cli.split?.includes(prop) ? String(v).split(/\s+/).filter(Boolean) : v;
       }
       if (rest) {
-        const extra = (argv as string[]).slice(argNames.length);
+        // Not argv.slice(): when a flag's value equals a later argument (exec -p 42 PROG 42),
+        // oclif's argv keeps the flag's copy in place of the argument's and moves the program
+        // after it; removing the named arguments by value keeps what is really left, in order.
+        const extra = [...(argv as string[])];
+        for (const name of argNames) {
+          const at = extra.indexOf(String((parsedArgs as Record<string, unknown>)[name]));
+          if (at >= 0) extra.splice(at, 1);
+        }
         if (extra.some((a) => /[{}]/.test(a))) {
           // `exec BEGIN { exit(); }` unquoted: the shell split the program into parameters.
           process.stderr.write(
