@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { commonDefs, MAX_MANIFEST_BYTES, TOOL_LIMITS } from '../config/defaults.js';
@@ -79,6 +79,16 @@ export function readDefinition(file: string): DefinitionResult {
   let text: string;
   const unknownPos = () => ({ line: 1, col: 1 });
   try {
+    // A manifest symlinked out of its directory (to /etc/shadow, say) is not read: the problem
+    // report quotes the file's lines, and would print its first one.
+    const real = realpathSync(file);
+    if (real !== path.resolve(file) && !real.startsWith(`${realpathSync(path.dirname(file))}${path.sep}`)) {
+      return {
+        problems: [{ file, line: 1, col: 1, message: `is a symlink to ${real}, outside its directory; not read. Copy the manifest into the tools directory instead`, kind: 'io' }],
+        locate: unknownPos,
+        locator: () => undefined as never,
+      };
+    }
     // Not read at all past the limit: a 30 MB file once took 1.1 GB to load.
     const size = statSync(file).size;
     if (size > MAX_MANIFEST_BYTES) {

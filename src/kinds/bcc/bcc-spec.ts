@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
 import { validateBcc } from '../../generated/validators.js';
 import type { Problem } from '../../manifest/problem.js';
 import { parseYamlFile } from '../../manifest/yaml-file.js';
-import { findInPath } from '../../runtime/environment.js';
+import { findInPath, usableFile } from '../../runtime/environment.js';
 import type { ColumnType } from '../../runtime/output-decoder.js';
 
 export interface BccArg {
@@ -80,11 +81,63 @@ export class BccUnavailableError extends Error {}
  * first argument. Undefined when it is not installed. Debian 13 names libbpf-tools `TOOL-libbpf`.
  */
 export function locateVariant(v: BccVariant, env: NodeJS.ProcessEnv = process.env): string[] | undefined {
-  if (v.bpftrace_script) return optional(findInPath(v.bpftrace_script, SCRIPT_DIRS, 'read'));
+  if (v.bpftrace_script) return optional(inDirs(v.bpftrace_script, SCRIPT_DIRS, 'read'));
   const libbpf = variantPackage(v) === 'libbpf-tools';
+  // The runner is the operator's (an environment variable), never a manifest's.
   const runner = libbpf ? env[LIBBPF_RUNNER_ENV] : undefined;
   if (runner) return optional(findInPath(runner), v.command!);
-  return optional(findInPath(v.command!, COMMAND_DIRS) ?? (libbpf ? findInPath(`${v.command!}-libbpf`, COMMAND_DIRS) : undefined));
+  const dirs = [...COMMAND_DIRS, ...allowedDirs(env)];
+  const found = inDirs(v.command!, dirs) ?? (libbpf ? inDirs(`${v.command!}-libbpf`, dirs) : undefined);
+  return optional(found && isTracingTool(found, env) ? found : undefined);
+}
+
+/**
+ * A spec runs as root, so what it may name is a tracing tool, never any binary: one a tracing
+ * package installed (libbpf-tools, bpfcc-tools, bpftrace: their dpkg file lists), one in bcc's
+ * tools directory, or one in a directory the operator allowed with MCPTRACE_BCC_ALLOW_DIRS.
+ * `command: sh`, or /usr/sbin/reboot, is "not installed".
+ */
+export function isTracingTool(file: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  let real: string;
+  try {
+    real = realpathSync(file);
+  } catch {
+    return false;
+  }
+  if ([BCC_TOOLS_DIR, ...allowedDirs(env)].some((d) => real.startsWith(`${d}/`))) return true;
+  return packagedTools().has(real) || packagedTools().has(file);
+}
+
+export const BCC_ALLOW_DIRS_ENV = 'MCPTRACE_BCC_ALLOW_DIRS';
+const BCC_TOOLS_DIR = '/usr/share/bcc/tools';
+const TRACING_PACKAGES = ['libbpf-tools', 'bpfcc-tools', 'bpftrace'];
+
+const allowedDirs = (env: NodeJS.ProcessEnv) => (env[BCC_ALLOW_DIRS_ENV] ?? '').split(':').filter((d) => d.startsWith('/'));
+
+let packaged: Set<string> | undefined;
+/** The files the tracing packages installed, from dpkg's lists (read once). */
+function packagedTools(): Set<string> {
+  if (packaged) return packaged;
+  packaged = new Set();
+  for (const pkg of TRACING_PACKAGES) {
+    for (const list of [`/var/lib/dpkg/info/${pkg}.list`, `/var/lib/dpkg/info/${pkg}:amd64.list`]) {
+      try {
+        for (const line of readFileSync(list, 'utf8').split('\n')) if (line.startsWith('/usr/')) packaged.add(line);
+      } catch {
+        /* not installed */
+      }
+    }
+  }
+  return packaged;
+}
+
+/** The first `name` in `dirs` (no PATH search: a spec's command is a tool, not anything on PATH). */
+function inDirs(name: string, dirs: readonly string[], mode: 'exec' | 'read' = 'exec'): string | undefined {
+  for (const d of dirs) {
+    const candidate = path.join(d, name);
+    if (usableFile(candidate, mode)) return candidate;
+  }
+  return undefined;
 }
 
 const optional = (found: string | undefined, ...args: string[]) => (found ? [found, ...args] : undefined);
