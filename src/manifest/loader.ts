@@ -84,7 +84,15 @@ export function readDefinition(file: string): DefinitionResult {
     const real = realpathSync(file);
     if (real !== path.resolve(file) && !real.startsWith(`${realpathSync(path.dirname(file))}${path.sep}`)) {
       return {
-        problems: [{ file, line: 1, col: 1, message: `is a symlink to ${real}, outside its directory; not read. Copy the manifest into the tools directory instead`, kind: 'io' }],
+        problems: [
+          {
+            file,
+            line: 1,
+            col: 1,
+            message: `is a symlink to ${real}, outside its directory; not read. Copy the manifest into the tools directory instead`,
+            kind: 'io',
+          },
+        ],
         locate: unknownPos,
         locator: () => undefined as never,
       };
