@@ -52,3 +52,19 @@ describe('hostile manifests are problems with a place, never a crash', () => {
     expect(r.stdout() + r.stderr()).not.toMatch(/ReferenceError|at .*\.js:\d+/);
   });
 });
+
+describe('every shipped input schema is bounded', () => {
+  it('every number has a maximum and every string a maxLength (1e21 once became --uid 1e+21)', () => {
+    const core = new Core({ env: { HOME: '/nonexistent' } });
+    const unbounded: string[] = [];
+    const walk = (tool: string, s: Record<string, unknown> | undefined, at: string) => {
+      if (!s || typeof s !== 'object') return;
+      if ((s.type === 'integer' || s.type === 'number') && s.maximum === undefined && s.exclusiveMaximum === undefined) unbounded.push(`${tool}${at}`);
+      if (s.type === 'string' && s.maxLength === undefined && s.enum === undefined) unbounded.push(`${tool}${at}`);
+      for (const [k, v] of Object.entries((s.properties ?? {}) as Record<string, Record<string, unknown>>)) walk(tool, v, `${at}.${k}`);
+      if (s.items) walk(tool, s.items as Record<string, unknown>, `${at}[]`);
+    };
+    for (const t of core.tools) walk(t.def.name, t.def.input as Record<string, unknown>, '');
+    expect(unbounded).toEqual([]);
+  });
+});

@@ -70,9 +70,8 @@ describe('failure diagnosis', () => {
 });
 
 describe('bcc command resolution', () => {
-  const saved = process.env.PATH;
   afterEach(() => {
-    process.env.PATH = saved;
+    delete process.env.MCPTRACE_BCC_ALLOW_DIRS;
   });
   const spec: BccSpec = {
     tool: 'fakesnoop',
@@ -95,7 +94,8 @@ describe('bcc command resolution', () => {
       writeFileSync(path.join(dir, n), '#!/bin/sh\n');
       chmodSync(path.join(dir, n), 0o755);
     }
-    process.env.PATH = dir;
+    // A spec's command is looked for in the tool directories, and in the ones the operator allows.
+    process.env.MCPTRACE_BCC_ALLOW_DIRS = dir;
     return dir;
   }
   it('picks the first installed provider and maps inputs to its flags', () => {

@@ -81,7 +81,7 @@ export class BccUnavailableError extends Error {}
  * first argument. Undefined when it is not installed. Debian 13 names libbpf-tools `TOOL-libbpf`.
  */
 export function locateVariant(v: BccVariant, env: NodeJS.ProcessEnv = process.env): string[] | undefined {
-  if (v.bpftrace_script) return optional(inDirs(v.bpftrace_script, SCRIPT_DIRS, 'read'));
+  if (v.bpftrace_script) return optional(inDirs(v.bpftrace_script, [...SCRIPT_DIRS, ...allowedDirs(env)], 'read'));
   const libbpf = variantPackage(v) === 'libbpf-tools';
   // The runner is the operator's (an environment variable), never a manifest's.
   const runner = libbpf ? env[LIBBPF_RUNNER_ENV] : undefined;
