@@ -1,4 +1,5 @@
 import type { Token } from './tokens.js';
+import { TYPE_ALIASES } from '../runtime/probe-cache.js';
 
 export interface ProbeSpec {
   /** The attach point as written, e.g. "tracepoint:syscalls:sys_enter_open*". */
@@ -13,23 +14,16 @@ export interface ProbeSpec {
   body: Token[];
 }
 
+/**
+ * bpftrace's short names, as the probe listing reads them, with kfunc/kretfunc under their newer
+ * names (fentry/fexit, since 0.20), which rules and suggestions use.
+ */
 const ALIASES: Record<string, string> = {
-  t: 'tracepoint',
-  k: 'kprobe',
-  kr: 'kretprobe',
-  u: 'uprobe',
-  ur: 'uretprobe',
-  U: 'usdt',
-  s: 'software',
-  h: 'hardware',
-  p: 'profile',
-  i: 'interval',
+  ...TYPE_ALIASES,
   f: 'fentry',
   fr: 'fexit',
   kfunc: 'fentry',
   kretfunc: 'fexit',
-  rt: 'rawtracepoint',
-  it: 'iter',
   w: 'watchpoint',
   aw: 'asyncwatchpoint',
 };
