@@ -171,7 +171,9 @@ export async function runBriefly({ bin }, program, seconds = 3, graceMs = 30_000
   const r = await execa(process.execPath, [CLI, 'exec', program, '--timeout', String(seconds), '--json'], {
     reject: false,
     stdin: 'ignore',
-    env: { MCPTRACE_BPFTRACE: bin, MCPTRACE_GRACE_MS: String(graceMs) },
+    // Whether bpftrace runs the example is the question here, not whether the default safety
+    // policy allows it: TLS plaintext and password probes are refused below permissive.
+    env: { MCPTRACE_BPFTRACE: bin, MCPTRACE_GRACE_MS: String(graceMs), MCPTRACE_SAFETY_LEVEL: 'permissive' },
     timeout: seconds * 1000 + graceMs + 60_000,
   });
   let result;

@@ -7,7 +7,10 @@ import { BIN, startServer, type TestServer } from '../helpers/mcp.js';
 // among them), --toolsets or MCPTRACE_TOOLSETS choose more, and an unlisted tool still answers
 // a call by name. Every result here passes the SDK client's outputSchema check.
 const CORE = [
+  'analyze_output',
   'bpf_info',
+  'compare_runs',
+  'discover_probes',
   'exec_program',
   'get_result',
   'list_bcc_tools',
@@ -16,7 +19,9 @@ const CORE = [
   'list_probes',
   'list_templates',
   'render_template',
+  'search_examples',
   'stop_execution',
+  'validate_program',
 ];
 
 describe('serve --toolsets', () => {
