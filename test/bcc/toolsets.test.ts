@@ -51,9 +51,12 @@ describe('serve --toolsets', () => {
   });
 
   it.skipIf(!kernel.ok)('returns rows and histograms that pass the client outputSchema check', async () => {
-    const rows = await withBcc.call('hardirqs', { duration: 1, wait: true });
+    // A workload the tool must see: hard IRQs were once absent for a whole second on a quiet VM.
+    const pending = withBcc.call('execsnoop', { duration: 2, wait: true });
+    const load = setInterval(() => spawnSync('/bin/true'), 200);
+    const rows = await pending.finally(() => clearInterval(load));
     expect(rows.structuredContent.status).toBe('completed');
-    expect(rows.structuredContent.columns.map((c: { name: string }) => c.name)).toContain('hardirq');
+    expect(rows.structuredContent.columns.map((c: { name: string }) => c.name)).toContain('pcomm');
     expect(rows.structuredContent.rows.length).toBeGreaterThan(0);
     const hist = await withBcc.call('runqlat', { duration: 1, wait: true });
     expect(hist.structuredContent.histograms[0].buckets.length).toBeGreaterThan(0);
