@@ -4,6 +4,9 @@ import type { ProcessExit, Spawner } from './spawner.js';
 import { openTraceFifo, type TraceFifo } from './trace-fifo.js';
 import { MAX_LINE_BYTES } from '../config/defaults.js';
 
+/** What bpftrace prints once its probes are attached (__BPFTRACE_NOTIFY_PROBES_ATTACHED=1). */
+const ATTACH_NOTICE = '__BPFTRACE_NOTIFY_PROBES_ATTACHED';
+
 /** Everything the lifecycle needs to run one process; a tool kind builds it. */
 export interface LaunchSpec {
   /** argv[0] is the executable; nothing is ever joined into a shell string. */
@@ -168,6 +171,8 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
     // end are the tracer's own.
     let blanks = 0;
     const commandLine = (l: string) => {
+      // bpftrace 0.27 writes its attach notice to stdout even with -o: it is the tracer's.
+      if (l === ATTACH_NOTICE) return apply(decoder.stderr(l));
       if (l === '') return void blanks++;
       for (; blanks > 0; blanks--) exec.pushCommandOutput('');
       exec.pushCommandOutput(l);
