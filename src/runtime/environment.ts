@@ -168,7 +168,14 @@ export interface Preflight {
  */
 export async function preflight(opts: { autoMountTracefs: boolean }): Promise<Preflight> {
   const located = await locateBpftrace();
-  if (!located.ok) throw new EnvironmentError(located.problem, located.fix);
+  if (!located.ok) {
+    // Without privileges a wrapper that needs root cannot even answer --version (the Debian-root
+    // bpftrace of the version lanes): the missing privileges are then the problem to report.
+    const binary = bpftracePath();
+    const priv = binary && usableFile(binary) && !isRoot() ? await privilegeMode() : undefined;
+    if (priv?.mode === 'none') throw new EnvironmentError(`bpftrace needs privileges: ${priv.reason}`, sudoersHint());
+    throw new EnvironmentError(located.problem, located.fix);
+  }
   const bpftrace = located.path;
   if (!tracefsMounted()) {
     if (isRoot() && opts.autoMountTracefs) {

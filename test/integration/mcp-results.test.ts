@@ -62,6 +62,8 @@ describeKernel('exec_program options and results over MCP', () => {
         await new Promise((res) => setTimeout(res, 100));
         lines = (await s.call('get_result', { execution_id: id })).structuredContent.lines_total;
       }
+      // Let the interval fire: since 0.25 bpftrace prints nothing for a map that was never set.
+      await new Promise((res) => setTimeout(res, 500));
       const stopped = await s.call('stop_execution', { execution_id: id, limit: 20 });
       const v = stopped.structuredContent;
       expect(v.status).toBe('stopped');
