@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
 import type { ExecutionResult } from '../../src/results/execution-view.js';
@@ -162,11 +165,16 @@ describeKernel('bcc tools, run for real (libbpf-tools)', () => {
   });
 
   it('hardirqs and softirqs: time per interrupt, counts, histograms', async () => {
-    const hard = await traceWhile(core, 'hardirqs', { duration: 2 }, () => undefined);
+    // Direct disk writes raise the block device's interrupts; a quiet VM may have none otherwise.
+    const diskIo = () =>
+      void spawnSync('dd', ['if=/dev/zero', `of=${path.join(os.tmpdir(), `mcptrace-irq-${process.pid}`)}`, 'bs=4k', 'count=256', 'oflag=direct'], {
+        stdio: 'ignore',
+      });
+    const hard = await traceWhile(core, 'hardirqs', { duration: 2 }, diskIo);
     ok(hard.view);
     expect(hard.view.columns?.map((c) => c.name)).toContain('total_usecs');
     expect(rows(hard.view).length).toBeGreaterThan(0);
-    const counted = await traceWhile(core, 'hardirqs', { duration: 2, count: true }, () => undefined);
+    const counted = await traceWhile(core, 'hardirqs', { duration: 2, count: true }, diskIo);
     expect(rows(counted.view).some((r) => Number(r.total_count) > 0)).toBe(true);
     const soft = await traceWhile(core, 'softirqs', { duration: 2 }, () => undefined);
     ok(soft.view);
