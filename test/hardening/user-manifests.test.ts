@@ -8,10 +8,11 @@ import { fakePreflight } from '../helpers/preflight.js';
 // A user tools directory belongs to the user, but copied files and mistakes happen: what a
 // manifest may name is bounded (docs/SECURITY.md).
 const HINTS = 'annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false }';
-const bccManifest = (tool: string) => `name: ${tool}_tool
-title: A user bcc tool
-kind: bcc
-description: A user catalog entry, to check what a bcc spec may run as root.
+/** A minimal user manifest of `kind` whose `run:` section is `run` (YAML flow). */
+const userManifest = (name: string, kind: string, description: string, run: string) => `name: ${name}
+title: A user tool
+kind: ${kind}
+description: ${description}
 ${HINTS}
 input:
   type: object
@@ -19,8 +20,10 @@ input:
   properties:
     timeout: { $ref: common.json#/$defs/timeout }
     wait: { $ref: common.json#/$defs/wait }
-run: { tool: ${tool} }
+run: ${run}
 `;
+const bccManifest = (tool: string) =>
+  userManifest(`${tool}_tool`, 'bcc', 'A user catalog entry, to check what a bcc spec may run as root.', `{ tool: ${tool} }`);
 
 function userDir(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mcptrace-user-'));
@@ -71,19 +74,8 @@ describe('what a user manifest may name', () => {
     const outside = mkdtempSync(path.join(os.tmpdir(), 'mcptrace-outside-'));
     writeFileSync(path.join(outside, 'x.hbs'), 'BEGIN { exit(); }\n');
     symlinkSync('/etc/passwd', path.join(dir, 'templates', 'passwd.hbs'));
-    const manifest = (name: string, template: string) => `name: ${name}
-title: Escaping template
-kind: template
-description: A template path that tries to leave the templates directory.
-${HINTS}
-input:
-  type: object
-  additionalProperties: false
-  properties:
-    timeout: { $ref: common.json#/$defs/timeout }
-    wait: { $ref: common.json#/$defs/wait }
-run: { template: ${template} }
-`;
+    const manifest = (name: string, template: string) =>
+      userManifest(name, 'template', 'A template path that tries to leave the templates directory.', `{ template: ${template} }`);
     writeFileSync(path.join(dir, 'dotdot.yaml'), manifest('dotdot_tool', `../../../../..${outside}/x.hbs`));
     writeFileSync(path.join(dir, 'linked.yaml'), manifest('linked_tool', 'passwd.hbs'));
     const core = new Core({ toolsDirs: [dir], env: { HOME: '/nonexistent' } });
