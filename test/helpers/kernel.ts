@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe } from 'vitest';
+import { featuresOf, OLDEST_SUPPORTED, parseVersion } from '../../src/runtime/bpftrace/version.js';
 
 /** The bpftrace under test: MCPTRACE_BPFTRACE selects a version lane (npm run test:bpftrace-versions). */
 export const BPFTRACE = process.env.MCPTRACE_BPFTRACE || 'bpftrace';
@@ -46,6 +47,21 @@ if (!kernel.ok) {
     throw new Error(`Kernel tests must run in CI, but the environment is missing: ${kernel.reason}`);
   }
   process.stderr.write(`\n!!! SKIPPING kernel tests: ${kernel.reason}\n\n`);
+}
+
+/**
+ * The arguments that make `bin` compile a program file without attaching it. 0.27's
+ * `--emit-elf` writes the file and then runs the program, so from 0.25 it is `--mode codegen`,
+ * the same choice the compile check makes (src/runtime/bpftrace/version.ts).
+ */
+export function compileOnlyArgs(bin: string, elf: string): string[] {
+  let version = OLDEST_SUPPORTED;
+  try {
+    version = parseVersion(execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: 'pipe' })) ?? OLDEST_SUPPORTED;
+  } catch {
+    // An unrunnable binary fails in the compile itself, with its own message.
+  }
+  return featuresOf(version).compileOnly === 'mode-codegen' ? ['--mode', 'codegen'] : ['--emit-elf', elf];
 }
 
 /** describe() for tests that run real bpftrace or bcc tools. */
