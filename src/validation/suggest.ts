@@ -87,9 +87,14 @@ async function probeFix(m: string, facts: ProgramFacts, src: SuggestionSources):
   const target = quoted(m, /(?:uprobe|usdt) target file '([^']+)'/);
   if (target)
     return `${target} does not exist or is not executable: give the full path of a binary or library, e.g. uprobe:/bin/bash:readline or uprobe:/lib/x86_64-linux-gnu/libc.so.6:malloc.`;
-  const missing = /tracepoint not found: (\S+)/.exec(m) ?? /No matches for (\w+) ([^\s]+?)\.?$/.exec(m);
+  const missing =
+    /tracepoint not found: (\S+)/.exec(m) ??
+    /No matches for (\w+) ([^\s]+?)\.?$/.exec(m) ??
+    // 0.17-0.24 compile a kprobe on a function the kernel lacks and fail to attach it.
+    (src.kernel.kprobes ? /attaching probe: '(kprobe|kretprobe):([\w.]+)'/.exec(m) : null);
   if (missing) {
-    const [type, name] = missing.length === 3 ? [missing[1], missing[2]] : ['tracepoint', missing[1]];
+    // A kernel function is listed once, as kprobe:NAME, whichever way it is probed.
+    const [type, name] = missing.length === 3 ? [missing[1].replace(/^kretprobe$/, 'kprobe'), missing[2]] : ['tracepoint', missing[1]];
     if (/^(kprobe|kretprobe)$/.test(type) && !src.kernel.kprobes) return KPROBE_FIX;
     if (/^(fentry|fexit|kfunc|kretfunc)$/.test(type) && !src.kernel.kfunc) return KFUNC_FIX;
     const all = await src.probes();

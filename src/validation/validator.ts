@@ -95,6 +95,8 @@ export class ProgramValidator {
       // A kprobe that matches nothing on a kernel without kprobes is the kernel's lack, not a typo.
       const kind = /No matches for (k(?:ret)?probe|kfunc|kretfunc|fentry|fexit)\b/.exec(d.message)?.[1];
       if (kind && (kind.startsWith('k') && kind.includes('probe') ? !this.sources.kernel.kprobes : !this.sources.kernel.kfunc)) d.category = 'environment';
+      // Where kprobes exist, a kprobe that fails to attach names a function this kernel lacks.
+      if (this.sources.kernel.kprobes && /attaching probe: 'k(ret)?probe:[\w.]+'/.test(d.message)) d.category = 'unknown_probe';
     }
     await Promise.all([...parsed.errors, ...parsed.warnings].map(async (d) => (d.suggestion = await suggestFix(d, a, this.sources))));
     return parsed;
@@ -132,6 +134,10 @@ export class ProgramValidator {
       errors.push(d);
     }
     warnings.push(...this.probeWarnings(a, probes));
+    for (const d of await this.missingKernelFunctions(a, probes)) {
+      // 0.25+ refuse such a kprobe themselves; the older ones compile it and fail to attach.
+      if (!errors.some((e) => e.category === 'unknown_probe' && e.line === d.line)) errors.push(d);
+    }
     const maps = new Set(a.tokens.filter((t) => t.type === 'map').map((t) => t.text)).size;
     return {
       valid: compiled.ok && errors.length === 0,
@@ -156,10 +162,43 @@ export class ProgramValidator {
         else if (needsLiveListing(spec.text)) matched = await this.probeCache.search(spec.text).catch(() => []);
         else {
           const all = await this.probeCache.all().catch(() => [] as string[]);
-          const full = spec.text.replace(/^([a-zA-Z]+):/, (_m, t: string) => `${spec.type === 'fentry' || spec.type === 'fexit' ? t : spec.type}:`);
+          // bpftrace lists a kernel function once, as kprobe:NAME; a kretprobe attaches to it too.
+          const listedType = spec.type === 'kretprobe' ? 'kprobe' : spec.type;
+          const full = spec.text.replace(/^([a-zA-Z]+):/, (_m, t: string) => `${spec.type === 'fentry' || spec.type === 'fexit' ? t : listedType}:`);
           matched = all.filter(probeMatcher(full));
         }
         return { pattern: spec.text, count: matched.length, exists: matched.length > 0, spec, rate: rateOf(spec, matched) };
+      }),
+    );
+  }
+
+  /**
+   * Kprobes naming a function this kernel does not have (renamed, inlined, or in a module that
+   * is not loaded): bpftrace up to 0.24 compiles them and then fails to attach, so they are
+   * errors here, with the nearest functions the kernel does have (blk_account_io_start is
+   * __blk_account_io_start on some kernels). Only on a kernel with kprobes, whose listing
+   * names them, and only for plain names: offsets and module:function forms are bpftrace's.
+   */
+  private async missingKernelFunctions(a: AnalyzedProgram, probes: { spec: ProbeSpec; count: number }[]): Promise<Diagnostic[]> {
+    const candidates = probes.filter(({ spec, count }) => count === 0 && /^k(ret)?probe$/.test(spec.type) && /^[^:]+:[\w.*?]+$/.test(spec.text));
+    if (!candidates.length || !this.sources.kernel.kprobes) return [];
+    const listed = await this.probeCache.all().catch(() => [] as string[]);
+    if (!listed.some((p) => p.startsWith('kprobe:'))) return [];
+    return Promise.all(
+      candidates.map(async ({ spec }) => {
+        const name = spec.text.slice(spec.text.indexOf(':') + 1);
+        const d: Diagnostic = {
+          category: 'unknown_probe',
+          message: `${spec.text}: this kernel has no function ${name} to attach to (renamed, inlined, or in a module that is not loaded)`,
+          line: spec.line,
+          column: spec.col,
+          snippet: a.program.split('\n')[spec.line - 1] ?? null,
+          suggestion: null,
+          hints: [],
+        };
+        // The suggestion bpftrace's own "No matches" error gets: the nearest listed kprobes.
+        d.suggestion = await suggestFix({ ...d, message: `No matches for kprobe ${name}` }, a, this.sources);
+        return d;
       }),
     );
   }

@@ -141,4 +141,18 @@ describe('bcc output parsers against recorded 0.26 and 0.37 output', () => {
   it('turns header names into row keys', () => {
     expect(['LAT(us)', '%RND', 'AGE(s)', 'TOTAL_usecs', 'LATms'].map(columnKey)).toEqual(['lat_us', 'pct_rnd', 'age_s', 'total_usecs', 'latms']);
   });
+
+  it('reads the kprobe tools recorded on a stock 6.1 kernel (libbpf-tools 0.26), vfsstat\'s "00:14:47:" time included', () => {
+    // Recorded inside the stock-kernel lane's guest (this machine has no kprobes to run them).
+    const vfs = decode(path.join(FIXTURES, 'stock-6.1/vfsstat.txt')).rows;
+    expect(vfs).toEqual([
+      { time: '00:14:47', read_s: 3, write_s: 2, fsync_s: 0, open_s: 1, create_s: 0 },
+      { time: '00:14:48', read_s: 1, write_s: 2, fsync_s: 0, open_s: 0, create_s: 0 },
+    ]);
+    const cap = decode(path.join(FIXTURES, 'stock-6.1/capable.txt')).rows;
+    expect(cap.map((r) => [r.comm, r.name, r.verdict])).toEqual([
+      ['nice', 'CAP_SYS_NICE', 'allow'],
+      ['chown', 'CAP_CHOWN', 'allow'],
+    ]);
+  });
 });

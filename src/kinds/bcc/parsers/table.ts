@@ -12,7 +12,8 @@ export function columnKey(header: string): string {
 const VALUE_PATTERNS: Record<ColumnType, RegExp> = {
   int: /^-?\d+$/,
   float: /^-?\d+(\.\d+)?$/,
-  time: /^\d{1,2}:\d{2}:\d{2}(\.\d+)?$/,
+  // vfsstat and a few others end the time with a colon ("00:15:45:").
+  time: /^\d{1,2}:\d{2}:\d{2}(\.\d+)?:?$/,
   string: /^/,
 };
 
@@ -80,7 +81,7 @@ function typed(header: HeaderColumn[], values: string[]): Row | undefined {
   for (const [i, c] of header.entries()) {
     if (c.type === 'skip') continue;
     if (!VALUE_PATTERNS[c.type].test(values[i])) return undefined;
-    row[c.key] = c.type === 'int' || c.type === 'float' ? Number(values[i]) : values[i];
+    row[c.key] = c.type === 'int' || c.type === 'float' ? Number(values[i]) : c.type === 'time' ? values[i].replace(/:$/, '') : values[i];
   }
   return row;
 }
