@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { CompileError, Execution, StopReason } from './execution.js';
 import type { OutputDecoder } from './output-decoder.js';
 import type { ProcessExit, Spawner } from './spawner.js';
@@ -6,6 +7,25 @@ import { MAX_LINE_BYTES } from '../config/defaults.js';
 
 /** What bpftrace prints once its probes are attached (__BPFTRACE_NOTIFY_PROBES_ATTACHED=1). */
 const ATTACH_NOTICE = '__BPFTRACE_NOTIFY_PROBES_ATTACHED';
+
+/** CPU time that shows a stopping tracer at work between two looks a second apart (20 ms at 100 Hz). */
+const BUSY_TICKS = 2;
+/** How far past its grace period a tracer still at work may go before SIGKILL: its maps are the result. */
+const BUSY_GRACE_FACTOR = 4;
+
+/** User plus system CPU time of a process so far, in clock ticks; undefined where /proc cannot tell. */
+function cpuTicks(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[11]) + Number(f[12]);
+    return Number.isFinite(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Everything the lifecycle needs to run one process; a tool kind builds it. */
 export interface LaunchSpec {
@@ -103,24 +123,46 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
   let exited = false;
   // The stop's SIGINT: held until the probes attach, then sent, then sent again while the
   // tracer shows no sign of having received it.
-  const sig = { held: false, count: 0, mapsSince: false, timer: undefined as NodeJS.Timeout | undefined };
+  const sig = { held: false, count: 0, mapsSince: false, linesSince: false, received: false, timer: undefined as NodeJS.Timeout | undefined };
+  // Whether the tracer worked since the last look: used CPU, or wrote output (a partial line
+  // counts). After a SIGINT, bpftrace detaches, runs END and resolves every stack's symbols
+  // before the first map line, printing nothing (measured: 36-56 s at a full core for
+  // system-wide user stacks on 0.17). One that lost the SIGINT sits idle in its poll loop, or
+  // goes on printing events.
+  let stdoutBytes = 0;
+  let last: { ticks?: number; bytes: number } | undefined;
+  const working = () => {
+    const before = last;
+    last = { ticks: cpuTicks(child.pid), bytes: stdoutBytes };
+    if (!before) return false;
+    const cpu = before.ticks !== undefined && last.ticks !== undefined && last.ticks - before.ticks >= BUSY_TICKS;
+    return cpu || last.bytes > before.bytes;
+  };
   const sendSigint = () => {
     if (exited) return;
     sig.held = false;
     sig.mapsSince = false;
+    sig.linesSince = false;
+    sig.received = false;
+    last = { ticks: cpuTicks(child.pid), bytes: stdoutBytes };
     sig.count++;
     child.kill('SIGINT');
     exec.sigintSent();
     if (spec.resendStop) nudgeLater();
   };
-  // A SIGINT was received once the maps print (never interrupt them: a SIGINT during the map
-  // print cuts it short) or the process ends; until then it is sent again, each retry waiting
-  // twice as long as the one before.
+  // A SIGINT was received once the maps print, the tracer works on them in silence, or it
+  // prints the blank lines 0.17 prints as it stops; a second SIGINT after that would cut the
+  // maps short, so it is never sent. Until then it is sent again, each retry waiting twice as
+  // long as the one before.
   const nudgeLater = () => {
     if (sig.timer) clearTimeout(sig.timer);
     const wait = Math.min(1000 * 2 ** (sig.count - 1), 8000);
     sig.timer = setTimeout(() => {
-      if (exited || exec.finished || sig.mapsSince) return;
+      if (exited || exec.finished || sig.mapsSince || sig.received) return;
+      if (working() && !sig.linesSince) {
+        sig.received = true;
+        return;
+      }
       sendSigint();
     }, wait);
     sig.timer.unref();
@@ -134,10 +176,20 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
       // into a SIGKILL: after a while the SIGINT goes anyway, and is repeated if lost.
       setTimeout(() => sig.held && sendSigint(), Math.min(5000, opts.graceMs / 4)).unref();
     } else sendSigint();
-    graceTimer = setTimeout(() => {
+    // SIGKILL after the grace period, unless the tracer is still at work on its maps then: it
+    // gets up to BUSY_GRACE_FACTOR times the period, checked each second.
+    // Events still printing without maps mean it never stopped: no extension for that.
+    const stopAt = Date.now();
+    const kill = () => {
+      if (working() && (sig.mapsSince || sig.received || !sig.linesSince) && Date.now() - stopAt < opts.graceMs * BUSY_GRACE_FACTOR) {
+        graceTimer = setTimeout(kill, 1000);
+        graceTimer.unref();
+        return;
+      }
       exec.killing();
       child.kill('SIGKILL');
-    }, opts.graceMs);
+    };
+    graceTimer = setTimeout(kill, opts.graceMs);
     graceTimer.unref();
   };
   stoppers.set(exec, stop);
@@ -151,9 +203,13 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
     for (const ev of events) {
       exec.apply(ev);
       if (ev.kind === 'map') sig.mapsSince = true;
+      // The blank lines bpftrace up to 0.23 prints as it stops, before the maps: received.
+      else if (ev.kind === 'text' && ev.text === '') sig.received ||= sig.count > 0 && !sig.linesSince;
+      else if (ev.kind !== 'stderr') sig.linesSince = true;
       if (ev.kind === 'attached' && sig.held) sendSigint();
     }
   };
+  (fifo?.stream ?? child.stdout).on('data', (chunk: string | Buffer) => (stdoutBytes += chunk.length));
   const pumps = [
     pumpLines(
       fifo?.stream ?? child.stdout,

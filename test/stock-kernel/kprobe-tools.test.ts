@@ -91,18 +91,10 @@ describe(`kprobe-based tools on the stock kernel ${STOCK_KERNEL}`, () => {
       const puppet = new Puppet();
       try {
         // Six seconds: under software emulation a libbpf tool takes seconds to load and attach.
-        const once = () =>
-          traceWhile(core, spec.tool, { duration: 6 }, async () => {
-            await loopbackTraffic();
-            await puppet.do(`open /etc/hostname`);
-          });
-        let { view } = await once();
-        if (view.status === 'failed' && /without printing an error/.test(view.error_message ?? '')) {
-          // Seen once for tcptop under emulation (exit 1, no output, no message; it ran on the
-          // next try and in every other run): retried once, and the record says so.
-          note(`bcc ${spec.tool} exited ${view.exit_code} without a message; retried`);
-          ({ view } = await once());
-        }
+        const { view } = await traceWhile(core, spec.tool, { duration: 6 }, async () => {
+          await loopbackTraffic();
+          await puppet.do(`open /etc/hostname`);
+        });
         if (view.status === 'failed' && /the kernel refused/.test(view.error_message ?? '')) {
           expect(view.error_message).toMatch(/failed to find kernel BTF type ID of '\w+'|Error attaching probe|cannot attach|No such file/);
           note(`bcc ${spec.tool} refused: ${/'(\w+)'/.exec(view.error_message!)?.[1] ?? view.error_message!.split('\n')[0]}`);
