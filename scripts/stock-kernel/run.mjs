@@ -22,9 +22,10 @@ const ROOTS_DIR = process.env.MCPTRACE_ROOTS_DIR || '/srv/mcptrace-roots';
 const SUITES = {
   kprobes: ['test/stock-kernel'],
   full: ['test/stock-kernel', 'test/integration'],
+  integration: ['test/integration'],
 };
 
-const usage = `usage: npm run test:stock-kernel -- [--kernel debian-6.1|debian-6.12]... [--suite kprobes|full]
+const usage = `usage: npm run test:stock-kernel -- [--kernel debian-6.1|debian-6.12]... [--suite kprobes|integration|full]
        [--bpftrace host|trixie|sid] [--timeout MINUTES] [--filter TEST-NAME-PATTERN] [--no-record]`;
 let opts;
 try {
@@ -51,7 +52,7 @@ const fail = (msg) => {
   console.error(`test:stock-kernel: ${msg}`);
   process.exit(2);
 };
-if (!SUITES[opts.suite]) fail(`unknown suite "${opts.suite}": use kprobes or full`);
+if (!SUITES[opts.suite]) fail(`unknown suite "${opts.suite}": use kprobes, integration or full`);
 if (!/^(host|trixie|sid)$/.test(opts.bpftrace)) fail(`unknown bpftrace "${opts.bpftrace}": use host, trixie or sid`);
 const timeoutMin = Number(opts.timeout);
 if (!(timeoutMin > 0)) fail(`--timeout must be a number of minutes, got "${opts.timeout}"`);
@@ -70,7 +71,7 @@ for (const kernel of opts.kernel.flatMap((k) => k.split(','))) {
 if (!opts['no-record']) {
   const file = path.join(ROOT, 'docs/stock-kernels.json');
   const old = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : { runs: {} };
-  for (const r of records) if (r.results) old.runs[`${r.kernel}/${r.bpftrace_lane}`] = r;
+  for (const r of records) if (r.results) old.runs[`${r.kernel}/${r.bpftrace_lane}/${r.suite}`] = r;
   writeFileSync(file, `${JSON.stringify(old, null, 2)}\n`);
   const readme = path.join(ROOT, 'README.md');
   const text = readFileSync(readme, 'utf8');
