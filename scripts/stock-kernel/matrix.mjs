@@ -42,7 +42,8 @@ export function renderMatrix(runs) {
         // did not run: the matrix says so.
         const refused = (r.notes ?? []).filter((n) => f.refusal?.test(n)).length;
         const ran = refused ? `, ${refused} refused by this kernel` : '';
-        return `${s.passed === s.total ? '✓' : '✗'} ${s.passed}/${s.total}${ran} (bpftrace ${r.bpftrace.replace(/^bpftrace v?/, '') || r.bpftrace_lane}, ${r.date})`;
+        const failed = s.failed?.length ? `; failed: ${s.failed.map((t) => t.replace(/ (runs|attaches|lists|offers|marks|passes)\b.*$/, '')).join(', ')}` : '';
+        return `${s.passed === s.total ? '✓' : '✗'} ${s.passed}/${s.total}${ran}${failed} (bpftrace ${r.bpftrace.replace(/^bpftrace v?/, '') || r.bpftrace_lane}, ${r.date})`;
       });
     return parts.length ? parts.join('<br>') : 'not run';
   };

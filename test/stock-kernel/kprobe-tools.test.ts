@@ -96,8 +96,11 @@ describe(`kprobe-based tools on the stock kernel ${STOCK_KERNEL}`, () => {
           await puppet.do(`open /etc/hostname`);
         });
         if (view.status === 'failed' && /the kernel refused/.test(view.error_message ?? '')) {
-          expect(view.error_message).toMatch(/failed to find kernel BTF type ID of '\w+'|Error attaching probe|cannot attach|No such file/);
-          note(`bcc ${spec.tool} refused: ${/'(\w+)'/.exec(view.error_message!)?.[1] ?? view.error_message!.split('\n')[0]}`);
+          // A function gone from BTF (6.1's biosnoop), or the verifier refusing a program (6.12's).
+          expect(view.error_message).toMatch(/failed to find kernel BTF type ID of '\w+'|prog '\w+': failed to load|Error attaching probe|cannot attach/);
+          const why =
+            /BTF type ID of '(\w+)'/.exec(view.error_message!)?.[1] ?? /prog '(\w+)': failed to load: (-\d+)/.exec(view.error_message!)?.slice(1).join(' ');
+          note(`bcc ${spec.tool} refused: ${why ?? view.error_message!.split('\n')[0]}`);
           return;
         }
         const shown = JSON.stringify({ rows: view.rows?.slice(0, 3), output: view.output.slice(0, 8), stderr: view.stderr.slice(-5) });
