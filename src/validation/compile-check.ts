@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bpftraceArgv } from '../runtime/bpftrace/command.js';
+import { compileOnlyArgs } from '../runtime/bpftrace/version.js';
 import type { Preflight } from '../runtime/environment.js';
 import { runToCompletion } from '../runtime/subprocess.js';
 
@@ -29,8 +30,7 @@ export async function compileCheck(pre: Preflight, program: string): Promise<Com
   const started = performance.now();
   try {
     await writeFile(file, program, { mode: 0o600 });
-    const mode = pre.features.compileOnly === 'mode-codegen' ? ['--mode', 'codegen'] : ['--emit-elf', path.join(dir, 'program.o')];
-    const argv = bpftraceArgv(pre, [...mode, file]);
+    const argv = bpftraceArgv(pre, [...compileOnlyArgs(pre.features, path.join(dir, 'program.o')), file]);
     const r = await runToCompletion(argv[0], argv.slice(1), { timeout: COMPILE_TIMEOUT_MS, killSignal: 'SIGINT', stdout: 'ignore' });
     const exitCode = typeof r.exitCode === 'number' ? r.exitCode : null;
     return { ok: exitCode === 0 && !r.timedOut, exitCode, stderr: String(r.stderr ?? ''), file, ms: performance.now() - started };

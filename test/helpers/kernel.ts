@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe } from 'vitest';
-import { featuresOf, OLDEST_SUPPORTED, parseVersion } from '../../src/runtime/bpftrace/version.js';
+import { compileOnlyArgs as featureArgs, featuresOf, OLDEST_SUPPORTED, parseVersion } from '../../src/runtime/bpftrace/version.js';
 
 /** The bpftrace under test: MCPTRACE_BPFTRACE selects a version lane (npm run test:bpftrace-versions). */
 export const BPFTRACE = process.env.MCPTRACE_BPFTRACE || 'bpftrace';
@@ -52,7 +52,7 @@ if (!kernel.ok) {
 /**
  * The arguments that make `bin` compile a program file without attaching it. 0.27's
  * `--emit-elf` writes the file and then runs the program, so from 0.25 it is `--mode codegen`,
- * the same choice the compile check makes (src/runtime/bpftrace/version.ts).
+ * the compile check's own choice (compileOnlyArgs in src/runtime/bpftrace/version.ts).
  */
 export function compileOnlyArgs(bin: string, elf: string): string[] {
   let version = OLDEST_SUPPORTED;
@@ -61,7 +61,7 @@ export function compileOnlyArgs(bin: string, elf: string): string[] {
   } catch {
     // An unrunnable binary fails in the compile itself, with its own message.
   }
-  return featuresOf(version).compileOnly === 'mode-codegen' ? ['--mode', 'codegen'] : ['--emit-elf', elf];
+  return featureArgs(featuresOf(version), elf);
 }
 
 /** describe() for tests that run real bpftrace or bcc tools. */

@@ -17,11 +17,10 @@ import { STOCK_KERNEL } from './guard.js';
 // host's kernel has no kprobes). A background workload reads, writes, forks and connects over
 // loopback, so each probe has something to see.
 
-let core: Core;
+const core = new Core({ env: { HOME: '/nonexistent' } });
 let load: ChildProcess;
 let tmp: ReturnType<typeof scratch>;
 beforeAll(() => {
-  core = new Core({ env: { HOME: '/nonexistent' } });
   tmp = scratch();
   // Files read and written, processes started, capabilities checked (CAP_CHOWN, CAP_SYS_NICE): the vfs_*, capable and
   // scheduler functions the tools probe all fire.
@@ -54,9 +53,7 @@ const note = (text: string) => process.stderr.write(`\nstock-kernel: ${STOCK_KER
 const usesKprobes = (program: string) => /(^|[\s,{}])(kprobe|kretprobe|k|kr):[A-Za-z_*]/m.test(program);
 
 describe(`kprobe-based tools on the stock kernel ${STOCK_KERNEL}`, () => {
-  const templates = new Core({ env: { HOME: '/nonexistent' } }).tools.filter(
-    (t) => t.kind.name === 'template' && (t.prepared as PreparedTemplate).requires.includes('kprobes'),
-  );
+  const templates = core.tools.filter((t) => t.kind.name === 'template' && (t.prepared as PreparedTemplate).requires.includes('kprobes'));
   it('there are kprobe templates to check', () => expect(templates.length).toBeGreaterThanOrEqual(2));
   for (const t of templates) {
     it(`template ${t.def.name} runs with its example parameters`, async () => {

@@ -103,5 +103,10 @@ export function featuresOf(v: BpftraceVersion): BpftraceFeatures {
   };
 }
 
+/** The options that compile a program without attaching it; `elf` is where 0.17-0.24 write the object. */
+export function compileOnlyArgs(features: Pick<BpftraceFeatures, 'compileOnly'>, elf: string): string[] {
+  return features.compileOnly === 'mode-codegen' ? ['--mode', 'codegen'] : ['--emit-elf', elf];
+}
+
 /** What an undetectable version is treated as: the oldest we support. */
 export const OLDEST_SUPPORTED: BpftraceVersion = { major: 0, minor: 17, patch: 0, text: 'v0.17.0' };
