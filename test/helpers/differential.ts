@@ -114,14 +114,15 @@ function sortUnstableBlocks(lines: string[], wholeMaps: boolean): string[] {
 }
 
 /**
- * Masks what the corpus marks as varying between runs. A run of masked lines collapses to one,
+ * Masks what the corpus marks as varying between runs. A run of identical masked lines (stack
+ * lines, or map entries keyed by a symbol: `@s[<MASK>]: 1`) collapses to one,
  * because how many there are varies too: on two CPUs, `profile:hz:99 /@done == 0/` can fire on
  * both before either sets @done, and then the map holds two stacks instead of one.
  */
 export function normalise(lines: string[], entry: CorpusEntry, minor: string): string[] {
   let text = lines.join('\n');
   for (const m of entry.mask ?? []) text = text.replace(new RegExp(m, 'gm'), '<MASK>');
-  const masked = text.split('\n').filter((line, i, all) => !(line === '<MASK>' && all[i - 1] === '<MASK>'));
+  const masked = text.split('\n').filter((line, i, all) => !(line.includes('<MASK>') && all[i - 1] === line));
   return sortUnstableBlocks(masked, (entry.unordered ?? []).includes(minor));
 }
 
