@@ -80,9 +80,6 @@ export const bpftraceKind: RunnableKind<Run> = {
     const args = [...options, '-e', program, ...(positional.length ? ['--', ...positional] : [])];
     const spec = bpftraceSpec(pre, args, { timeoutMs: timeoutMs(tool, input) }, program);
     const stdoutTrailer = pre.features.exitBlankLines === 'raw' ? 2 : 0;
-    // Without exit(), -c or -p, only a signal ends bpftrace (a mention of exit( in a comment or
-    // a string errs towards "may end by itself", which is the old answer).
-    const endsOnlyWhenStopped = !command && pid === undefined && !/\bexit\s*\(/.test(program);
-    return { program, spec: { ...spec, endsOnlyWhenStopped, ...(traceFifo ? { traceFifo, stdoutTrailer } : {}) } };
+    return { program, spec: { ...spec, ...(traceFifo ? { traceFifo, stdoutTrailer } : {}) } };
   },
 };

@@ -63,11 +63,6 @@ export interface LaunchSpec {
    * even with -o), which are not the command's: up to this many trailing ones are dropped.
    */
   stdoutTrailer?: number;
-  /**
-   * The process never ends by itself (a bpftrace program without exit(), -c or -p): if it ends
-   * without a stop from us, something outside signalled it, and the run was stopped, not completed.
-   */
-  endsOnlyWhenStopped?: boolean;
 }
 
 export interface Diagnosis {
@@ -270,12 +265,14 @@ async function finishFromExit(exec: Execution, result: ProcessExit, spec: Launch
     exec.finish('completed');
   } else if (exec.stopReason) {
     exec.finish('stopped');
-  } else if (exec.exitCode === 0 && spec.endsOnlyWhenStopped) {
-    exec.finish('stopped', undefined, 'bpftrace ended without exit() and without a stop from mcptrace: a signal from outside (SIGINT or SIGTERM) stopped it');
   } else if (exec.exitCode === 0) {
+    // Only what the process did counts: exit status 0 with no stop asked for is a normal end,
+    // whether by exit(), by running out of probes that can fire (bpftrace 0.25 and later end a
+    // BEGIN-only program by themselves) or by a signal bpftrace handled as a normal stop.
     exec.finish('completed');
   } else {
-    exec.finish('failed', `terminated by ${exec.signal ?? 'an unknown cause'}`);
+    const lost = exec.signal === 'SIGKILL' || exec.signal === 'SIGHUP' ? '; maps not yet printed are lost' : '';
+    exec.finish('failed', `terminated by ${exec.signal ?? 'an unknown cause'}, which mcptrace did not send${lost}`, 'Something outside mcptrace signalled the tracer. To end a run and keep its maps, use stop_execution (SIGINT).');
   }
 }
 
