@@ -6,6 +6,7 @@
 const LAYERS = [
   'util',
   'config',
+  'model',
   'generated',
   'manifest',
   'runtime',
@@ -14,6 +15,7 @@ const LAYERS = [
   'knowledge',
   'validation',
   'policy',
+  'assist',
   'builtins',
   'kinds',
   'core',

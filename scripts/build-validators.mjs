@@ -1,4 +1,4 @@
-// Compiles the fixed JSON Schemas (manifest, bcc spec, and the draft-07 meta-schema that user
+// Compiles the fixed JSON Schemas (manifest, bcc spec, safety policy, and the draft-07 meta-schema that user
 // input schemas are checked against) into plain JS at build time with Ajv standalone, so the
 // server and CLI never compile them at start-up (~55 ms measured).
 import { Ajv } from 'ajv';
@@ -28,10 +28,11 @@ function generate(runSchemas) {
     schemas: [
       { ...read('schemas/manifest.schema.json'), $id: 'manifest' },
       { ...read('schemas/bcc.schema.json'), $id: 'bcc' },
+      { ...read('schemas/policy.schema.json'), $id: 'policy' },
       ...Object.entries(runSchemas).map(([kind, schema]) => ({ ...schema, $id: `run-${kind}` })),
     ],
   });
-  const exports = { validateManifest: 'manifest', validateBcc: 'bcc', validateJsonSchema: draft7.$id };
+  const exports = { validateManifest: 'manifest', validateBcc: 'bcc', validatePolicy: 'policy', validateJsonSchema: draft7.$id };
   const runExports = Object.keys(runSchemas).map((kind, i) => [kind, `validateRun${i}`]);
   for (const [kind, name] of runExports) exports[name] = `run-${kind}`;
   // The meta-schema is already registered by Ajv under its own $id.

@@ -4,7 +4,13 @@
 /** Rows of the matrix; `host` is what this machine's own kernel (no kprobes) shows in npm test. */
 export const FEATURES = [
   { id: 'templates', title: 'kprobe templates (trace_kernel_calls, trace_kernel_function_latency, …)', host: 'refused with a clear error (no kprobes)' },
-  { id: 'bcc', title: 'kprobe bcc tools (vfsstat, tcpconnect, capable, …)', host: 'refused with a clear error (no kprobes)', refusal: /^bcc \S+ refused/ },
+  {
+    id: 'bcc',
+    title: 'kprobe bcc tools (vfsstat, tcpconnect, capable, …)',
+    host: 'refused with a clear error (no kprobes)',
+    refusal: /^bcc \S+ refused/,
+    fallback: /^bcc \S+ fell back/,
+  },
   { id: 'examples', title: 'kprobe examples of the library', host: 'compiled only (no kprobes)' },
   { id: 'machine', title: "bpftrace's own kprobe .bt tools", host: 'compiled only (no kprobes)', refusal: /\.bt failed/ },
   { id: 'discovery', title: 'list_probes, discover_probes, search_examples, validate_program with kprobes', host: 'tracepoints, uprobes, USDT (npm test)' },
@@ -41,7 +47,9 @@ export function renderMatrix(runs) {
         // Third-party tools this kernel refused pass their test (the failure is diagnosed) but
         // did not run: the matrix says so.
         const refused = (r.notes ?? []).filter((n) => f.refusal?.test(n)).length;
-        const ran = refused ? `, ${refused} refused by this kernel` : '';
+        // A tool whose first provider this kernel refused ran with the next one, in the same call.
+        const fellBack = (r.notes ?? []).filter((n) => f.fallback?.test(n)).length;
+        const ran = `${refused ? `, ${refused} refused by this kernel` : ''}${fellBack ? `, ${fellBack} ran by the next provider after a refusal` : ''}`;
         const failed = s.failed?.length ? `; failed: ${s.failed.map((t) => t.replace(/ (runs|attaches|lists|offers|marks|passes)\b.*$/, '')).join(', ')}` : '';
         return `${s.passed === s.total ? '✓' : '✗'} ${s.passed}/${s.total}${ran}${failed} (bpftrace ${r.bpftrace.replace(/^bpftrace v?/, '') || r.bpftrace_lane}, ${r.date})`;
       });

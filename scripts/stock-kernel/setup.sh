@@ -38,8 +38,13 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# The modules the initramfs loads (with what they depend on): 9p and overlayfs mount the host
+# and the checkout; ext4, or the ext4 kprobe examples find no ext4 functions to attach to (the
+# guest's root is 9p); loop, so biosnoop has a block device to watch (the guest has no disk).
+MODULES="virtio_pci 9pnet_virtio 9p overlay ext4 loop"
 dir=$KERNELS_DIR/$id
-if [ ! -s "$dir/initramfs.cpio.gz" ] || [ ! -s "$dir/vmlinuz" ]; then
+# A kernel set up with another module list is set up again.
+if [ ! -s "$dir/initramfs.cpio.gz" ] || [ ! -s "$dir/vmlinuz" ] || [ "$(cat "$dir/modules" 2>/dev/null)" != "$MODULES" ]; then
   rm -rf "$dir" && mkdir -p "$dir/dl"
   # linux-image-amd64 is the meta package; its dependency names the current ABI's image.
   pkg=$("${apt_in[@]}" apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}') || true
@@ -95,11 +100,10 @@ if [ ! -s "$dir/initramfs.cpio.gz" ] || [ ! -s "$dir/vmlinuz" ]; then
     for d in ${deps//,/ }; do add_module "$d"; done
     echo "$name.ko" >>"$ird/modules.order"
   }
-  # ext4 too: the guest's root is 9p, and without the module the ext4 kprobe examples find
-  # no ext4 functions to attach to.
-  for m in virtio_pci 9pnet_virtio 9p overlay ext4; do add_module "$m"; done
+  for m in $MODULES; do add_module "$m"; done
   (cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz"
   echo "$kver" >"$dir/kernel-release"
+  echo "$MODULES" >"$dir/modules"
   rm -rf "$dir/pkg" "$dir/dl"
   log "$id: kernel $kver, initramfs with $(wc -l <"$ird/modules.order") modules"
 fi

@@ -42,6 +42,8 @@ export interface BuiltinContext {
   policy: Policy;
   /** The examples library and what runs here (search_examples, discover_probes). */
   knowledge: KnowledgeBase;
+  /** The environment the core was given: where a model endpoint is configured (OPENAI_BASE_URL…). */
+  env: NodeJS.ProcessEnv;
 }
 
 /**

@@ -33,23 +33,41 @@ export default defineBuiltin<Input>({
       { tool: 'exec_program', argv: [], program: analyzeProgram(input.program), probeCounts: counts },
       input.safety_level ?? ctx.policy.level,
     );
+    // A mechanical fix is offered only once bpftrace has compiled it on this version.
+    const fixed = check.valid ? undefined : await ctx.validator.fix(input.program, check).catch(() => undefined);
+    // The fix, in the user's own terms, goes into the diagnosis of the line it changes.
+    const errors = check.errors.map(publicDiagnostic);
+    if (fixed) {
+      for (const e of errors) {
+        const here = fixed.changes.filter((c) => e.line === null || c.line === e.line);
+        if (here.length)
+          e.suggestion = `${here.map((c) => `Write ${c.now} instead of ${c.was} (${c.why}).`).join(' ')}${e.suggestion ? ` ${e.suggestion}` : ''}`;
+      }
+    }
     const structured = {
       valid: check.valid,
-      errors: check.errors.map(publicDiagnostic),
+      errors,
       warnings: check.warnings.map(publicDiagnostic),
       probes: check.probes,
       safety,
       estimate: check.estimate,
+      ...(fixed ? { fixed_program: { program: fixed.program, changes: fixed.changes, compiles: true } } : {}),
     };
     const out: string[] = [];
     out.push(check.valid ? 'valid: bpftrace compiles it' : `invalid: ${check.errors.length} error${check.errors.length === 1 ? '' : 's'}`);
-    for (const e of check.errors)
+    for (const e of errors)
       out.push(`error [${e.category}] ${place(e)}${e.message}${e.snippet ? `\n${e.snippet}` : ''}${e.suggestion ? `\n  fix: ${e.suggestion}` : ''}`);
     for (const w of check.warnings) out.push(`warning [${w.category}] ${place(w)}${w.message}${w.suggestion ? `\n  fix: ${w.suggestion}` : ''}`);
     out.push(`probes: ${check.probes.map((p) => `${p.pattern} (${p.count}${p.exists ? '' : ', none on this kernel'})`).join(', ') || 'none'}`);
     out.push(`estimate: ${check.estimate.probes} probes, ${check.estimate.maps} maps, event rate ${check.estimate.event_rate_class}`);
     out.push(`safety (${safety.level}): ${safety.verdict}`);
     for (const f of safety.findings as Finding[]) out.push(`  ${f.decision} [${f.rule}] ${place(f)}${f.message} To proceed: ${f.remedy}`);
+    if (safety.confirmation) out.push(`  note: ${safety.confirmation}`);
+    if (fixed) {
+      out.push('fixed program (compiles with this bpftrace; check that it still means what you meant):');
+      for (const c of fixed.changes) out.push(`  line ${c.line}: ${c.was} → ${c.now} (${c.why})`);
+      out.push(fixed.program.replace(/^/gm, '    '));
+    }
     return { structured, text: out.join('\n') };
   },
 });

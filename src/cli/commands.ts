@@ -1,5 +1,6 @@
 import type { Command } from '@oclif/core';
 import { analyzeCommand } from './commands/analyze.js';
+import Ask from './commands/ask.js';
 import { compareCommand } from './commands/compare.js';
 import Doctor from './commands/doctor.js';
 import PromptsGet from './commands/prompts-get.js';
@@ -19,6 +20,7 @@ import { commandForTool, commandId } from './tool-command.js';
 function buildCommands(): Record<string, Command.Class> {
   const commands: Record<string, Command.Class> = {
     serve: Serve,
+    ask: Ask,
     doctor: Doctor,
     setup: Setup,
     'tools:list': ToolsList,

@@ -100,6 +100,18 @@ export const MAX_MCP_RESPONSE_BYTES = 8 * 1024 * 1024;
  */
 export const MAX_LINE_BYTES = 1024 * 1024;
 
+/**
+ * The longest line a decoder reads whole when each line is one structured event (bpftrace's
+ * `-f json`): a printed map is one line, and with 65,536 keys (per-pid or per-stack maps,
+ * system-wide user stacks) it passes 1 MiB easily. Cutting such a line would turn it into
+ * fragments, so it is never cut: a larger one is skipped whole, with a warning. The bound is
+ * memory's, not the caller's: byte caps apply to the lines kept, after decoding.
+ */
+export const MAX_EVENT_LINE_BYTES = 256 * 1024 * 1024;
+
+/** Warnings one run keeps about its output (a decoder warns once per kind of problem). */
+export const MAX_RUN_WARNINGS = 50;
+
 /** The largest manifest or bcc spec read; a tool's YAML is a few KiB (a 30 MB one took 1.1 GB). */
 export const MAX_MANIFEST_BYTES = 256 * 1024;
 
@@ -111,6 +123,12 @@ export const MAX_YAML_ALIASES = 100;
  * and JSON-escaped, so this keeps an answer well under the 8 MiB response limit.
  */
 export const PAGE_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Typed maps in one result (include_maps), as JSON. With a page of output, twice over (text and
+ * structured content), this stays under the 8 MiB that MCP clients read.
+ */
+export const MAPS_PAGE_MAX_BYTES = 2.5 * 1024 * 1024;
 
 /** A stderr line (or an error message) longer than this is cut: 300 compile errors repeating a 64 KB line made a 40 MB answer. */
 export const MAX_DIAGNOSTIC_CHARS = 4096;
@@ -140,3 +158,20 @@ export function commonDefs(): Record<string, Record<string, unknown>> {
  * from there (it once said 1000 in one place and 500 in another).
  */
 export const pageSize = (): number => Number(commonDefs().limit.default);
+
+/** One model request (generate_program, explain_result, ask); MCPTRACE_MODEL_TIMEOUT overrides it. */
+export const MODEL_TIMEOUT_MS = 60_000;
+
+/** Retries of a rate-limited (429) model request, and the longest Retry-After worth waiting for. */
+export const MODEL_MAX_RETRIES = 2;
+export const MODEL_MAX_RETRY_WAIT_MS = 20_000;
+
+/** A model's answer is a few KiB; a larger body is refused unread. */
+export const MODEL_MAX_ANSWER_BYTES = 1024 * 1024;
+
+/** generate_program's attempts at a program that compiles (the first one and its fixes). */
+export const GENERATE_DEFAULT_ATTEMPTS = 3;
+export const GENERATE_MAX_ATTEMPTS = 8;
+
+/** plan_trace's answer, in tokens (≈ 4 bytes each), unless the call names a budget. */
+export const PLAN_DEFAULT_BUDGET_TOKENS = 2000;

@@ -7,6 +7,9 @@ import { loadExeca } from '../runtime/subprocess.js';
 import type { EnvironmentCheck } from '../runtime/environment-checks.js';
 import { EnvironmentError, preflight, type Preflight } from '../runtime/environment.js';
 import type { ExecutionStore } from '../runtime/execution-store.js';
+import type { RefusedProvider } from '../runtime/execution.js';
+import { providerFallback, type NextProvider } from '../runtime/fallback.js';
+import type { LaunchSpec } from '../runtime/process-lifecycle.js';
 import { ProbeCache } from '../runtime/probe-cache.js';
 import { processExists } from '../runtime/processes.js';
 import { KnowledgeBase, type KnowledgeOptions } from '../knowledge/library.js';
@@ -62,12 +65,14 @@ export class Core {
   readonly policy: Policy;
   readonly knowledge: KnowledgeBase;
   private readonly byName = new Map<string, Tool>();
+  private readonly env: NodeJS.ProcessEnv;
   private readonly hooks: PreRunHook[] = [];
   private readonly checkEnvironment: () => Promise<Preflight>;
   private lastPreflight?: { at: number; result: Promise<Preflight> };
 
   constructor(opts: CoreOptions = {}) {
     this.loaded = loadTools(opts);
+    this.env = opts.env ?? process.env;
     for (const t of this.loaded.tools) this.byName.set(t.def.name, t);
     this.runner = new Runner(opts.runner ?? {}, { spawner: opts.spawner, store: opts.store });
     this.checkEnvironment = opts.preflight ?? (() => preflight({ autoMountTracefs: this.runner.options.autoMountTracefs }));
@@ -122,6 +127,7 @@ export class Core {
       validator: this.validator,
       policy: this.policy,
       knowledge: this.knowledge,
+      env: this.env,
     };
   }
 
@@ -178,11 +184,7 @@ export class Core {
       if (refused) return refused;
     }
     if (input.dry_run) return dryRunResult(tool, launch);
-    // A terminal with no --timeout runs until Ctrl-C, as bpftrace does; MCP calls always have one.
-    const timed = ctx.noDeadline ? { ...launch.spec, timeoutMs: Infinity } : launch.spec;
-    // A program's failed compile comes back in validate_program's taxonomy, from the run's own
-    // stderr: never a second compile.
-    const spec = launch.program !== undefined ? withDiagnosis(timed, launch.program, this.validator) : timed;
+    const spec = this.runSpec(tool, input, launch, pre, ctx);
     // A streamed run (the CLI) has every line written out already; it keeps a bounded head.
     const limits = ctx.tap ? STREAMED_LIMITS : outputLimits(tool, input);
     const exec = this.runner.start({
@@ -199,6 +201,28 @@ export class Core {
       await waitForExecution(exec, ctx, { onAbort: () => this.runner.stop(exec, 'cancel') });
     }
     return executionResult(exec, { offset: 0, limit: Number(input.limit ?? pageSize()), includeMaps: Boolean(input.include_maps) });
+  }
+
+  /** What the runtime runs for a launch: its deadline, its diagnosis, and the provider to fall back to. */
+  private runSpec(tool: Tool, input: Record<string, unknown>, launch: Launch, pre: Preflight, ctx: CallContext): LaunchSpec {
+    // A terminal with no --timeout runs until Ctrl-C, as bpftrace does; MCP calls always have one.
+    const timed = ctx.noDeadline ? { ...launch.spec, timeoutMs: Infinity } : launch.spec;
+    // A program's failed compile comes back in validate_program's taxonomy, from the run's own
+    // stderr: never a second compile.
+    const spec = launch.program !== undefined ? withDiagnosis(timed, launch.program, this.validator) : timed;
+    const kind = tool.kind;
+    if (!kind.runnable || !kind.fallback || launch.variant === undefined) return spec;
+    // The kernel refused this provider as it started: the kind's next one runs in the same run,
+    // after the same pre-run hooks (the policy judges its argv too). A hook that refuses it
+    // leaves the first refusal as the run's answer.
+    const next = async (refused: RefusedProvider): Promise<NextProvider | undefined> => {
+      const launched = kind.fallback!(tool, input, pre, refused.variant);
+      if (!launched?.variant) return undefined;
+      const warnings: string[] = [];
+      for (const hook of this.hooks) if (await hook({ tool, input, launch: launched, warn: (m) => warnings.push(m) })) return undefined;
+      return { spec: this.runSpec(tool, input, launched, pre, ctx), variant: launched.variant, warnings };
+    };
+    return { ...spec, fallback: providerFallback(spec, next) };
   }
 
   /** Checks every run's common inputs before anything starts: a deadline within the maximum, a live pid. */

@@ -1,9 +1,8 @@
-import { BUILTINS } from '../builtins/index.js';
-import type { BuiltinTool } from '../builtins/builtin.js';
+import { BUILTINS, type BuiltinEntry } from '../builtins/index.js';
 import type { CallableKind } from './kind.js';
 
-/** A tool implemented in src/builtins, named by `run.handler`. */
-export const builtinKind: CallableKind<BuiltinTool> = {
+/** A tool implemented in src/builtins, named by `run.handler`; its module loads on its first call. */
+export const builtinKind: CallableKind<BuiltinEntry> = {
   name: 'builtin',
   runnable: false,
   runSchema: {
@@ -18,8 +17,8 @@ export const builtinKind: CallableKind<BuiltinTool> = {
     if (!b) ctx.problem('/run/handler', `unknown builtin handler "${handler}"; available: ${[...BUILTINS.keys()].join(', ')}`, 'run');
     return b;
   },
-  sessionScoped: (tool) => tool.prepared.sessionScoped === true,
-  call(tool, input, ctx, call) {
-    return tool.prepared.run(input, ctx, call);
+  sessionScoped: (tool) => tool.prepared.sessionScoped,
+  async call(tool, input, ctx, call) {
+    return (await tool.prepared.load()).run(input, ctx, call);
   },
 };

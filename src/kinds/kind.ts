@@ -57,6 +57,12 @@ export interface RunnableKind<P = unknown> extends KindBase<P> {
   readonly runnable: true;
   /** Renders a validated call as an argv array and how to read its output. Throws RenderError. */
   launch(tool: Tool<P>, input: Record<string, unknown>, pre: Preflight): Launch;
+  /**
+   * The provider to try after `refused`, which the kernel refused as it started (a bcc tool's
+   * libbpf build whose kprobe target is gone): the next installed one that can take this input,
+   * or undefined. Its spec's `diagnose` must say `refused` for the core to ask (runtime/fallback.ts).
+   */
+  fallback?(tool: Tool<P>, input: Record<string, unknown>, pre: Preflight, refused: string): Launch | undefined;
 }
 
 /** A kind whose tools answer in-process (the built-ins). */

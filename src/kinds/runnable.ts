@@ -35,6 +35,7 @@ export function bpftraceSpec(pre: Preflight, args: string[], timing: { timeoutMs
     // as a blank line at exit, where JSON prints nothing.
     decoder: async () => new (await loadBpftraceDecoder()).BpftraceJsonDecoder(pre.features, { program }),
     holdStopUntilAttached: true,
+    eventLines: true,
     // Resending relies on seeing map events as they arrive; from 0.24 the decoder holds the exit
     // maps back (to place the blank lines), and a SIGINT during that print would cut it short.
     resendStop: !pre.features.outputLayer2024,

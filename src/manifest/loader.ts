@@ -2,13 +2,14 @@ import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { commonDefs, MAX_MANIFEST_BYTES, TOOL_LIMITS } from '../config/defaults.js';
-import { BUILTIN_TOOLS_DIR } from '../config/paths.js';
+import { BUILTIN_TOOLS_DIR, SCHEMAS_DIR } from '../config/paths.js';
 import { validateJsonSchema, validateManifest } from '../generated/validators.js';
 import { ajv } from './ajv.js';
 import type { Problem } from './problem.js';
+import { cachedDefinition, contentHash } from './parse-cache.js';
 import { inlineCommonRefs, type RefProblem } from './schema-refs.js';
 import type { CliPresentation, JsonSchema, ManifestYaml, ToolDefinition } from './types.js';
-import { parseYamlFile } from './yaml-file.js';
+import { parseYamlFile, type ParsedYaml } from './yaml-file.js';
 import type { Position, YamlLocator } from './yaml-positions.js';
 
 export interface DirectoryOptions {
@@ -122,6 +123,12 @@ export function readDefinition(file: string): DefinitionResult {
       locator: () => undefined as never,
     };
   }
+  const built = cachedDefinition(file, text, definitionKey()) as Omit<ToolDefinition, 'file'> | undefined;
+  if (built) {
+    let yaml: ParsedYaml | undefined;
+    const locator = () => (yaml ??= parseYamlFile(file, text, validateManifest)).locator();
+    return { definition: { ...built, file }, kindName: built.kind, problems: [], locate: (pointer) => locator().value(pointer), locator };
+  }
   const parsed = parseYamlFile(file, text, validateManifest);
   // Positions are needed only to report a problem; with a cache hit they cost a parse then.
   const locate = (pointer: string) => parsed.locator().value(pointer);
@@ -187,6 +194,15 @@ function cliReferenceProblems(cli: CliPresentation, input: JsonSchema): { pointe
   if (cli.program_file) need('/cli/program_file', cli.program_file, 'string');
   return out;
 }
+let key: string | undefined;
+/**
+ * What a definition from the build cache depends on besides its own text (see
+ * cachedDefinition): the shared definitions its `$ref`s inline and the defaults it is given. A
+ * change to either, say a test run against edited sources without a rebuild, misses the cache.
+ */
+export const definitionKey = (): string =>
+  (key ??= contentHash(`${readFileSync(path.join(SCHEMAS_DIR, 'common.json'), 'utf8')}\0${JSON.stringify([TOOL_LIMITS, DEFAULT_TOOLSETS])}`));
+
 /** A manifest without `toolset:` joins its kind's group: the raw and built-in tools are core. */
 const DEFAULT_TOOLSETS: Readonly<Record<string, string>> = { bcc: 'bcc', template: 'templates' };
 

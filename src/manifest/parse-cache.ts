@@ -37,3 +37,24 @@ export function cached(file: string, text: string): unknown {
   if (!e || e.sha1 !== contentHash(text)) return undefined;
   return structuredClone(e.value);
 }
+
+const DEFINITION = 'definition:';
+
+/**
+ * A package manifest's whole definition as readDefinition made it at build time (its YAML
+ * checked against the manifest schema with defaults applied, the shared `$ref`s inlined, the
+ * input schema checked against the meta-schema): for this exact text and `key`, a fresh copy;
+ * otherwise undefined and the file is read for real. Inlining alone was a tenth of a start-up
+ * with every toolset listed.
+ */
+export function cachedDefinition(file: string, text: string, key: string): unknown {
+  const e = load()[DEFINITION + path.relative(PACKAGE_ROOT, file)];
+  if (!e || e.sha1 !== contentHash(`${key}\0${text}`)) return undefined;
+  // Stored as a JSON string: the cache's own parse skips it, and each load gets its own copy.
+  return JSON.parse(e.value as string);
+}
+
+/** The cache entry build-cache.mjs writes for a definition (see cachedDefinition). */
+export function definitionEntry(file: string, text: string, key: string, definition: unknown): [string, Entry] {
+  return [DEFINITION + path.relative(PACKAGE_ROOT, file), { sha1: contentHash(`${key}\0${text}`), value: JSON.stringify(definition) }];
+}

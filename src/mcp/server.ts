@@ -2,7 +2,9 @@ import path from 'node:path';
 import { BUILTIN_TOOLS_DIR } from '../config/paths.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { MODEL_TIMEOUT_MS } from '../config/defaults.js';
 import type { Core } from '../core/core.js';
+import type { SampleFn } from '../model/sampling.js';
 import type { Attachment, ToolResult } from '../results/tool-result.js';
 import { registerKnowledge } from './resources.js';
 
@@ -52,6 +54,7 @@ export function createServer(core: Core, opts: ServerOptions = {}): { server: Se
     const token = request.params._meta?.progressToken;
     const result = await core.callTool(name, args ?? {}, {
       signal: extra.signal,
+      sample: server.getClientCapabilities()?.sampling ? (req) => sample(server, req) : undefined,
       onProgress:
         token === undefined
           ? undefined
@@ -74,6 +77,25 @@ export function createServer(core: Core, opts: ServerOptions = {}): { server: Se
   registerKnowledge(server, core);
 
   return { server, cleanup: () => core.shutdown() };
+}
+
+/**
+ * The client's own model through sampling/createMessage: generate_program's and explain_result's
+ * fallback when the operator configured no endpoint (the protocol has deprecated sampling).
+ */
+async function sample(server: Server, req: Parameters<SampleFn>[0]): Promise<{ text: string; model: string }> {
+  const r = await server.createMessage(
+    {
+      systemPrompt: req.system,
+      messages: req.messages.map((m) => ({ role: m.role, content: { type: 'text' as const, text: m.text } })),
+      maxTokens: req.maxTokens,
+      includeContext: 'none',
+    },
+    { signal: req.signal, timeout: MODEL_TIMEOUT_MS },
+  );
+  const content = r.content as { type: string; text?: string };
+  if (content.type !== 'text' || typeof content.text !== 'string') throw new Error(`the client answered with ${content.type} content, not text`);
+  return { text: content.text, model: r.model };
 }
 
 export function toCallToolResult(r: ToolResult, hasOutputSchema: boolean): CallToolResult {

@@ -1,19 +1,25 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KNOWLEDGE_DIR, SCHEMAS_DIR } from '../config/paths.js';
-import { ajv } from '../manifest/ajv.js';
+import { KNOWLEDGE_DIR } from '../config/paths.js';
+import { validatePolicy } from '../generated/validators.js';
 import type { Problem } from '../manifest/problem.js';
 import { parseYamlFile } from '../manifest/yaml-file.js';
-import { rateOf } from '../validation/estimate.js';
 import type { ProbeSpec } from '../validation/probes.js';
 import { findCalls, type Token } from '../validation/tokens.js';
 import type { AnalyzedProgram } from '../validation/validator.js';
+import { bufferCopies, busy, expandedProbe, globRx, keyedWrites, matchesAny, namedTargets, sampleRate, wildcardShape } from './program-facts.js';
 
 export const SAFETY_LEVELS = ['strict', 'standard', 'permissive'] as const;
 export type SafetyLevel = (typeof SAFETY_LEVELS)[number];
 export const DEFAULT_SAFETY_LEVEL: SafetyLevel = 'standard';
-export type Decision = 'refuse' | 'warn' | 'allow';
+/**
+ * `confirm`: a person should say yes before the run starts. Until mcptrace can ask (an MCP
+ * input request, a CLI y/N prompt), the hook runs it as a warning that says so.
+ */
+export type Decision = 'refuse' | 'confirm' | 'warn' | 'allow';
+/** From the most to the least severe: a report's verdict is its most severe finding's decision. */
+export const DECISIONS: readonly Decision[] = ['refuse', 'confirm', 'warn', 'allow'];
 
 export interface PolicyRule {
   id: string;
@@ -26,8 +32,21 @@ export interface PolicyRule {
   argv?: string[];
   probes?: string[];
   tools?: string[];
-  flood?: true;
+  /** A busy probe that prints on every event; `busy` adds globs to the estimate's high-rate probes. */
+  flood?: true | { busy: string[] };
   wildcard_over?: number;
+  /** A timed or sampled probe firing more than this many times a second on each CPU. */
+  sample_rate_over?: number;
+  /** A wildcard over these probe types, as wide as the pattern says (not what this kernel lists). */
+  wildcard?: { types: string[]; literal_under?: number; prefix_under?: number };
+  /** Map writes keyed on these expressions (regular expressions), on busy probes only if `busy` is given. */
+  map_keys?: { keys: string[]; busy?: string[] };
+  /** str()/buf() copies of a data buffer (an argument matching `args`) taken on these probes. */
+  copies?: { calls: string[]; probes: string[]; args: string[] };
+  /** Only for programs that name one of these (a string, a probed binary, a positional parameter). */
+  names?: string[];
+  /** A run whose timeout or duration input is longer than this many seconds. */
+  run_over?: number;
   /** The file the rule came from, for messages. */
   source?: string;
 }
@@ -41,12 +60,14 @@ export interface Finding {
   column: number | null;
 }
 
-export type Verdict = 'allow' | 'warn' | 'refuse';
+export type Verdict = Decision;
 
 export interface SafetyReport {
   level: SafetyLevel;
   verdict: Verdict;
   findings: Finding[];
+  /** With a confirm verdict: who should confirm, and what happens meanwhile. */
+  confirmation?: string;
 }
 
 /** What a rule looks at: the tool, the argv that would run, the program (if any). */
@@ -56,15 +77,9 @@ export interface PolicySubject {
   program?: AnalyzedProgram;
   /** Probes each attach point matches, when known (for wildcard_over). */
   probeCounts?: ReadonlyMap<string, number>;
+  /** The tool's input, for what only it says (timeout, duration). */
+  input?: Readonly<Record<string, unknown>>;
 }
-
-const globRx = (glob: string) =>
-  new RegExp(
-    `^${glob
-      .split('*')
-      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-  );
 
 /**
  * Rules as data (knowledge/policy.yaml plus the user's file), applied to a program's tokens:
@@ -99,14 +114,22 @@ export class Policy {
       });
     };
     const calls = s.program ? findCalls(s.program.tokens) : [];
-    // A more specific rule on the same call (cat of a secret) speaks for that call alone.
+    // A more specific rule on the same call (cat of a secret) or wildcard speaks for it alone.
     const claimed = new Set<object>();
+    let named: string[] | undefined;
+    const runSeconds = Math.max(...(['timeout', 'duration'] as const).map((k) => (typeof s.input?.[k] === 'number' ? (s.input[k] as number) : 0)));
     for (const r of this.rules) {
+      if (r.names) {
+        named ??= namedTargets(s.program, s.argv);
+        const rxs = r.names.map(rx);
+        if (!named.some((n) => rxs.some((x) => x.test(n)))) continue;
+      }
       // Only options count: after `--` every word is a positional parameter ($1 may be "--unsafe").
       const end = s.argv.indexOf('--');
       const options = end < 0 ? s.argv : s.argv.slice(0, end);
       if (r.argv && options.some((a) => r.argv!.includes(a))) add(r, undefined, `argv has ${r.argv.filter((a) => options.includes(a)).join(' ')}`);
       if (r.tools && r.tools.some((g) => globRx(g).test(s.tool))) add(r, undefined, `tool ${s.tool}`);
+      if (r.run_over !== undefined && runSeconds > r.run_over) add(r, undefined, `a run of ${duration(runSeconds)}`);
       if (!s.program) continue;
       const p = s.program;
       if (r.calls) {
@@ -124,13 +147,38 @@ export class Policy {
         const rx = new RegExp(r.directives);
         for (const t of p.tokens) if (t.type === 'directive' && rx.test(t.text)) add(r, t, t.text);
       }
-      if (r.probes) for (const spec of p.probes) if (r.probes.some((g) => globRx(g).test(expand(spec)))) add(r, spec, spec.text);
-      if (r.flood) for (const spec of p.probes) if (floods(spec)) add(r, spec, spec.text);
+      if (r.probes) for (const spec of p.probes) if (matchesAny(r.probes, expandedProbe(spec))) add(r, spec, spec.text);
+      if (r.flood) for (const spec of p.probes) if (floods(spec, r.flood === true ? [] : r.flood.busy)) add(r, spec, spec.text);
       if (r.wildcard_over !== undefined && s.probeCounts) {
         for (const spec of p.probes) {
           const n = s.probeCounts.get(spec.text) ?? 0;
           if (n > r.wildcard_over) add(r, spec, `${spec.text} matches ${n} probes`);
         }
+      }
+      if (r.sample_rate_over !== undefined) {
+        for (const spec of p.probes) {
+          const hz = sampleRate(spec);
+          if (hz !== undefined && hz > r.sample_rate_over)
+            add(r, spec, `${spec.text} fires ${Math.round(hz)} times a second${spec.type === 'interval' ? '' : ' on every CPU'}`);
+        }
+      }
+      if (r.wildcard) {
+        const w = r.wildcard;
+        for (const spec of p.probes) {
+          const shape = w.types.includes(spec.type) && !claimed.has(spec) ? wildcardShape(spec) : undefined;
+          if (!shape || (w.literal_under !== undefined && shape.literal >= w.literal_under) || (w.prefix_under !== undefined && shape.prefix >= w.prefix_under))
+            continue;
+          // The first wildcard rule that fits (the widest shape comes first) speaks for this probe.
+          claimed.add(spec);
+          add(r, spec, spec.text);
+        }
+      }
+      if (r.map_keys) {
+        const { keys, busy: globs } = r.map_keys;
+        for (const k of keyedWrites(p, keys.map(rx), (specs) => !globs || busy(specs, globs))) add(r, k.at, `${k.map}[${k.key}]`);
+      }
+      if (r.copies) {
+        for (const c of bufferCopies(p, { calls: r.copies.calls, probes: r.copies.probes, args: r.copies.args.map(rx) })) add(r, c.at, `${c.call}(${c.arg})`);
       }
     }
     if (this.problems.length) {
@@ -143,9 +191,31 @@ export class Policy {
         column: null,
       });
     }
-    const verdict: Verdict = findings.some((f) => f.decision === 'refuse') ? 'refuse' : findings.length ? 'warn' : 'allow';
-    return { level, verdict, findings };
+    const verdict: Verdict = DECISIONS.find((d) => findings.some((f) => f.decision === d)) ?? 'allow';
+    return verdict === 'confirm' ? { level, verdict, findings, confirmation: confirmationNote(findings, level) } : { level, verdict, findings };
   }
+}
+
+const rxCache = new Map<string, RegExp>();
+const rx = (source: string) => {
+  let r = rxCache.get(source);
+  if (!r) rxCache.set(source, (r = new RegExp(source)));
+  return r;
+};
+
+const duration = (sec: number) => (sec >= 86400 ? `${+(sec / 86400).toFixed(1)} days` : sec >= 3600 ? `${+(sec / 3600).toFixed(1)} hours` : `${sec} s`);
+
+/**
+ * What a confirm verdict means until mcptrace can ask a person (a later change turns it into an
+ * MCP input request or a CLI y/N prompt): it runs, with the findings as warnings and this note.
+ */
+export function confirmationNote(findings: readonly Finding[], level: SafetyLevel): string {
+  const rules = [...new Set(findings.filter((f) => f.decision === 'confirm').map((f) => f.rule))];
+  return (
+    `this needs a person's confirmation (policy rule${rules.length === 1 ? '' : 's'} ${rules.map((r) => `"${r}"`).join(', ')} at safety level ${level}); ` +
+    'mcptrace runs it now with this warning because interactive confirmation is not available yet. ' +
+    'A person should check the findings before relying on the run; an operator who accepts them can make the rule warn or allow with a rule of the same id in their policy file.'
+  );
 }
 
 /**
@@ -175,11 +245,9 @@ function stringForms(args: Token[][]): string[] {
   return forms;
 }
 
-const expand = (spec: ProbeSpec) => `${spec.type}${spec.text.includes(':') ? spec.text.slice(spec.text.indexOf(':')) : ''}`;
-
 /** A busy probe that prints on every event, with no predicate to thin it out. */
-function floods(spec: ProbeSpec): boolean {
-  if (spec.filtered || rateOf(spec, []) !== 'high') return false;
+function floods(spec: ProbeSpec, globs: readonly string[]): boolean {
+  if (spec.filtered || !busy([spec], globs)) return false;
   const prints = spec.body.some((t, i) => t.type === 'ident' && /^(printf|print|time|join|cat)$/.test(t.text) && spec.body[i + 1]?.text === '(');
   // An if in the body filters too; exit() makes it a one-shot.
   const filtersInBody = spec.body.some((t, i) => t.type === 'ident' && (t.text === 'if' || t.text === 'exit') && spec.body[i + 1]?.text === '(');
@@ -192,9 +260,6 @@ export function userPolicyFile(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(xdg, 'mcptrace', 'policy.yaml');
 }
 
-let validator: ReturnType<typeof ajv.compile> | undefined;
-const policyValidator = () => (validator ??= ajv.compile(JSON.parse(readFileSync(path.join(SCHEMAS_DIR, 'policy.schema.json'), 'utf8')) as object));
-
 /** Reads one policy file: its rules, or located problems (never throws on bad content). */
 export function readPolicyFile(file: string): { rules: PolicyRule[]; problems: Problem[] } {
   let text: string;
@@ -203,20 +268,25 @@ export function readPolicyFile(file: string): { rules: PolicyRule[]; problems: P
   } catch (e) {
     return { rules: [], problems: [{ file, line: 1, col: 1, message: `cannot read the policy file: ${(e as Error).message}`, kind: 'io' }] };
   }
-  const parsed = parseYamlFile(file, text, policyValidator());
+  // The schema is compiled at build time and the package's own policy.yaml is in the parse cache:
+  // every server start-up reads it, and parsing and compiling them took 40-60 ms.
+  const parsed = parseYamlFile(file, text, validatePolicy);
   if (parsed.problems.length) return { rules: [], problems: parsed.problems };
   const rules = ((parsed.value as { rules?: PolicyRule[] } | null)?.rules ?? []).map((r) => ({ ...r, source: file }));
   const problems: Problem[] = [];
   rules.forEach((r, i) => {
-    for (const [key, rxs] of [
-      ['string_args', r.string_args ?? []],
-      ['directives', r.directives ? [r.directives] : []],
+    for (const [key, rxs, list] of [
+      ['string_args', r.string_args ?? [], true],
+      ['directives', r.directives ? [r.directives] : [], false],
+      ['names', r.names ?? [], true],
+      ['map_keys/keys', r.map_keys?.keys ?? [], true],
+      ['copies/args', r.copies?.args ?? [], true],
     ] as const) {
-      rxs.forEach((rx, j) => {
+      rxs.forEach((source, j) => {
         try {
-          new RegExp(rx);
+          new RegExp(source);
         } catch (e) {
-          const pointer = `/rules/${i}/${key}${key === 'string_args' ? `/${j}` : ''}`;
+          const pointer = `/rules/${i}/${key}${list ? `/${j}` : ''}`;
           problems.push({ file, ...parsed.locator().value(pointer), message: `${pointer}: not a regular expression: ${(e as Error).message}`, kind: 'schema' });
         }
       });

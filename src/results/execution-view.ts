@@ -1,4 +1,4 @@
-import { PAGE_MAX_BYTES, pageSize } from '../config/defaults.js';
+import { MAPS_PAGE_MAX_BYTES, PAGE_MAX_BYTES, pageSize } from '../config/defaults.js';
 import { MAP_KEYS_MAX } from '../runtime/bpftrace/command.js';
 import { harmlessNotice } from '../runtime/bpftrace/notices.js';
 import { durationMs, isFinished, type CompileError, type Execution, type ExecutionState, type ExecutionStatus } from '../runtime/execution.js';
@@ -47,10 +47,14 @@ export type ExecutionResult = {
   stderr: string[];
   notices: string[];
   variant?: string;
+  /** Providers the kernel refused at start-up before `variant` ran in this run, with their diagnosis. */
+  refused_variants?: { variant: string; command: string; exit_code: number | null; error: string; hint?: string; stderr: string[] }[];
   /** The run this one retries (exec_program's attempt_of), and which attempt this is. */
   attempt_of?: string;
   attempt?: number;
   maps?: Record<string, { type: string; value: unknown }>;
+  /** Maps left out of `maps` whole (never cut) because one answer cannot hold them. */
+  maps_omitted?: { name: string; type: string; keys: number; bytes: number }[];
   warnings: string[];
   /** The last lines of the traced command's own output (exec_program's command, bpftrace -c). */
   command_output?: string[];
@@ -91,9 +95,11 @@ export const EXECUTION_RESULT_FIELDS: Record<keyof ExecutionResult, true> = {
   stderr: true,
   notices: true,
   variant: true,
+  refused_variants: true,
   attempt_of: true,
   attempt: true,
   maps: true,
+  maps_omitted: true,
   warnings: true,
   command_output: true,
   command_output_dropped: true,
@@ -102,6 +108,37 @@ export const EXECUTION_RESULT_FIELDS: Record<keyof ExecutionResult, true> = {
   histograms: true,
   full_output: true,
 };
+
+/**
+ * Every map goes in whole, smallest first, while they fit in MAPS_PAGE_MAX_BYTES; a map that
+ * does not is named in maps_omitted, never cut: its text is whole in `output` (paged), and the
+ * analysis reads it whole.
+ */
+function includeMaps(view: ExecutionResult, e: ExecutionState): void {
+  const sized = [...e.maps.values()].map((m) => ({ m, json: JSON.stringify(m.value) ?? 'null' }));
+  const maps: ExecutionResult['maps'] = {};
+  const omitted: NonNullable<ExecutionResult['maps_omitted']> = [];
+  let used = 0;
+  for (const { m, json } of [...sized].sort((a, b) => a.json.length - b.json.length)) {
+    if (used + json.length <= MAPS_PAGE_MAX_BYTES) {
+      used += json.length;
+      continue;
+    }
+    const keys = m.value && typeof m.value === 'object' ? Object.keys(m.value).length : 1;
+    omitted.push({ name: m.name, type: m.type, keys, bytes: json.length });
+  }
+  const left = new Set(omitted.map((o) => o.name));
+  // Printed order, as without the budget.
+  for (const { m } of sized) if (!left.has(m.name)) maps[m.name] = { type: m.type, value: m.value };
+  view.maps = maps;
+  if (!omitted.length) return;
+  view.maps_omitted = omitted;
+  for (const o of omitted)
+    view.warnings.push(
+      `map ${o.name} (${o.keys} keys, ${o.bytes} bytes as JSON) is not in "maps": one answer holds at most ${MAPS_PAGE_MAX_BYTES} bytes of maps, and a map is never cut. ` +
+        'Its text is whole in "output" (page it with offset and limit), and analyze_output reads it whole (top keys, percentiles).',
+    );
+}
 
 /** The MCP resource holding a run's whole output (served by src/mcp/resources.ts). */
 export const outputUri = (id: string): string => `mcptrace://executions/${id}/output`;
@@ -140,6 +177,7 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
     notices: e.stderr.filter((l) => l.level === 'notice').map((l) => `${l.text} (${harmlessNotice(l.text)?.why ?? 'harmless'})`),
     warnings: [
       ...(e.preRunWarnings ?? []),
+      ...(e.runWarnings ?? []),
       ...fullMaps(e).map(
         (m) =>
           `map ${m.name} holds ${m.keys} keys, the BPFTRACE_MAP_KEYS_MAX limit: bpftrace dropped any further keys without a word. Aggregate on fewer keys (e.g. by comm instead of pid), or filter with a predicate.`,
@@ -147,6 +185,22 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
     ],
   };
   if (e.variant) view.variant = e.variant;
+  if (e.refusedProviders?.length) {
+    view.refused_variants = e.refusedProviders.map((r) => ({
+      variant: r.variant,
+      command: r.command,
+      exit_code: r.exitCode,
+      error: r.error,
+      ...(r.hint ? { hint: r.hint } : {}),
+      stderr: [...r.stderr],
+    }));
+    // First among the warnings: the output comes from another provider than the caller may expect.
+    view.warnings.unshift(
+      `${e.refusedProviders.map((r) => r.variant).join(', then ')} ${e.refusedProviders.length > 1 ? 'were' : 'was'} refused by the kernel as ${e.refusedProviders.length > 1 ? 'they' : 'it'} started ` +
+        `(${firstLine(e.refusedProviders[0].error)}), so ${e.variant ?? 'the next provider'}, the next one in the catalog's order, ran instead in this execution; ` +
+        'each refusal and its diagnosis is in refused_variants.',
+    );
+  }
   if (e.commandOutput.length || e.droppedCommandOutput) {
     view.command_output = [...e.commandOutput];
     view.command_output_dropped = e.droppedCommandOutput;
@@ -162,9 +216,14 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
   if (e.errors?.length)
     view.errors = e.errors.map(({ category, message, line, column, snippet, suggestion }) => ({ category, message, line, column, snippet, suggestion }));
   if (e.overflowLines !== undefined) view.full_output = { uri: outputUri(e.id), lines_total: e.overflowLines };
-  if (page.includeMaps) view.maps = Object.fromEntries([...e.maps.values()].map((m) => [m.name, { type: m.type, value: m.value }]));
+  if (page.includeMaps) includeMaps(view, e);
   return view;
 }
+
+const firstLine = (text: string) => {
+  const line = text.split('\n')[0];
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
+};
 
 /**
  * Up to `limit` lines from `offset`, and no more than PAGE_MAX_BYTES of them (at least one): a

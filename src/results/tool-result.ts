@@ -1,3 +1,4 @@
+import type { SampleFn } from '../model/sampling.js';
 import type { MapPrint, OutputTap } from '../runtime/execution.js';
 
 /**
@@ -67,4 +68,6 @@ export interface CallContext {
   tap?: OutputTap;
   /** No deadline unless the input names a timeout: a person at a terminal ends it with Ctrl-C. */
   noDeadline?: boolean;
+  /** The MCP client's model, when it declared sampling (generate_program's fallback). */
+  sample?: SampleFn;
 }

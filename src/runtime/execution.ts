@@ -3,6 +3,7 @@ import {
   MAX_COMMAND_OUTPUT_LINES,
   MAX_DIAGNOSTIC_CHARS,
   MAX_ERROR_MESSAGE_CHARS,
+  MAX_RUN_WARNINGS,
   MAX_STDERR_BYTES,
   MAX_STDERR_LINES,
   type ToolLimits,
@@ -86,6 +87,8 @@ export interface ExecutionState {
   readonly attempt?: number;
   /** Warnings from the pre-run hooks (the safety policy's "warn" findings). */
   readonly preRunWarnings?: readonly string[];
+  /** What went wrong with the output while the run went on, and what the caller lost by it. */
+  readonly runWarnings?: readonly string[];
   readonly lostEvents: number;
   readonly lines: readonly string[];
   readonly droppedLines: number;
@@ -107,6 +110,19 @@ export interface ExecutionState {
   readonly histograms?: readonly Histogram[];
   /** Lines in the file that holds the whole output, once output overflowed the caps. */
   readonly overflowLines?: number;
+  /** Providers the kernel refused at start-up before `variant` ran (a bcc tool's fallback), in order. */
+  readonly refusedProviders?: readonly RefusedProvider[];
+}
+
+/** A provider the kernel refused as it started (load or attach), and mcptrace's diagnosis of it. */
+export interface RefusedProvider {
+  variant: string;
+  command: string;
+  exitCode: number | null;
+  error: string;
+  hint?: string;
+  /** Its last stderr lines, as it printed them. */
+  stderr: string[];
 }
 
 /**
@@ -188,8 +204,9 @@ export class Execution extends EventEmitter implements ExecutionState {
     readonly id: string,
     readonly tool: string,
     readonly limits: ToolLimits['output'],
-    readonly commandLine: string,
-    readonly variant?: string,
+    // Both change once, should the kernel refuse this provider and the next one run (nextProvider).
+    public commandLine: string,
+    public variant?: string,
     readonly summary?: string,
   ) {
     super();
@@ -200,6 +217,49 @@ export class Execution extends EventEmitter implements ExecutionState {
   attemptOf?: string;
   attempt = 1;
   preRunWarnings: readonly string[] = [];
+  private readonly warned: string[] = [];
+
+  get runWarnings(): readonly string[] {
+    return this.warned;
+  }
+
+  /** A warning about this run's output; repeats are said once, and a flood is bounded. */
+  warn(message: string): void {
+    if (this.warned.includes(message)) return;
+    if (this.warned.length < MAX_RUN_WARNINGS) this.warned.push(message);
+    else if (this.warned.length === MAX_RUN_WARNINGS) this.warned.push('further warnings about this run were not kept');
+  }
+
+  private refused: RefusedProvider[] = [];
+  get refusedProviders(): readonly RefusedProvider[] {
+    return this.refused;
+  }
+
+  /**
+   * The kernel refused this run's provider as it started, and `variant` runs next in the same
+   * run: the refusal is kept, and what belonged to the refused process (its stderr, exit, a
+   * planned stop whose timer it no longer has) is cleared. The run has printed nothing yet.
+   */
+  nextProvider(refused: RefusedProvider, variant: string, commandLine: string, warnings: readonly string[] = []): void {
+    this.refused.push(refused);
+    this.variant = variant;
+    this.commandLine = commandLine;
+    this.preRunWarnings = [...this.preRunWarnings, ...warnings];
+    this.errs.length = 0;
+    this.stderrBytes = 0;
+    this.dropped.stderr = 0;
+    Object.assign(this.s, {
+      status: 'running',
+      phase: 'running',
+      stopReason: undefined,
+      graceMs: undefined,
+      exitCode: undefined,
+      signal: undefined,
+      killed: false,
+      pid: undefined,
+    });
+    this.changed();
+  }
 
   linkAttempt(previous: string, previousAttempt: number | undefined): void {
     this.attemptOf = previous;
@@ -373,6 +433,9 @@ export class Execution extends EventEmitter implements ExecutionState {
       case 'stderr':
         this.pushStderr(ev.text);
         return;
+      case 'warning':
+        this.warn(ev.text);
+        return;
       case 'columns':
         this.header = ev.columns;
         this.pushLine(ev.text);
@@ -507,6 +570,9 @@ export class Execution extends EventEmitter implements ExecutionState {
       limits: { ...this.limits },
       createdAt: this.createdAt,
       ...structuredClone(this.s),
+      preRunWarnings: [...this.preRunWarnings],
+      runWarnings: [...this.warned],
+      refusedProviders: structuredClone(this.refused),
       lines: [...this.out],
       droppedLines: this.dropped.lines,
       droppedBytes: this.dropped.bytes,

@@ -54,6 +54,8 @@ export type OutputEvent =
   | { kind: 'attached'; probes?: number }
   /** A diagnostic line for the run's stderr. */
   | { kind: 'stderr'; text: string }
+  /** Something the run's reader should know about its output (a line that could not be decoded). */
+  | { kind: 'warning'; text: string }
   /** A table's header line: the columns of the rows that follow. */
   | { kind: 'columns'; columns: Column[]; text: string }
   /** One line of a table, typed. */

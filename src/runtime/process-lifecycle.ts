@@ -3,7 +3,7 @@ import type { CompileError, Execution, StopReason } from './execution.js';
 import type { OutputDecoder } from './output-decoder.js';
 import type { ProcessExit, Spawner } from './spawner.js';
 import { openTraceFifo, type TraceFifo } from './trace-fifo.js';
-import { MAX_LINE_BYTES } from '../config/defaults.js';
+import { MAX_EVENT_LINE_BYTES, MAX_LINE_BYTES } from '../config/defaults.js';
 
 /** What bpftrace prints once its probes are attached (__BPFTRACE_NOTIFY_PROBES_ATTACHED=1). */
 const ATTACH_NOTICE = '__BPFTRACE_NOTIFY_PROBES_ATTACHED';
@@ -48,6 +48,11 @@ export interface LaunchSpec {
   resendStop?: boolean;
   /** Turns a failed run's stderr into an error and a fix (and, for a program, located errors). */
   diagnose?: (stderr: string[]) => Diagnosis | Promise<Diagnosis>;
+  /**
+   * Each stdout line is one structured event (bpftrace -f json): read whole however long it is
+   * (a map of 65,536 keys is one line), up to MAX_EVENT_LINE_BYTES, and never cut into fragments.
+   */
+  eventLines?: boolean;
   /** Infinity: no deadline (a terminal run that ends with Ctrl-C). */
   timeoutMs: number;
   /** When set, the run is stopped after this long and that counts as completing normally. */
@@ -63,6 +68,12 @@ export interface LaunchSpec {
    * even with -o), which are not the command's: up to this many trailing ones are dropped.
    */
   stdoutTrailer?: number;
+  /**
+   * Asked once the process has exited, before the run gets its status: a spec returned runs next
+   * in the same Execution (a bcc tool the kernel refused at start-up falls back to its next
+   * provider; see runtime/fallback.ts).
+   */
+  fallback?: (exec: Execution, exit: ProcessExit) => Promise<LaunchSpec | undefined>;
 }
 
 export interface Diagnosis {
@@ -70,6 +81,8 @@ export interface Diagnosis {
   hint?: string;
   /** The failed compile's errors, each located and with a fix (the validator's taxonomy). */
   errors?: readonly CompileError[];
+  /** The kernel refused the program as it loaded or attached: nothing ran (runtime/fallback.ts). */
+  refused?: boolean;
 }
 
 export interface LifecycleOptions {
@@ -168,8 +181,18 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
     exec.stopping(reason, opts.graceMs, sig.held);
     if (sig.held) {
       // An attach notice that never comes (an old bpftrace, a wrapper) must not turn the stop
-      // into a SIGKILL: after a while the SIGINT goes anyway, and is repeated if lost.
-      setTimeout(() => sig.held && sendSigint(), Math.min(5000, opts.graceMs / 4)).unref();
+      // into a SIGKILL: after a while the SIGINT goes anyway, and is repeated if lost. A tracer
+      // still busy starting (compiling, loading, attaching: its CPU time grows) keeps the hold
+      // up to the grace period: a SIGINT before its handler exists kills it with its maps
+      // (measured under emulation, where bpftrace 0.17 took over 5 s to attach).
+      const heldAt = Date.now();
+      working();
+      const release = () => {
+        if (!sig.held || exited) return;
+        if (working() && Date.now() - heldAt < opts.graceMs) return void setTimeout(release, 1000).unref();
+        sendSigint();
+      };
+      setTimeout(release, Math.min(5000, opts.graceMs / 4)).unref();
     } else sendSigint();
     // SIGKILL after the grace period, unless the tracer is still at work on its maps then: it
     // gets up to BUSY_GRACE_FACTOR times the period, checked each second.
@@ -205,11 +228,17 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
     }
   };
   (fifo?.stream ?? child.stdout).on('data', (chunk: string | Buffer) => (stdoutBytes += chunk.length));
+  const tooLong = (bytes: number) =>
+    exec.warn(
+      `the tracer printed an output event of ${(bytes / 2 ** 20).toFixed(0)} MiB, over the ${MAX_EVENT_LINE_BYTES / 2 ** 20} MiB that mcptrace reads as one event: ` +
+        'it was skipped whole rather than cut into fragments. It is almost always one map: print it in parts (print(@map, 10000) prints the top 10,000 entries), key it on fewer values, or clear() it on an interval.',
+    );
   const pumps = [
     pumpLines(
       fifo?.stream ?? child.stdout,
       (l) => apply(decoder.stdout(l)),
       () => exec.changed(),
+      spec.eventLines ? { maxLine: MAX_EVENT_LINE_BYTES, tooLong } : MAX_LINE_BYTES,
     ),
     pumpLines(
       child.stderr,
@@ -245,6 +274,12 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
   if (graceTimer) clearTimeout(graceTimer);
   apply(decoder.end());
   exec.exited(result.exitCode, result.signal);
+  const next = await spec.fallback?.(exec, result);
+  if (next) {
+    // A stop asked for from now on waits (pendingStops) for the next process, not this dead one.
+    stoppers.delete(exec);
+    return runProcess(exec, next, opts);
+  }
   await finishFromExit(exec, result, spec);
 }
 
@@ -272,54 +307,95 @@ async function finishFromExit(exec: Execution, result: ProcessExit, spec: Launch
     exec.finish('completed');
   } else {
     const lost = exec.signal === 'SIGKILL' || exec.signal === 'SIGHUP' ? '; maps not yet printed are lost' : '';
-    exec.finish('failed', `terminated by ${exec.signal ?? 'an unknown cause'}, which mcptrace did not send${lost}`, 'Something outside mcptrace signalled the tracer. To end a run and keep its maps, use stop_execution (SIGINT).');
+    exec.finish(
+      'failed',
+      `terminated by ${exec.signal ?? 'an unknown cause'}, which mcptrace did not send${lost}`,
+      'Something outside mcptrace signalled the tracer. To end a run and keep its maps, use stop_execution (SIGINT).',
+    );
   }
+}
+
+/** How pumpLines treats a line longer than its bound. */
+export interface LineBounds {
+  maxLine: number;
+  /**
+   * Each line is one structured event (bpftrace -f json), which a cut would turn into fragments
+   * nobody can read: a line past the bound is skipped whole and reported to `tooLong`, and the
+   * next line is read as usual. Without it, a long line of text is cut into lines of maxLine.
+   */
+  tooLong?: (bytes: number) => void;
 }
 
 /**
  * Splits a stream into lines without buffering the whole output. Each chunk is scanned once:
  * re-splitting `partial + chunk` for every chunk was quadratic for output without newlines
- * (measured: get_result from 8 ms to 1.7 s, and 7 million lost events). A line longer than
- * MAX_LINE_BYTES is cut there, so no single line grows without bound. Plain 'data' events: an
- * async iterator costs ~1.4 ms more per run (measured), on a path that is all overhead.
+ * (measured: get_result from 8 ms to 1.7 s, and 7 million lost events). No single line grows
+ * without bound: past `maxLine` a text line is cut, an event line skipped (see LineBounds).
+ * Plain 'data' events: an async iterator costs ~1.4 ms more per run (measured), on a path
+ * that is all overhead.
  */
-export function pumpLines(stream: NodeJS.ReadableStream, onLine: (l: string) => void, onBatch: () => void, maxLine = MAX_LINE_BYTES): Promise<void> {
+export function pumpLines(
+  stream: NodeJS.ReadableStream,
+  onLine: (l: string) => void,
+  onBatch: () => void,
+  bounds: number | LineBounds = MAX_LINE_BYTES,
+): Promise<void> {
+  const { maxLine, tooLong } = typeof bounds === 'number' ? { maxLine: bounds, tooLong: undefined } : bounds;
   return new Promise((resolve) => {
     let partial: string[] = [];
     let partialLength = 0;
+    // Bytes of an event line being skipped (past maxLine), until its newline.
+    let skipping = 0;
     const emit = (l: string) => onLine(l.endsWith('\r') ? l.slice(0, -1) : l);
     const hold = (piece: string) => {
+      if (skipping) {
+        skipping += piece.length;
+        return;
+      }
       partial.push(piece);
       partialLength += piece.length;
-      if (partialLength >= maxLine) {
-        const joined = partial.join('');
-        emit(joined.slice(0, maxLine));
-        const rest = joined.slice(maxLine);
-        partial = rest ? [rest] : [];
-        partialLength = rest.length;
+      if (partialLength < maxLine) return;
+      if (tooLong) {
+        skipping = partialLength;
+        partial = [];
+        partialLength = 0;
+        return;
       }
+      const joined = partial.join('');
+      emit(joined.slice(0, maxLine));
+      const rest = joined.slice(maxLine);
+      partial = rest ? [rest] : [];
+      partialLength = rest.length;
+    };
+    const lineEnds = () => {
+      if (skipping) {
+        tooLong?.(skipping);
+        skipping = 0;
+        return;
+      }
+      const line = partial.join('');
+      partial = [];
+      partialLength = 0;
+      emit(line);
     };
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
       let start = 0;
       for (let nl = chunk.indexOf('\n'); nl !== -1; nl = chunk.indexOf('\n', start)) {
         const piece = chunk.slice(start, nl);
-        if (partial.length) {
+        if (partial.length || skipping) {
           hold(piece);
-          const line = partial.join('');
-          partial = [];
-          partialLength = 0;
-          emit(line);
-        } else emit(piece);
+          lineEnds();
+        } else if (piece.length >= maxLine && tooLong) tooLong(piece.length);
+        else emit(piece);
         start = nl + 1;
       }
       if (start < chunk.length) hold(chunk.slice(start));
       onBatch();
     });
     const end = () => {
-      if (partial.length) {
-        emit(partial.join(''));
-        partial = [];
+      if (partial.length || skipping) {
+        lineEnds();
         onBatch();
       }
       resolve();

@@ -3,7 +3,7 @@ import { runnerSettings, type RunnerSettings, type ToolLimits } from '../config/
 import { Execution, type StopReason } from './execution.js';
 import { MemoryExecutionStore, type ExecutionStore } from './execution-store.js';
 import { requestStop, runProcess, type LaunchSpec } from './process-lifecycle.js';
-import { execaSpawner, type Spawner } from './spawner.js';
+import { processSpawner, type Spawner } from './spawner.js';
 import { OutputFiles } from './output-files.js';
 
 export class QueueFullError extends Error {}
@@ -40,7 +40,7 @@ export class Runner {
   constructor(options: Partial<RunnerSettings> = {}, deps: RunnerDeps = {}) {
     this.options = runnerSettings(options);
     this.store = deps.store ?? new MemoryExecutionStore();
-    this.spawner = deps.spawner ?? execaSpawner;
+    this.spawner = deps.spawner ?? processSpawner;
     this.queue = new PQueue({ concurrency: this.options.concurrency });
   }
 

@@ -1,4 +1,5 @@
 import { builtinsReference } from './builtins-reference.js';
+import { idiomFor } from './fix.js';
 import { nearest } from './nearest.js';
 import { PROBE_TYPES, type ProbeSpec } from './probes.js';
 import type { Diagnostic } from './taxonomy.js';
@@ -65,6 +66,8 @@ function syntaxFix(m: string): string {
   if (/unterminated string/.test(m)) return 'A string is not closed: end it with " on the same line (write a newline as \\n).';
   if (/expected \{|expecting \{|expected '\{'/.test(m)) return 'Every probe needs a body: add { ... } after the probe (and its /predicate/, if any).';
   if (/expecting (; or )?\}|expected '\}'/.test(m)) return 'A block is not closed: add the missing } (count the braces), and end each statement with ;.';
+  if (/unexpected =,? expecting (end predicate|\))|expected '\/' to close predicate/.test(m))
+    return 'To compare, write == (a single = assigns): /comm == "bash"/, if ($x == 1) { ... }.';
   if (/expecting ;|expected ';'|expecting ; or/.test(m)) return 'End the statement before this point with ;.';
   if (/expected expression|unexpected ;/.test(m)) return 'An expression is missing here: an assignment needs a value (@x = 1;), a call needs its arguments.';
   if (/immutable/.test(m)) return 'Build a new tuple instead of assigning to one of its fields.';
@@ -136,6 +139,8 @@ function functionFix(m: string, facts: ProgramFacts): string {
     return `${notHere[1]}() is not available in ${notHere[2] ?? notHere[3]} probes: use it in a probe type that has it (reg() and signal() need a kprobe, uprobe or tracepoint context; list_helpers describes each).`;
   }
   const fn = quoted(m, /Unknown function: '?([\w]+)'?/);
+  const idiom = fn ? idiomFor(fn, true) : undefined;
+  if (idiom) return `${idiom}.`;
   if (fn) {
     const names = [...ref.functions, ...ref.map_functions].map((f) => f.name);
     const near = nearest(fn, names, 3);
@@ -143,6 +148,8 @@ function functionFix(m: string, facts: ProgramFacts): string {
     return `${fn}() is not a bpftrace function; ${near.length ? `did you mean ${sig.join(', ')}?` : 'list them with list_helpers.'}`;
   }
   const ident = quoted(m, /Unknown identifier: '?([\w]+)'?/);
+  const identIdiom = ident ? idiomFor(ident, false) : undefined;
+  if (identIdiom) return `${identIdiom}.`;
   if (ident) {
     const near = nearest(
       ident,

@@ -7,6 +7,7 @@ import { compileCheck } from './compile-check.js';
 import { maxRate, rateOf, type EventRateClass } from './estimate.js';
 import { extractProbes, PROBE_TYPES, type ProbeSpec } from './probes.js';
 import { KPROBE_FIX, WILDCARD_FIX, suggestFix, type ProgramFacts, type SuggestionSources } from './suggest.js';
+import { fixRound, type FixChange } from './fix.js';
 import { categorize, parseCompilerOutput, type Diagnostic } from './taxonomy.js';
 import { tokenize, type Token } from './tokens.js';
 
@@ -151,6 +152,30 @@ export class ProgramValidator {
       },
       compile_ms: Math.round(compiled.ms * 10) / 10,
     };
+  }
+
+  /**
+   * A corrected program for one that does not compile, when a mechanical fix exists: rounds of
+   * fixRound, each compiled with this bpftrace, until one compiles with every probe present on
+   * this kernel. Only a program bpftrace accepted is returned; nothing else is a fix.
+   */
+  async fix(program: string, report: CheckReport, rounds = 3): Promise<{ program: string; changes: FixChange[]; report: CheckReport } | undefined> {
+    if (report.valid) return undefined;
+    const version = /(\d+)\.(\d+)/.exec((await this.pre()).features.version);
+    const minor = version ? Number(version[2]) : 17;
+    const changes: FixChange[] = [];
+    let current = program;
+    let errors = report.errors;
+    for (let r = 0; r < rounds; r++) {
+      const next = fixRound({ program: current, errors, probes: analyzeProgram(current).probes, minor });
+      if (!next) return undefined;
+      changes.push(...next.changes);
+      current = next.program;
+      const checked = await this.check(current);
+      if (checked.valid && checked.probes.every((p) => p.exists)) return { program: current, changes, report: checked };
+      errors = checked.errors;
+    }
+    return undefined;
   }
 
   /** Each attach point with the probes it matches on this kernel. */

@@ -13,7 +13,9 @@
 // test/fixtures/versions. A full run (no --only) first deletes that version's
 // old fixtures. Fixtures are raw: the corpus's masks are for the comparison.
 //
-// Every program runs as `bpftrace -e PROGRAM [ARGS]` (or `-f json -e ...`)
+// Every program runs as `bpftrace -e PROGRAM [ARGS]` (or `-f json -e ...`, plus
+// `-d types` from 0.25 on, as mcptrace runs it: the typed program comes first
+// on stdout, and the decoder reads it and drops it)
 // with execFile-style argv, never a shell, in /tmp, with the environment of
 // this process minus every BPFTRACE_* / __BPFTRACE_* variable, plus
 // BPFTRACE_PERF_RB_PAGES=1024 and the entry's own `env`.
@@ -98,8 +100,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Runs one program once. Resolves {stdout, stderr, exit} where exit is the
  * status line written to .exit.
  */
-function runOnce(bin, entry, json) {
-  const argv = [...(json ? ['-f', 'json'] : []), '-e', entry.program, ...(entry.args ?? []).map(String)];
+function runOnce(bin, version, entry, json) {
+  const [major, minor] = version.split('.').map(Number);
+  const types = json && (major > 0 || minor >= 25) ? ['-d', 'types'] : [];
+  const argv = [...(json ? ['-f', 'json', ...types] : []), '-e', entry.program, ...(entry.args ?? []).map(String)];
   const env = { ...baseEnv(), ...Object.fromEntries(Object.entries(entry.env ?? {}).map(([k, v]) => [k, String(v)])) };
   const timeoutMs = entry.timeout_ms ?? 10_000;
   return new Promise((resolveRun) => {
@@ -171,7 +175,7 @@ async function main() {
     }
     const exits = [];
     for (const mode of ['text', 'json']) {
-      const r = await runOnce(opts.bpftrace, entry, mode === 'json');
+      const r = await runOnce(opts.bpftrace, version, entry, mode === 'json');
       writeFileSync(join(dir, `${entry.id}.${mode}.stdout`), r.stdout);
       writeFileSync(join(dir, `${entry.id}.${mode}.stderr`), r.stderr);
       exits.push(r.exit);

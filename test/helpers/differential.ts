@@ -33,9 +33,6 @@ export const appliesTo = (e: CorpusEntry, version: string): boolean =>
  * (major.minor), with the reason. Everything else must match exactly.
  */
 const EMPTY_PRINT = 'print() of an empty map prints a blank line in text mode up to 0.23, and nothing at all in JSON';
-const PRINTED_THEN_CLEARED =
-  'the maps are print()ed, then cleared just before exit, so none prints at exit: the JSON is identical to that of a program whose maps print at exit, ' +
-  "while text mode's two exit blank lines (no JSON counterpart since 0.24) come after the maps here and before them there; the decoder takes the common case, maps printed at exit";
 const HELPER_WARNING_ON_STDOUT =
   '0.23 text mode prints helper warnings on stdout with a column range and the source line (stdin:1:34-45: ... and a ~~~ underline); the JSON event has only the line and the first column';
 export const EXCLUDED: ReadonlyMap<string, { versions: readonly string[]; why: string }> = new Map([
@@ -55,27 +52,6 @@ export const EXCLUDED: ReadonlyMap<string, { versions: readonly string[]; why: s
     {
       versions: ['0.17'],
       why: "profile fires on both CPUs before either has set @done: this recording's JSON run sampled two stacks (one of them empty), its text run one",
-    },
-  ],
-  ...[
-    'print-map-keyed',
-    'print-map-top',
-    'print-map-top-div',
-    'print-map-div-only',
-    'print-map-top-larger-than-map',
-    'print-count-map',
-    'print-hist',
-    'print-hist-keyed-top',
-    'print-lhist',
-    'print-min-max-sum',
-    'print-map-strings',
-    'print-map-tuples',
-  ].map((id) => [id, { versions: ['0.27'], why: PRINTED_THEN_CLEARED }] as const),
-  [
-    'buf-map-value',
-    {
-      versions: ['0.27'],
-      why: 'since 0.24 JSON writes a buf() value as an array of byte values, the same as a tuple of integers, and the decoder renders arrays as tuples',
     },
   ],
 ]);

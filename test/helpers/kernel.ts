@@ -3,6 +3,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe } from 'vitest';
 import { compileOnlyArgs as featureArgs, featuresOf, OLDEST_SUPPORTED, parseVersion } from '../../src/runtime/bpftrace/version.js';
 
+/**
+ * How much slower than this machine the tests run: the stock-kernel guest emulates its CPUs
+ * (qemu TCG, no KVM), and scripts/stock-kernel/run.mjs sets MCPTRACE_TEST_SLOWDOWN there. Only
+ * time budgets (test timeouts, waits, a grace period) scale with it, never what is asserted.
+ */
+export const SLOWDOWN = Number(process.env.MCPTRACE_TEST_SLOWDOWN) || 1;
+
 /** The bpftrace under test: MCPTRACE_BPFTRACE selects a version lane (npm run test:bpftrace-versions). */
 export const BPFTRACE = process.env.MCPTRACE_BPFTRACE || 'bpftrace';
 /** Its absolute path, as mcptrace names it in messages. */

@@ -3,7 +3,8 @@ import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { BPFTRACE, BPFTRACE_PATH, describeKernel, pidsWith, waitFor } from '../helpers/kernel.js';
+import { kernelFeatures } from '../../src/runtime/environment.js';
+import { BPFTRACE, BPFTRACE_PATH, describeKernel, pidsWith, SLOWDOWN, waitFor } from '../helpers/kernel.js';
 import { startServer, textOf, withServer, type TestServer } from '../helpers/mcp.js';
 
 /** What the program printed, without the attach line and the blank lines bpftrace adds at exit. */
@@ -36,6 +37,8 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
       'count_syscalls',
       'discover_probes',
       'exec_program',
+      'explain_result',
+      'generate_program',
       'get_result',
       'hello_user',
       'list_bcc_tools',
@@ -43,6 +46,7 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
       'list_helpers',
       'list_probes',
       'list_templates',
+      'plan_trace',
       'render_template',
       'search_examples',
       'stop_execution',
@@ -104,7 +108,11 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
     expect(v.status).toBe('timed_out');
     expect(r.isError).toBeFalsy();
     const ticks = v.output.find((l: string) => l.startsWith('@ticks: '));
-    expect(Number(ticks.split(': ')[1])).toBeGreaterThanOrEqual(5);
+    expect(ticks, textOf(r)).toBeDefined();
+    // Here bpftrace attaches in a fraction of the 1.5 s, so the interval fired several times.
+    // Under emulation (the stock-kernel guest) it takes longer than 1.5 s to attach: the stop
+    // waits for the attach, and the map comes back with what little it counted (measured: 0).
+    if (SLOWDOWN === 1) expect(Number(ticks.split(': ')[1])).toBeGreaterThanOrEqual(5);
     expect(v.maps['@ticks']).toEqual({ type: 'map', value: Number(ticks.split(': ')[1]) });
     expect(v.attached_probes).toBe(2);
     expect(textOf(r)).toContain('timed_out');
@@ -118,15 +126,24 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
     expect(r.structuredContent.error_message).toMatch(/stdin:1:23-24: ERROR: syntax/);
     expect(r.structuredContent.error_message).toContain('BEGIN { printf("hi\\n" }');
     expect(r.structuredContent.hint).toMatch(/line:column/);
-    expect(r.structuredContent.notices.join()).toMatch(/RLIMIT_MEMLOCK.*harmless/);
+    // bpftrace's RLIMIT_MEMLOCK line is a notice, never an error. This machine's bpftrace prints
+    // it on every run; in the stock-kernel guest, where raising the limit succeeds, it prints none.
+    expect([...r.structuredContent.stderr, r.structuredContent.error_message].join('\n')).not.toMatch(/RLIMIT_MEMLOCK/);
+    if (!process.env.MCPTRACE_STOCK_KERNEL) expect(r.structuredContent.notices.join()).toMatch(/RLIMIT_MEMLOCK.*harmless/);
   });
 
-  it('reports a kprobe that cannot attach as failed, saying the kernel has no kprobes', async () => {
-    const r = await s.call('exec_program', { program: 'kprobe:do_nanosleep { @ = count(); }', wait: true });
-    expect(r.structuredContent.status).toBe('failed');
+  // This machine has no kprobes, so any kprobe fails to attach, and the hint says why. A stock
+  // kernel (the stock-kernel guest) attaches do_nanosleep: there a function it lacks fails, and
+  // the diagnosis must not blame kprobes.
+  it('reports a kprobe that cannot attach as failed, saying why on this kernel', async () => {
+    const kprobes = kernelFeatures().kprobes;
+    const fn = kprobes ? 'mcptrace_no_such_function' : 'do_nanosleep';
+    const r = await s.call('exec_program', { program: `kprobe:${fn} { @ = count(); }`, timeout: 60, wait: true });
+    expect(r.structuredContent.status, textOf(r)).toBe('failed');
     // 0.17 fails to attach; newer versions find no kprobe function to match at all.
-    expect(r.structuredContent.error_message).toMatch(/Error attaching probe: '?kprobe:do_nanosleep|No matches for kprobe do_nanosleep/);
-    expect(r.structuredContent.hint).toMatch(/no kprobes/);
+    expect(r.structuredContent.error_message).toMatch(new RegExp(`Error attaching probe: '?kprobe:${fn}|No matches for kprobe ${fn}`));
+    if (kprobes) expect(r.structuredContent.hint ?? '').not.toMatch(/no kprobes/);
+    else expect(r.structuredContent.hint).toMatch(/no kprobes/);
   });
 
   it('stop_execution ends the process with SIGINT and returns its final map', async () => {
@@ -261,7 +278,9 @@ describeKernel('MCP server over stdio, real bpftrace', () => {
   });
 
   it('count_syscalls renders its template and ends after its duration', async () => {
-    const r = await s.call('count_syscalls', { duration: 1, include_maps: true });
+    // The deadline is generous: under emulation bpftrace takes seconds to start, and the safety
+    // timeout is not what is checked here.
+    const r = await s.call('count_syscalls', { duration: 1, timeout: 120, include_maps: true });
     expect(r.structuredContent.status).toBe('completed');
     expect(Object.keys(r.structuredContent.maps)).toEqual(expect.arrayContaining(['@syscalls_by_process', '@syscalls_by_name']));
   });

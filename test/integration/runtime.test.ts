@@ -2,7 +2,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
-import { describeKernel, pidsWith, waitFor } from '../helpers/kernel.js';
+import { BPFTRACE, describeKernel, pidsWith, SLOWDOWN, waitFor } from '../helpers/kernel.js';
 
 const USER_TOOLS = path.join(__dirname, '../fixtures/user-tools');
 const cores: Core[] = [];
@@ -117,14 +117,18 @@ describeKernel('bcc tools', () => {
   it('falls back to the bpftrace script when the preferred binary is missing', async () => {
     const core = new Core({ toolsDirs: [path.join(__dirname, '../fixtures/fallback-tools')], env: { HOME: '/nonexistent' } });
     cores.push(core);
-    const started = await core.callTool('fakesnoop', { duration: 3 });
+    // Stopped once the exec is seen, rather than after a short duration: under emulation the
+    // attach alone can take longer than one.
+    const started = await core.callTool('fakesnoop', { duration: 120, timeout: 180 });
     const exec = core.runner.get(String(started.structured.execution_id))!;
-    expect(await waitFor(() => exec.attachedAt !== undefined, 15_000)).toBe(true);
+    expect(await waitFor(() => exec.attachedAt !== undefined, 15_000 * SLOWDOWN)).toBe(true);
     const tag = `mcptrace-fallback-${process.pid}`;
     await new Promise((res) => spawn('/bin/echo', [tag], { stdio: 'ignore' }).on('exit', res));
-    await new Promise((res) => exec.once('end', res));
+    await waitFor(() => exec.lines.some((l) => l.includes(tag)), 15_000 * SLOWDOWN);
+    await core.callTool('stop_execution', { execution_id: exec.id });
+    await waitFor(() => exec.finished, 60_000 * SLOWDOWN);
     expect(exec.variant).toBe('execsnoop.bt');
-    expect(exec.status).toBe('completed');
+    expect(exec.status).toBe('stopped');
     expect(exec.lines.some((l) => l.includes(tag))).toBe(true);
     // An option only the missing variant has is refused, not silently ignored.
     const r = await core.callTool('fakesnoop', { name: 'x', duration: 1 });
@@ -138,4 +142,28 @@ describeKernel('bcc tools', () => {
     expect(r.structured.status).toBe('completed');
     expect((r.structured.output as string[])[0]).toMatch(/PCOMM\s+PID\s+PPID/);
   });
+});
+
+describeKernel('the status of a run is what its process did', () => {
+  // bpftrace 0.25+ ends a program by itself once nothing left can fire (only begin probes, no
+  // exit()); older ones run until stopped. The reference is bpftrace itself, run directly.
+  it('a program that ends by itself is completed, one that does not times out', async () => {
+    const program = 'BEGIN { printf("hi\\n"); }';
+    const direct = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+      const child = spawn(BPFTRACE, ['-e', program], { stdio: 'ignore', cwd: '/tmp' });
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.on('exit', (code, signal) => {
+        clearTimeout(t);
+        resolve({ code, signal });
+      });
+    });
+    const r = (await newCore().callTool('exec_program', { program, wait: true, timeout: 5 })).structured;
+    expect(r.output).toContain('hi');
+    if (direct.signal === null) {
+      expect(direct.code).toBe(0);
+      expect(r).toMatchObject({ status: 'completed', exit_code: 0, signal: null, error_message: null, hint: null });
+    } else {
+      expect(r.status).toBe('timed_out');
+    }
+  }, 30_000);
 });

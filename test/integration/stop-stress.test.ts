@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
 import type { Execution } from '../../src/runtime/execution.js';
-import { describeKernel, pidsWith, waitFor } from '../helpers/kernel.js';
+import { describeKernel, pidsWith, SLOWDOWN, waitFor } from '../helpers/kernel.js';
 
 // Every stop path, many times in a row, with both cores busy: each run's map must come back and
 // no run may need SIGKILL. bpftrace 0.17 drops some SIGINTs even after its attach notice, and
@@ -42,8 +42,8 @@ async function round(i: number, path: Path, mark: string): Promise<{ exec: Execu
   }
   const r = await core.callTool('exec_program', { program, timeout: 60 });
   const e = get(r.structured.execution_id);
-  if (path === 'stop') await waitFor(() => e.attachedAt !== undefined, 15_000, 5);
-  else await waitFor(() => e.pid !== undefined, 15_000, 1);
+  if (path === 'stop') await waitFor(() => e.attachedAt !== undefined, 15_000 * SLOWDOWN, 5);
+  else await waitFor(() => e.pid !== undefined, 15_000 * SLOWDOWN, 1);
   await core.callTool('stop_execution', { execution_id: e.id });
   return { exec: e, ms: Date.now() - t0 };
 }
@@ -71,6 +71,6 @@ describeKernel('stop paths under CPU load', () => {
       expect(failures).toEqual([]);
       expect(pidsWith(mark)).toEqual([]);
     },
-    ROUNDS * 5_000,
+    ROUNDS * 5_000 * SLOWDOWN,
   );
 });

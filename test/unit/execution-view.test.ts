@@ -44,3 +44,32 @@ describe('execution view', () => {
     );
   });
 });
+
+describe('include_maps within one answer', () => {
+  it('keeps every map whole that fits, names the rest in maps_omitted, and never cuts one', () => {
+    const e = finished();
+    const big = (n: number, scale: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i * scale), i * 1_000_000_007]));
+    e.pushMap({ type: 'map', name: '@small', value: { a: 1 } }, ['@small[a]: 1']);
+    e.pushMap({ type: 'map', name: '@huge', value: big(120_000, 1_000_003) }, ['@huge[0]: 0']);
+    e.pushMap({ type: 'map', name: '@mid', value: big(60_000, 1_000_033) }, ['@mid[0]: 0']);
+    const v = executionView(e, { includeMaps: true }) as {
+      maps: Record<string, { value: Record<string, number> }>;
+      maps_omitted: { name: string; keys: number; bytes: number }[];
+      warnings: string[];
+    };
+    expect(Object.keys(v.maps)).toEqual(['@small', '@mid']);
+    expect(Object.keys(v.maps['@mid'].value)).toHaveLength(60_000);
+    expect(v.maps_omitted).toEqual([{ name: '@huge', type: 'map', keys: 120_000, bytes: JSON.stringify(big(120_000, 1_000_003)).length }]);
+    expect(v.warnings.join('\n')).toContain('map @huge (120000 keys');
+    expect(v.warnings.join('\n')).toContain('never cut');
+  });
+
+  it('says nothing when every map fits', () => {
+    const e = finished();
+    e.pushMap({ type: 'map', name: '@m', value: { '1': 2 } }, ['@m[1]: 2']);
+    const v = executionView(e, { includeMaps: true }) as Record<string, unknown>;
+    expect(v.maps).toEqual({ '@m': { type: 'map', value: { '1': 2 } } });
+    expect(v.maps_omitted).toBeUndefined();
+    expect(v.warnings).toEqual([]);
+  });
+});

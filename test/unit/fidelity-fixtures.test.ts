@@ -106,6 +106,35 @@ for (const version of versions) {
 const V017 = featuresOf(parseVersion('0.17.0')!);
 const V027 = featuresOf(parseVersion('0.27.1')!);
 
+describe('recorded runs that need more than JSON', () => {
+  const fixture = (version: string, id: string, suffix: string) => readFileSync(path.join(FIXTURES, version, `${id}.${suffix}`), 'utf8');
+  const replay = (version: string, id: string) => {
+    const program = corpus.find((e) => e.id === id)!.program;
+    const decoder = new BpftraceJsonDecoder(featuresOf(parseVersion(version)!), { program });
+    const events = [...streamLines(fixture(version, id, 'json.stdout')).flatMap((l) => decoder.stdout(l)), ...decoder.end()];
+    return { events, lines: outputLines(events), text: textLines(fixture(version, id, 'text.stdout')) };
+  };
+
+  it('0.17: a cgroup_path() written as invalid JSON comes out as text mode printed it, with a warning', () => {
+    const { events, lines, text } = replay('0.17.0', 'cgroup-path-print-and-map');
+    expect(fixture('0.17.0', 'cgroup-path-print-and-map', 'json.stdout')).toMatch(/"data": unified:\//);
+    expect(lines).toEqual(text);
+    expect(events.filter((e) => e.kind === 'warning')).toHaveLength(2);
+  });
+
+  it('0.27: the typed program printed by -d types is read, never shown, and makes buffers text', () => {
+    for (const id of ['buf-print-value', 'buf-in-tuple', 'buf-and-int-tuples-in-order', 'begin-lowercase-ends-by-itself']) {
+      const { lines, text } = replay('0.27.1', id);
+      expect(fixture('0.27.1', id, 'json.stdout').startsWith('// Functions\n'), id).toBe(true);
+      expect(lines, id).toEqual(text);
+      expect(
+        lines.some((l) => l.startsWith('// ') || l.includes('/* ')),
+        id,
+      ).toBe(false);
+    }
+  });
+});
+
 function decodeLines(features: BpftraceFeatures, stdout: string[]): { events: OutputEvent[]; lines: string[] } {
   const decoder = new BpftraceJsonDecoder(features);
   const events = [...stdout.flatMap((l) => decoder.stdout(l)), ...decoder.end()];
@@ -167,11 +196,11 @@ describe('decoding what the corpus does not show', () => {
     expect(map?.kind === 'map' && (map.map.value as Record<string, unknown>)['2']).toBe('18446744073709551615');
   });
 
-  it('repairs 0.17 strftime values written without quotes, and never shows JSON as output', () => {
+  it('repairs 0.17 strftime values written without quotes, and never drops a line it cannot decode', () => {
     expect(decodeLines(V017, ['{"type": "value", "data": 18:09}', '{"type": "map", "data": {"@t": [1,18:09]}}']).lines).toEqual(['18:09', '@t: (1, 18:09)']);
     const broken = decodeLines(V017, ['{"type": "printf", "data": "unterminated']);
-    expect(broken.lines).toEqual([]);
-    expect(broken.events).toEqual([{ kind: 'stderr', text: expect.stringContaining('cannot decode') }]);
+    expect(broken.lines).toEqual(['{"type": "printf", "data": "unterminated']);
+    expect(broken.events).toContainEqual({ kind: 'warning', text: expect.stringContaining('not valid JSON') });
   });
 
   it('runs a printf without a newline into the map printed next, as text mode does', () => {

@@ -39,3 +39,48 @@ describe('output without newlines', () => {
     expect(lines.slice(-2)).toEqual(['next line', 'tail']);
   });
 });
+
+// A map of 65,536 keys is one JSON line of several MiB: cut at 1 MiB, it became fragments of
+// JSON in the output (`013": 48671, "48672146016": …`).
+describe('event lines (bpftrace -f json)', () => {
+  const pump = async (writes: string[], maxLine: number) => {
+    const stream = new PassThrough();
+    const lines: string[] = [];
+    const skipped: number[] = [];
+    const done = pumpLines(
+      stream,
+      (l) => lines.push(l),
+      () => undefined,
+      { maxLine, tooLong: (n) => skipped.push(n) },
+    );
+    for (const w of writes) stream.write(w);
+    stream.end();
+    await done;
+    return { lines, skipped };
+  };
+
+  it('a line under the bound arrives whole however many chunks it spans', async () => {
+    const event = JSON.stringify({ type: 'map', data: { '@': Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [String(i * 1000003), i])) } });
+    const chunks = event.match(/[\s\S]{1,4096}/g)!;
+    const { lines, skipped } = await pump([...chunks, '\n', '{"type": "value", "data": 1}\n'], event.length + 1);
+    expect(lines).toEqual([event, '{"type": "value", "data": 1}']);
+    expect(skipped).toEqual([]);
+    expect(Object.keys(JSON.parse(lines[0]).data['@'])).toHaveLength(5000);
+  });
+
+  it('a line over the bound is skipped whole and reported, never emitted in fragments', async () => {
+    const long = `{"type": "map", "data": {"@": "${'z'.repeat(3000)}"}}`;
+    const { lines, skipped } = await pump(
+      ['{"type": "value", "data": 0}\n', long.slice(0, 1000), long.slice(1000), '\n', '{"type": "value", "data": 2}\n', long, '\n'],
+      1000,
+    );
+    expect(lines).toEqual(['{"type": "value", "data": 0}', '{"type": "value", "data": 2}']);
+    expect(skipped).toEqual([long.length, long.length]);
+  });
+
+  it('a line over the bound that never ends is reported at the end of the stream', async () => {
+    const { lines, skipped } = await pump(['ok\n', 'y'.repeat(2500)], 1000);
+    expect(lines).toEqual(['ok']);
+    expect(skipped).toEqual([2500]);
+  });
+});

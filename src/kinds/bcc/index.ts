@@ -1,10 +1,19 @@
 import path from 'node:path';
 import { BCC_DIR } from '../../config/paths.js';
-import { kernelFeatures, privilegedArgv } from '../../runtime/environment.js';
-import { RenderError, type RunnableKind } from '../kind.js';
+import { kernelFeatures, privilegedArgv, type Preflight } from '../../runtime/environment.js';
+import { RenderError, type Launch, type RunnableKind, type Tool } from '../kind.js';
 import { bpftraceSpec, NON_PROGRAM_INPUTS, timeoutMs } from '../runnable.js';
 import { findBeside } from '../files.js';
-import { BccUnavailableError, loadBccSpec, resolveBccCommand, variantPackage, type BccSpec } from './bcc-spec.js';
+import {
+  BccUnavailableError,
+  loadBccSpec,
+  locateVariant,
+  resolveBccCommand,
+  variantName,
+  variantPackage,
+  type BccSpec,
+  type ResolvedBccCommand,
+} from './bcc-spec.js';
 import { diagnoseBccFailure } from './diagnose.js';
 import { BccTextDecoder } from './parsers/decoder.js';
 
@@ -68,41 +77,100 @@ export const bccKind: RunnableKind<Prepared> = {
     return tool.prepared.spec.purpose;
   },
   launch(tool, input, pre) {
-    const { spec, durationInput } = tool.prepared;
-    const duration = durationInput ? (input[durationInput] as number | undefined) : undefined;
-    const ignore = new Set([...NON_PROGRAM_INPUTS, ...(durationInput ? [durationInput] : [])]);
-    let resolved;
     try {
-      resolved = resolveBccCommand(spec, input, ignore, { duration });
+      return launchResolved(tool, input, pre, resolveBccCommand(tool.prepared.spec, input, runtimeKeys(tool), { duration: duration(tool, input) }));
     } catch (e) {
       if (e instanceof BccUnavailableError) throw new RenderError(e.message);
       throw e;
     }
-    // A tool that ends itself after the duration needs no SIGINT for it; the safety timeout
-    // still covers it.
-    const timing = {
-      timeoutMs: timeoutMs(tool, input, duration),
-      durationMs: duration !== undefined && !resolved.endsItself ? duration * 1000 : undefined,
-    };
-    if (resolved.viaBpftrace) {
-      return { variant: resolved.variant, spec: bpftraceSpec(pre, resolved.argv, timing) };
-    }
-    // libbpf-tools fully buffer stdout into a pipe until they exit (measured): stdbuf -oL makes
-    // glibc flush each line, so rows arrive live and a SIGKILL loses at most a partial line.
-    const argv = privilegedArgv(pre, [...(resolved.lineBuffered ? ['stdbuf', '-oL'] : []), ...resolved.argv]);
-    return {
-      variant: resolved.variant,
-      spec: {
-        argv,
-        env: {},
-        decoder: () => new BccTextDecoder(spec.tool, spec.output ?? {}),
-        holdStopUntilAttached: false,
-        diagnose: (stderr) => diagnoseBccFailure(spec, resolved.variant, stderr),
-        ...timing,
-      },
-    };
+  },
+  fallback(tool, input, pre, refused) {
+    // What the entry needs (kprobes) every provider of it needs: on a kernel without it the
+    // next one would be refused the same, and the first refusal says why more plainly.
+    if (missingKernelFeatures(tool.prepared.spec).length) return undefined;
+    const next = nextUsable(tool, input, refused);
+    return next && 'resolved' in next ? launchResolved(tool, input, pre, next.resolved) : undefined;
   },
 };
+
+const duration = (tool: Tool<Prepared>, input: Record<string, unknown>) =>
+  tool.prepared.durationInput ? (input[tool.prepared.durationInput] as number | undefined) : undefined;
+const runtimeKeys = (tool: Tool<Prepared>) => new Set([...NON_PROGRAM_INPUTS, ...(tool.prepared.durationInput ? [tool.prepared.durationInput] : [])]);
+
+/**
+ * The first installed provider after `after` in the catalog's order: resolved when it can take
+ * this input, else why it cannot (the next one is not tried then: the caller can drop the
+ * option, and the earlier provider's refusal says so).
+ */
+function nextUsable(tool: Tool<Prepared>, input: Record<string, unknown>, after: string): { resolved: ResolvedBccCommand } | { cannot: string } | undefined {
+  const { spec } = tool.prepared;
+  const from = spec.variants.findIndex((v) => variantName(v) === after);
+  if (from < 0) return undefined;
+  for (const v of spec.variants.slice(from + 1)) {
+    if (!locateVariant(v)) continue;
+    try {
+      return { resolved: resolveBccCommand({ ...spec, variants: [v] }, input, runtimeKeys(tool), { duration: duration(tool, input) }) };
+    } catch (e) {
+      if (!(e instanceof BccUnavailableError)) throw e;
+      return {
+        cannot: `${variantName(v)} is installed and might run here, but ${e.message.replace(/^.*? does not support (the "[^"]+" option).*$/s, 'it does not take $1: call again without that option to use it')}`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** A value of this call (a function, a disk) that a refusal's stderr names, if any. */
+function namedByCaller(tool: Tool<Prepared>, input: Record<string, unknown>, stderr: string[]): string | undefined {
+  const text = stderr.join('\n');
+  const keys = runtimeKeys(tool);
+  return Object.entries(input)
+    .filter(([k, v]) => !keys.has(k) && typeof v === 'string' && v.length >= 3)
+    .map(([, v]) => v as string)
+    .find((v) => new RegExp(`(?:^|[^\\w])${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:[^\\w]|$)`).test(text));
+}
+
+function launchResolved(tool: Tool<Prepared>, input: Record<string, unknown>, pre: Preflight, resolved: ResolvedBccCommand): Launch {
+  const { spec } = tool.prepared;
+  const seconds = duration(tool, input);
+  // A tool that ends itself after the duration needs no SIGINT for it; the safety timeout
+  // still covers it.
+  const timing = {
+    timeoutMs: timeoutMs(tool, input, seconds),
+    durationMs: seconds !== undefined && !resolved.endsItself ? seconds * 1000 : undefined,
+  };
+  // Said only when no fallback can happen: the next provider exists but cannot take this input.
+  const instead = () => {
+    const next = nextUsable(tool, input, resolved.variant);
+    return next && 'cannot' in next ? next.cannot : undefined;
+  };
+  // bpftrace's .bt port is the last provider of every catalog entry, so nothing follows its refusal.
+  if (resolved.viaBpftrace) return { variant: resolved.variant, spec: bpftraceSpec(pre, resolved.argv, timing) };
+  // libbpf-tools fully buffer stdout into a pipe until they exit (measured): stdbuf -oL makes
+  // glibc flush each line, so rows arrive live and a SIGKILL loses at most a partial line.
+  const argv = privilegedArgv(pre, [...(resolved.lineBuffered ? ['stdbuf', '-oL'] : []), ...resolved.argv]);
+  return {
+    variant: resolved.variant,
+    spec: {
+      argv,
+      env: {},
+      decoder: () => new BccTextDecoder(spec.tool, spec.output ?? {}),
+      holdStopUntilAttached: false,
+      diagnose: (stderr) => {
+        const d = diagnoseBccFailure(spec, resolved.variant, stderr, instead());
+        const named = d.refused ? namedByCaller(tool, input, stderr) : undefined;
+        // What the kernel refused is what the caller named (funclatency's function): the call is
+        // the thing to fix, and another provider would be refused the same.
+        if (!named) return d;
+        return {
+          error: d.error,
+          hint: `"${named}", which this call names, is what the kernel refused: check that it exists and is traceable on this kernel, and call again`,
+        };
+      },
+      ...timing,
+    },
+  };
+}
 
 const kprobesFix =
   'run it on a kernel with CONFIG_KPROBES=y (most distribution kernels), or use a tool that attaches to tracepoints instead (list_bcc_tools shows which run here)';

@@ -22,7 +22,25 @@ export function bpftraceArgv(pre: Preflight, args: string[]): string[] {
   return privilegedArgv(pre, [pre.bpftrace, ...args]);
 }
 
-/** A program run with typed output: `-f json`, so maps arrive typed and are rendered back. */
+/**
+ * A program run with typed output: `-f json`, so maps arrive typed and are rendered back, and
+ * from 0.25 `-d types`, the program's types printed on stdout before it runs (the decoder reads
+ * and drops them): JSON writes a buffer, a tuple and an array alike. It costs no extra process.
+ */
 export function bpftraceJsonArgv(pre: Preflight, args: string[]): string[] {
-  return bpftraceArgv(pre, ['-f', 'json', ...args]);
+  return bpftraceArgv(pre, ['-f', 'json', ...(printsTypes(pre.features, args) ? ['-d', 'types'] : []), ...args]);
+}
+
+/**
+ * Whether the run prints its types for the decoder. Not with `-o FILE` (a command run with
+ * `-c`): the trace then goes to that file, while the types would go to the stdout the
+ * command's own output shares; the decoder guesses from the program's source instead.
+ */
+export function printsTypes(features: Pick<BpftraceFeatures, 'typesDump'>, args: readonly string[]): boolean {
+  if (!features.typesDump) return false;
+  for (const a of args) {
+    if (a === '-e' || a === '--') return true;
+    if (a === '-o' || a === '--output' || a.startsWith('--output=') || a === '-d' || a === '--debug') return false;
+  }
+  return true;
 }

@@ -14,9 +14,14 @@ import {
   type FlatMapEvent,
 } from './json-parse.js';
 import { formatValue, renderFlatMap, renderMap } from './map-render.js';
+import { fits, isPlain, typesOfSource, typesOfTypedProgram, type MapTypes, type ProgramTypes, type ValueType } from './value-types.js';
 import { featuresOf, OLDEST_SUPPORTED, type BpftraceFeatures } from './version.js';
 
 const ATTACH_MARKER = '__BPFTRACE_NOTIFY_PROBES_ATTACHED';
+/** The first line of `-d types` output (0.25+), which comes before the program runs. */
+const TYPES_DUMP_HEAD = '// Functions';
+const TYPED_PROGRAM_HEAD = '// Program';
+const NO_TYPES: ProgramTypes = { maps: new Map(), prints: [], enums: new Map(), fromBpftrace: false };
 const PRINTF_HEAD = '{"type": "printf", "data": "';
 const MAP_TYPES: ReadonlySet<string> = new Set(['map', 'hist', 'stats', 'tseries']);
 
@@ -65,13 +70,39 @@ export class BpftraceJsonDecoder implements OutputDecoder {
   private readonly printedAtExit = new Set<string>();
   /** Since 0.24: map prints that may be the first ones of the exit (see holdMap). */
   private held: MapPrint[] = [];
+  /** What JSON does not tell about the values: bpftrace's typed program, else a guess from the source. */
+  private types: ProgramTypes;
+  /** Whether some print() has a type that JSON does not show. */
+  private typedPrints: boolean;
+  /** The print() statement after the one that printed last (see printType). */
+  private printCursor = 0;
+  /** The `-d types` output while it is being read; it is never output. */
+  private dump?: string[];
+  private stdoutSeen = false;
 
   constructor(features?: BpftraceFeatures, options: DecoderOptions = {}) {
     this.features = features ?? featuresOf(OLDEST_SUPPORTED);
     if (options.program && this.features.emptyMapsPrintBlank) for (const [name, type] of mapsOfProgram(options.program)) this.known.set(name, type);
+    this.types = options.program ? typesOfSource(options.program) : NO_TYPES;
+    this.typedPrints = this.types.prints.some((t) => !isPlain(t));
   }
 
   stdout(raw: string): OutputEvent[] {
+    if (!this.stdoutSeen) {
+      this.stdoutSeen = true;
+      if (raw === TYPES_DUMP_HEAD) {
+        this.dump = [];
+        return [];
+      }
+    }
+    if (this.dump) {
+      // The typed program ends where bpftrace's own output starts.
+      if (!raw.startsWith('{"') && !raw.startsWith(ATTACH_MARKER)) {
+        this.dump.push(raw);
+        return [];
+      }
+      this.endDump();
+    }
     if (raw.startsWith(ATTACH_MARKER)) return this.attachNotice();
     if (raw === '') return this.rawBlankLine();
     this.rawBlankLines = 0;
@@ -84,10 +115,74 @@ export class BpftraceJsonDecoder implements OutputDecoder {
       return this.output(decodeBytes(data));
     }
     const flat = scanFlatMapEvent(raw);
-    if (flat) return this.flatMapEvent(flat);
+    if (flat && !this.needsTypes(flat.name)) return this.flatMapEvent(flat);
     const event = parseEvent(raw);
-    if (!event) return [{ kind: 'stderr', text: `mcptrace: cannot decode a bpftrace output line: ${raw}` }];
+    if (!event) return this.undecodable(raw);
     return this.event(event);
+  }
+
+  /** The types in the `-d types` output just read; the guess from the source stays where they say nothing. */
+  private endDump(): void {
+    const lines = this.dump ?? [];
+    this.dump = undefined;
+    const start = lines.indexOf(TYPED_PROGRAM_HEAD);
+    if (start < 0) return;
+    const typed = typesOfTypedProgram(lines.slice(start + 1).join('\n'));
+    for (const [name, guess] of this.types.maps) typed.maps.set(name, { ...guess, ...typed.maps.get(name) });
+    for (const [name, values] of this.types.enums) if (!typed.enums.has(name)) typed.enums.set(name, values);
+    this.types = typed;
+    this.typedPrints = typed.prints.some((t) => !isPlain(t));
+  }
+
+  /**
+   * A line that is no JSON bpftrace should have written. Nothing bpftrace prints is dropped: a
+   * known broken shape is shown as text mode prints it, anything else as it is, with a warning.
+   */
+  private undecodable(raw: string): OutputEvent[] {
+    const bare = BARE_VALUE.exec(raw);
+    if (bare) return [...this.output(`${bare[1]}\n`), { kind: 'warning', text: REPAIRED }];
+    const bareMap = BARE_MAP_VALUE.exec(raw);
+    if (bareMap) {
+      const map: TypedMap = { type: 'map', name: bareMap[1], value: bareMap[2] };
+      return [...this.printMap(map, [`${map.name}: ${bareMap[2]}`]), { kind: 'warning', text: REPAIRED }];
+    }
+    const shown = raw.length > 200 ? `${raw.slice(0, 200)}...` : raw;
+    return [...this.output(`${raw}\n`), { kind: 'warning', text: `bpftrace wrote a line that is not valid JSON; it is shown as it was written: ${shown}` }];
+  }
+
+  /**
+   * The type of a print()ed value: the first print() statement, from the one after the last
+   * that printed, whose type fits the value. In one probe the prints come in program order.
+   */
+  private printType(v: unknown): ValueType | undefined {
+    const prints = this.types.prints;
+    for (let k = 0; k < prints.length; k++) {
+      const i = (this.printCursor + k) % prints.length;
+      if (fits(v, prints[i])) {
+        this.printCursor = i + 1;
+        return prints[i];
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether this print of a map may be one of the exit's. bpftrace's typed program can tell it
+   * cannot: since 0.25 the exit skips empty maps, and the program clears this one after every
+   * write. (The source alone cannot: the guess that a clear() always runs is only safe there.)
+   */
+  private mayPrintAtExit(name: string): boolean {
+    return !(this.types.fromBpftrace && this.types.maps.get(name)?.emptyAtExit);
+  }
+
+  /** Whether a map's text differs from its JSON in more than the scanned fast path handles. */
+  private needsTypes(name: string): boolean {
+    const t = this.types.maps.get(name);
+    return t !== undefined && (t.scalar === true || !isPlain(t.value) || !isPlain(t.key));
+  }
+
+  private mapTypes(name: string): MapTypes | undefined {
+    return this.types.maps.get(name);
   }
 
   stderr(line: string): OutputEvent[] {
@@ -103,6 +198,8 @@ export class BpftraceJsonDecoder implements OutputDecoder {
 
   /** Emits what the stream's end completes: held maps, the exit's blank lines, a partial line. */
   end(): OutputEvent[] {
+    // A program that failed to compile after bpftrace printed its types: nothing was output.
+    this.dump = undefined;
     const out: OutputEvent[] = [];
     if (this.features.exitBlankLines === 'text-only' && this.probesAttached && !this.atExit) out.push(...this.exitFromHeld());
     out.push(...this.flushHeld());
@@ -131,8 +228,11 @@ export class BpftraceJsonDecoder implements OutputDecoder {
         return this.output(`${stringData(e.data)}\n`);
       case 'syscall':
         return this.output(this.features.systemOutputEndsLine ? `${stringData(e.data)}\n` : stringData(e.data));
-      case 'value':
-        return this.output(`${formatValue(decodeValue(unmarkKeys(e.data)), this.features)}\n`);
+      case 'value': {
+        const v = decodeValue(unmarkKeys(e.data));
+        const type = this.typedPrints ? this.printType(v) : undefined;
+        return this.output(`${formatValue(v, this.features, type, this.types.enums)}\n`);
+      }
       default:
         return this.diagnostic(e);
     }
@@ -174,8 +274,8 @@ export class BpftraceJsonDecoder implements OutputDecoder {
     if (!isRecord(data)) return [];
     const out: OutputEvent[] = [];
     for (const rawName in data) {
-      const map = typedMap(type, plainKey(rawName), data[rawName], this.features.jsonKeysEscapedTwice);
-      out.push(...this.printMap(map, renderMap(map, this.features)));
+      const map = typedMap(type, plainKey(rawName), data[rawName], this.features.jsonKeysEscapedTwice, this.mapTypes(plainKey(rawName))?.scalar);
+      out.push(...this.printMap(map, renderMap(map, this.features, this.mapTypes(map.name), this.types.enums)));
     }
     return out;
   }
@@ -192,7 +292,8 @@ export class BpftraceJsonDecoder implements OutputDecoder {
       this.known.set(map.name, map.type);
       if (this.atExit) this.printedAtExit.add(map.name);
     }
-    if (this.features.exitBlankLines === 'text-only' && !this.atExit) out.push(...this.holdMap({ map, lines }));
+    if (this.features.exitBlankLines === 'text-only' && !this.atExit && this.mayPrintAtExit(map.name)) out.push(...this.holdMap({ map, lines }));
+    else if (this.features.exitBlankLines === 'text-only' && !this.atExit) out.push(...this.flushHeld(), { kind: 'map', map, lines: this.withPartial(lines) });
     else out.push({ kind: 'map', map, lines: this.withPartial(lines) });
     return out;
   }
@@ -288,6 +389,14 @@ export class BpftraceJsonDecoder implements OutputDecoder {
 
 const ERROR_EVENTS: ReadonlySet<string> = new Set(['errorf', 'runtime_error', 'print_error']);
 
+/**
+ * bpftrace 0.17 writes a cgroup_path() value unquoted, `{"type": "value", "data": unified:/,...}`;
+ * text mode prints the text between `"data": ` and the closing brace as it is.
+ */
+const BARE_VALUE = /^\{"type": ?"value", ?"data": ?([^"{[][\s\S]*)\}$/;
+const BARE_MAP_VALUE = /^\{"type": ?"map", ?"data": ?\{"(@\w*)": ?([^"{[][\s\S]*)\}\}$/;
+const REPAIRED = 'bpftrace wrote a value without quotes (invalid JSON, a known bug of bpftrace 0.17 for cgroup_path()); it is shown as text mode prints it';
+
 function diagnosticMessage(e: JsonEvent): string {
   if (typeof e.msg === 'string') return decodeBytes(e.msg);
   // 0.17's helper_error has no message, only the helper and its return code.
@@ -342,8 +451,8 @@ function decodeValue(v: unknown): unknown {
  * The map as callers keep it: keys decoded, and, when a JS object would reorder them
  * (integer-like keys go first, ascending), their printed order in `keys`.
  */
-function typedMap(type: MapEventType, name: string, value: unknown, keysEscapedTwice: boolean): TypedMap {
-  if (!isRecord(value) || (type === 'stats' && isStatsValue(value))) {
+function typedMap(type: MapEventType, name: string, value: unknown, keysEscapedTwice: boolean, scalar = false): TypedMap {
+  if (!isRecord(value) || scalar || (type === 'stats' && isStatsValue(value))) {
     return { type, name, value: decodeValue(unmarkKeys(value)) };
   }
   const keys: string[] = [];

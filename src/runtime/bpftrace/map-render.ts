@@ -1,4 +1,5 @@
 import type { HistBucket, TypedMap } from '../output-decoder.js';
+import type { MapTypes, ValueType } from './value-types.js';
 import { featuresOf, OLDEST_SUPPORTED, type BpftraceFeatures } from './version.js';
 
 /** The features that change how a map prints in text mode. */
@@ -6,8 +7,20 @@ export type MapTextStyle = Pick<BpftraceFeatures, 'histHeader' | 'statsText' | '
 
 const OLDEST_STYLE: MapTextStyle = featuresOf(OLDEST_SUPPORTED);
 
-/** Renders a typed bpftrace value as text mode prints it (tuples as `(1, a)`). */
-export function formatValue(v: unknown, style: MapTextStyle = OLDEST_STYLE): string {
+/** Enum names by enum and value (see ProgramTypes). */
+export type EnumNames = ReadonlyMap<string, ReadonlyMap<bigint, string>>;
+
+const NO_ENUMS: EnumNames = new Map();
+
+/**
+ * Renders a typed bpftrace value as text mode prints it (tuples as `(1, a)`). Given its type,
+ * also what JSON writes alike: a buffer, a pointer, an enum, an array (all numbers there).
+ */
+export function formatValue(v: unknown, style: MapTextStyle = OLDEST_STYLE, type?: ValueType, enums: EnumNames = NO_ENUMS): string {
+  if (type && type.kind !== 'plain') {
+    const typed = formatTyped(v, type, style, enums);
+    if (typed !== undefined) return typed;
+  }
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   if (Array.isArray(v)) return `(${v.map((x) => formatValue(x, style)).join(', ')})`;
@@ -16,6 +29,53 @@ export function formatValue(v: unknown, style: MapTextStyle = OLDEST_STYLE): str
   if (v === null) return 'null';
   if (isStats(v) && style.statsText === 'words') return `count ${v.count}, average ${v.average}, total ${v.total}`;
   return formatRecord(v as Record<string, unknown>, style);
+}
+
+/** The text of a value of a type that JSON does not show, or undefined if it does not fit. */
+function formatTyped(v: unknown, t: ValueType, style: MapTextStyle, enums: EnumNames): string | undefined {
+  switch (t.kind) {
+    case 'buffer':
+      // Up to 0.23 JSON writes the buffer's text already.
+      return Array.isArray(v) ? formatBuffer(v as number[]) : undefined;
+    case 'pointer':
+      return isInteger(v) ? `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}` : undefined;
+    case 'enum': {
+      if (!isInteger(v)) return undefined;
+      const n = BigInt.asUintN(64, BigInt(v));
+      return enums.get(t.name)?.get(n) ?? n.toString();
+    }
+    case 'tuple':
+      if (!Array.isArray(v) || v.length !== t.elements.length) return undefined;
+      return `(${v.map((x, i) => formatValue(x, style, t.elements[i], enums)).join(', ')})`;
+    case 'array':
+      // Unlike a tuple's, an array's elements are not spaced.
+      return Array.isArray(v) ? `[${v.map((x) => formatValue(x, style, t.element, enums)).join(',')}]` : undefined;
+    case 'record': {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+      const r = v as Record<string, unknown>;
+      const fields = Object.keys(r).map((k) => `.${k} = ${formatValue(r[k], style, t.fields.find((f) => f.name === k)?.type, enums)}`);
+      return fields.length ? `{ ${fields.join(', ')} }` : '{}';
+    }
+    default:
+      return undefined;
+  }
+}
+
+function isInteger(v: unknown): v is number | string {
+  return (typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'string' && /^-?\d+$/.test(v));
+}
+
+/**
+ * A buffer as text mode prints it (bpftrace's hex_format_buffer): printable ASCII as it is,
+ * every other byte as `\xNN`. JSON writes the bytes as signed chars.
+ */
+export function formatBuffer(bytes: readonly number[]): string {
+  let out = '';
+  for (const n of bytes) {
+    const b = n & 0xff;
+    out += b >= 32 && b <= 126 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+  }
+  return out;
 }
 
 /** A struct (and, since 0.24, a stats value): `{ .count = 1, .average = 2, .total = 2 }`. */
@@ -28,9 +88,12 @@ function isStats(v: unknown): v is { count: unknown; average: unknown; total: un
   return v !== null && typeof v === 'object' && !Array.isArray(v) && 'count' in v && 'average' in v && 'total' in v && Object.keys(v).length === 3;
 }
 
-function isKeyed(map: TypedMap): map is TypedMap & { value: Record<string, unknown> } {
+function isKeyed(map: TypedMap, types?: MapTypes): map is TypedMap & { value: Record<string, unknown> } {
   const v = map.value;
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  // A map without keys that holds a record or a struct: JSON writes it as keyed entries would
+  // be. (A cleared map is written as an empty object, and prints nothing.)
+  if (types?.scalar && Object.keys(v).length > 0) return false;
   return map.type !== 'stats' || !isStats(v);
 }
 
@@ -39,11 +102,14 @@ export function printedKeys(map: TypedMap & { value: Record<string, unknown> }):
   return map.keys ?? Object.keys(map.value);
 }
 
-/** Renders one typed map as bpftrace's text output shows it, line by line. */
-export function renderMap(map: TypedMap, style: MapTextStyle = OLDEST_STYLE): string[] {
-  if (map.type === 'hist') return renderHistMap(map, style);
+/**
+ * Renders one typed map as bpftrace's text output shows it, line by line; `types` (see
+ * value-types.ts) tells what its JSON cannot.
+ */
+export function renderMap(map: TypedMap, style: MapTextStyle = OLDEST_STYLE, types?: MapTypes, enums: EnumNames = NO_ENUMS): string[] {
+  if (map.type === 'hist') return renderHistMap(map, style, types?.histogram);
   if (map.type === 'tseries') return renderTseriesMap(map, style);
-  const lines = renderValueMap(map, style);
+  const lines = renderValueMap(map, style, types, enums);
   if (map.type === 'stats' && style.statsTrailingBlank) lines.push('');
   return lines;
 }
@@ -57,16 +123,16 @@ export function renderFlatMap(map: TypedMap, keys: readonly string[], valueTexts
   return out;
 }
 
-function renderValueMap(map: TypedMap, style: MapTextStyle): string[] {
-  if (!isKeyed(map)) return `${map.name}: ${formatValue(map.value, style)}`.split('\n');
+function renderValueMap(map: TypedMap, style: MapTextStyle, types: MapTypes | undefined, enums: EnumNames): string[] {
+  if (!isKeyed(map, types)) return `${map.name}: ${formatValue(map.value, style, types?.value, enums)}`.split('\n');
   // One loop, and a split only for the rare multi-line (stack or string) entries: large maps
   // of integers take renderFlatMap, but large maps of tuples or strings come here.
   const out: string[] = [];
   const keys = printedKeys(map);
-  const labels = keyLabels(keys, style);
+  const labels = types?.key ? keys.map((k) => formatValue(k, style, types.key, enums)) : keyLabels(keys, style);
   for (let i = 0; i < keys.length; i++) {
     const v = map.value[keys[i]];
-    const line = `${map.name}[${labels[i]}]: ${typeof v === 'number' ? v : formatValue(v, style)}`;
+    const line = `${map.name}[${labels[i]}]: ${typeof v === 'number' && !types?.value ? v : formatValue(v, style, types?.value, enums)}`;
     if (line.includes('\n')) out.push(...line.split('\n'));
     else out.push(line);
   }
@@ -155,13 +221,13 @@ function padBytes(s: string, width: number): string {
   return s + ' '.repeat(Math.max(0, width - Buffer.byteLength(s)));
 }
 
-function renderHistMap(map: TypedMap, style: MapTextStyle): string[] {
+function renderHistMap(map: TypedMap, style: MapTextStyle, kind: 'hist' | 'lhist' | undefined): string[] {
   const header = (label: string) => `${label}${style.histHeader}`;
-  if (Array.isArray(map.value)) return [header(map.name), ...renderHist(map.value as HistBucket[], style), ''];
+  if (Array.isArray(map.value)) return [header(map.name), ...renderHist(map.value as HistBucket[], style, kind), ''];
   if (!isKeyed(map)) return [header(map.name), ''];
   const keys = printedKeys(map);
   const labels = keyLabels(keys, style);
-  return keys.flatMap((k, i) => [...header(`${map.name}[${labels[i]}]`).split('\n'), ...renderHist(map.value[k] as HistBucket[], style), '']);
+  return keys.flatMap((k, i) => [...header(`${map.name}[${labels[i]}]`).split('\n'), ...renderHist(map.value[k] as HistBucket[], style, kind), '']);
 }
 
 /**
@@ -252,12 +318,16 @@ function splitKey(key: string, n: number, intParts: boolean[]): string[] {
 
 const BAR_WIDTH = 52;
 
-/** A histogram's bucket lines: label, count and a bar scaled to the largest count. */
-export function renderHist(buckets: readonly HistBucket[], style: Pick<MapTextStyle, 'singleValueBuckets'> = OLDEST_STYLE): string[] {
+/**
+ * A histogram's bucket lines: label, count and a bar scaled to the largest count. `kind`, when
+ * the program tells it, says whether the buckets are hist()'s or lhist()'s; else their bounds do.
+ */
+export function renderHist(buckets: readonly HistBucket[], style: Pick<MapTextStyle, 'singleValueBuckets'> = OLDEST_STYLE, kind?: 'hist' | 'lhist'): string[] {
   const fixed = repairOverflowedBuckets(buckets);
   let max = 0;
   for (const b of fixed) if (Number(b.count) > max) max = Number(b.count);
-  const label = style.singleValueBuckets === 'any' || isLog2(fixed) ? singleValueLabel : rangeLabel;
+  const log2 = kind ? kind === 'hist' : isLog2(fixed);
+  const label = style.singleValueBuckets === 'any' || log2 ? singleValueLabel : rangeLabel;
   return fixed.map((b) => `${label(b).padEnd(16)}${String(b.count).padStart(8)} |${'@'.repeat(barWidth(Number(b.count), max)).padEnd(BAR_WIDTH)}|`);
 }
 

@@ -66,6 +66,14 @@ export interface BpftraceFeatures {
    * codegen` (0.25's renamed test modes) stops after codegen there. Placed at 0.25.
    */
   compileOnly: 'emit-elf' | 'mode-codegen';
+  /**
+   * `-d types` prints the typed program on stdout (after `// Functions`, `// Variables` and
+   * `// Program` headers) and then runs it: since 0.25. 0.24 has the stage but prints only
+   * the BTF functions and variables (bpftrace's CreateDumpTypesPass at v0.24.0), earlier
+   * versions have no such stage. The JSON decoder takes the types of buffers, pointers, enums,
+   * arrays and records from it (see value-types.ts).
+   */
+  typesDump: boolean;
 }
 
 export function parseVersion(text: string): BpftraceVersion | undefined {
@@ -100,6 +108,7 @@ export function featuresOf(v: BpftraceVersion): BpftraceFeatures {
     lostEventsLine: atLeast(v, 0, 24) ? 'stderr' : 'stdout',
     barePatternMatchesNames: atLeast(v, 0, 24),
     compileOnly: atLeast(v, 0, 25) ? 'mode-codegen' : 'emit-elf',
+    typesDump: atLeast(v, 0, 25),
   };
 }
 
