@@ -51,6 +51,9 @@ describe('folded stacks follow stackcollapse-bpftrace', () => {
       for (const e of stackMaps) {
         const reference = collapseStacks(e.lines.join('\n'));
         const ours = await foldStacks(e.map);
+        // A sample taken in user space has an empty kernel stack: the collapse keeps it as an
+        // empty path, ours counts it apart (a flame graph has no frame to draw for it).
+        if (reference.delete('')) expect(ours.empty).toBeGreaterThan(0);
         expect(new Map([...ours.stacks].sort())).toEqual(new Map([...reference].sort()));
         expect(parseFolded(foldedText(ours))).toEqual(ours.stacks);
       }
