@@ -8,7 +8,9 @@ import { withServer } from '../helpers/mcp.js';
 describeKernel('an MCPtrace client, unchanged', () => {
   it('exec_program, then get_result polled while running, reads output under MCPtrace field names', async () => {
     await withServer({}, async (s) => {
-      const program = 'interval:ms:100 { printf("tick\\n"); } interval:ms:350 { exit(); }';
+      // Ends after its third tick, whatever the timers' drift: two independent runs (here and
+      // bpftrace's own below) print the same lines. A separate 350 ms exit timer raced the third.
+      const program = 'interval:ms:100 { @ticks++; printf("tick\\n"); if (@ticks == 3) { exit(); } }';
       const started = await s.call('exec_program', { program, timeout: 10 });
       const id = started.structuredContent.execution_id as string;
       expect(id).toMatch(/^exec-/);
