@@ -5,7 +5,8 @@ import { startOpenAiServer, type OpenAiServer } from '../helpers/openai-server.j
 
 // `mcptrace ask`, the GPTtrace experience, end to end: the real CLI, a real local
 // OpenAI-compatible server replaying answers, the real bpftrace.
-const WRONG = '```bpftrace\ninterval:ms:100 /@n = 3/ { exit(); }\n```';
+// No mechanical fix exists for an undefined variable on any version: it goes back to the model.
+const WRONG = '```bpftrace\ninterval:ms:100 { printf("%d\\n", $nowhere); exit(); }\n```';
 const PROGRAM = 'interval:ms:100 { @ticks++; if (@ticks == 3) { printf("ticked three times\\n"); exit(); } }';
 // 0.17's if needs braces even for one statement, and a count() map cannot be compared.
 const RIGHT = `\`\`\`bpftrace\n${PROGRAM}\n\`\`\``;
