@@ -4,6 +4,8 @@
 //   npm run eval:requests                  measure: search_examples top-3, discover_probes top-5
 //                                          and their union, dev and heldout apart, per style and
 //                                          subsystem, with every miss
+//   npm run eval:requests -- --pass1       pass@1 of the retrieval-only path: plan_trace's first
+//                                          template (or example) runs around the workload
 //   npm run eval:requests -- --verify      run every reference program on this kernel with its
 //                                          workload started once the probes are attached, and
 //                                          match its `check`; `requires: kprobes` entries are
@@ -20,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { TYPE_ALIASES } from '../dist/runtime/probe-cache.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const REQUESTS = path.join(REPO, 'test/eval/requests.yaml');
@@ -37,23 +40,9 @@ const sha = (s) => createHash('sha1').update(s).digest('hex');
 // ---------------------------------------------------------------------------------------------
 // Probe globs
 
-const ALIASES = {
-  t: 'tracepoint',
-  k: 'kprobe',
-  kr: 'kretprobe',
-  u: 'uprobe',
-  ur: 'uretprobe',
-  U: 'usdt',
-  p: 'profile',
-  i: 'interval',
-  s: 'software',
-  h: 'hardware',
-  f: 'kfunc',
-  fr: 'kretfunc',
-  fentry: 'kfunc',
-  fexit: 'kretfunc',
-  rawtracepoint: 'rawtracepoint',
-};
+// bpftrace's short type names, as mcptrace expands them; fentry/fexit are the newer names of
+// kfunc/kretfunc, which this kernel's listing still uses.
+const ALIASES = { ...TYPE_ALIASES, fentry: 'kfunc', fexit: 'kretfunc' };
 /** A probe spec with its type spelled in full (t: → tracepoint:, fentry: → kfunc:). */
 export function normalizeProbe(spec) {
   const s = String(spec).trim();
@@ -119,7 +108,9 @@ export async function discoverColumn(core, req) {
  */
 export async function planColumn(core, req) {
   const p = await call(core, 'plan_trace', { goal: req.request });
+  const first = await topCandidate(p, 30, core);
   const offered = [
+    ...(first ? [{ id: first.id, probes: first.probes }] : []),
     ...p.templates.slice(0, 3).map((t) => ({ id: `template:${t.tool}`, probes: t.probes })),
     ...p.examples.slice(0, 3).map((e) => ({ id: e.id, probes: e.probes })),
     ...p.probes.slice(0, 3).map((x) => ({ id: x.probe, probes: [x.probe] })),
@@ -213,14 +204,12 @@ export function runWorkload(argv, timeoutMs = 20_000) {
   });
 }
 
-/** Verifies one request: {ok, why, output}. */
-export async function verifyOne(core, req, { timeout = 30 } = {}) {
-  // kprobes (absent here) or cpufreq (no frequency scaling in this VM): compiled, never run.
-  if (req.requires) {
-    const s = await call(core, 'validate_program', { program: req.reference });
-    return { ok: s.valid, mode: `compiled (requires ${req.requires})`, why: s.valid ? undefined : s.errors.map((e) => e.message).join('; ') };
-  }
-  const started = await call(core, 'exec_program', { program: req.reference, timeout, wait: false });
+/**
+ * Starts one call of a runnable tool (wait: false), starts the request's workload once the probes
+ * are attached, waits `settle`, stops the run (SIGINT: the maps print) and reads every line.
+ */
+export async function runAround(core, tool, args, req, { timeout = 30 } = {}) {
+  const started = await call(core, tool, { ...args, timeout, wait: false });
   const id = started.execution_id;
   let r = started;
   let wl;
@@ -248,13 +237,92 @@ export async function verifyOne(core, req, { timeout = 30 } = {}) {
     lines.push(...r.output);
   }
   r.output = lines;
-  const text = r.output.join('\n');
-  const re = new RegExp(req.check, 'm');
-  const ok = re.test(text) && r.status !== 'failed';
-  const why = ok
-    ? undefined
-    : `status ${r.status} exit ${r.exit_code} ${r.error_message ?? ''} ${r.stderr.join(' | ').slice(0, 300)}; workload ${wl ? wl.code : 'not run'} ${wl?.stderr?.slice(0, 200) ?? ''}`;
-  return { ok, mode: 'ran', why, output: text.slice(0, 1500), seconds: (Date.now() - t0) / 1000 };
+  const why = () =>
+    `status ${r.status} exit ${r.exit_code} ${r.error_message ?? ''} ${r.stderr.join(' | ').slice(0, 300)}; workload ${wl ? wl.code : 'not run'} ${wl?.stderr?.slice(0, 200) ?? ''}`;
+  return { r, text: lines.join('\n'), why, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** Verifies one request: {ok, why, output}. */
+export async function verifyOne(core, req, { timeout = 30 } = {}) {
+  // kprobes (absent here) or cpufreq (no frequency scaling in this VM): compiled, never run.
+  if (req.requires) {
+    const s = await call(core, 'validate_program', { program: req.reference });
+    return { ok: s.valid, mode: `compiled (requires ${req.requires})`, why: s.valid ? undefined : s.errors.map((e) => e.message).join('; ') };
+  }
+  const { r, text, why, seconds } = await runAround(core, 'exec_program', { program: req.reference }, req, { timeout });
+  const ok = new RegExp(req.check, 'm').test(text) && r.status !== 'failed';
+  return { ok, mode: 'ran', why: ok ? undefined : why(), output: text.slice(0, 1500), seconds };
+}
+
+// ---------------------------------------------------------------------------------------------
+// pass@1 of the retrieval-only path: no model writes anything. plan_trace's first template runs
+// with its suggested_input, or, when it offers no template, its first example that runs here runs
+// as it is; the workload starts once the probes are attached. It passes when the run did not
+// fail, one of its probes is one the request accepts, and it printed an event or a map entry
+// while the workload ran ("answers"); `names_workload` also needs the workload's process name in
+// the output. A suggested duration is raised to the eval's timeout (the eval stops the run once
+// the workload is done), so a 2 s template does not end before a slow workload starts.
+
+/** Lines that are not an answer: banners and headers a tool prints before any event. */
+const NOT_AN_EVENT = /^(Attaching \d+ probes?|Tracing |Hit Ctrl-C|Ctrl-C|\s*$|[A-Z][A-Z0-9_ %/()-]+$)/;
+
+/** The candidate the retrieval-only path runs: {kind, id, tool, args, probes} or undefined. */
+export async function topCandidate(plan, timeout = 30, core = undefined) {
+  // plan_trace names the one to start with, template or example, on one scale. An example
+  // whose program the budget trimmed is read from its resource, as a client would.
+  const s = plan.start_with;
+  const e0 = s?.kind === 'example' ? plan.examples.find((x) => x.id === s.id) : undefined;
+  const program = e0?.program ?? (e0 && core ? (await core.knowledge.get(e0.id))?.program : undefined);
+  if (e0 && program) return { kind: 'example', id: e0.id, tool: 'exec_program', args: { program }, probes: e0.probes };
+  const t = (s?.kind === 'template' && plan.templates.find((x) => x.tool === s.id)) || plan.templates[0];
+  if (t) {
+    const input = { ...t.suggested_input };
+    if ('duration' in input) input.duration = timeout;
+    return { kind: 'template', id: `template:${t.tool}`, tool: t.tool, args: input, probes: t.probes };
+  }
+  const e = plan.examples.find((x) => x.runs_here && x.program);
+  if (e) return { kind: 'example', id: e.id, tool: 'exec_program', args: { program: e.program }, probes: e.probes };
+  return undefined;
+}
+
+export async function passAt1(core, req, { timeout = 30 } = {}) {
+  const plan = await call(core, 'plan_trace', { goal: req.request });
+  const c = await topCandidate(plan, timeout, core);
+  if (!c) return { ok: false, mode: 'nothing to run', why: 'plan_trace offered no template and no example that runs here' };
+  const relevant = c.probes.some((p) => probeMatches(req.probes, p));
+  if (req.requires) {
+    // Only compiled here (kprobes, cpufreq or a journal are missing): a dry run renders and checks it.
+    const d = await core.callTool(c.tool, { ...c.args, dry_run: true });
+    const ok = !d.isError && relevant;
+    return {
+      ok,
+      names: ok,
+      mode: `compiled (requires ${req.requires})`,
+      candidate: c.id,
+      why: ok ? undefined : d.isError ? d.text.slice(0, 300) : 'no accepted probe',
+    };
+  }
+  const { r, text, why, seconds } = await runAround(core, c.tool, c.args, req, { timeout });
+  const events = text.split('\n').filter((l) => !NOT_AN_EVENT.test(l));
+  const ran = r.status !== 'failed';
+  const ok = ran && relevant && events.length > 0;
+  const comm = path.basename(req.workload[0]).slice(0, 15);
+  const names = ok && text.includes(comm);
+  return {
+    ok,
+    names,
+    mode: 'ran',
+    candidate: c.id,
+    why: ok
+      ? undefined
+      : !ran
+        ? why()
+        : !relevant
+          ? `its probes (${c.probes.join(', ')}) are not the ones asked for`
+          : 'it printed no event while the workload ran',
+    output: text.slice(0, 600),
+    seconds,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,7 +340,37 @@ async function main() {
   if (only) requests = requests.filter((r) => only.split(',').includes(r.id));
   const json = process.argv.includes('--json');
   try {
-    if (process.argv.includes('--verify')) {
+    if (process.argv.includes('--pass1')) {
+      const timeout = Number(arg('--timeout') ?? 30);
+      const results = [];
+      for (const req of requests) {
+        let res;
+        try {
+          res = await passAt1(core, req, { timeout });
+        } catch (e) {
+          res = { ok: false, why: String(e?.message ?? e) };
+        }
+        results.push({ id: req.id, split: req.split, style: req.style, ...res });
+        if (!json)
+          process.stdout.write(
+            `${res.ok ? (res.names ? 'ok  ' : 'ok- ') : 'FAIL'} [${req.split}] ${req.id.padEnd(34)} ${res.candidate ?? '-'} ${res.mode ?? ''}${res.ok ? '' : `\n     ${res.why}`}\n`,
+          );
+      }
+      const rate = (rs, k) =>
+        `${rs.filter((r) => r[k]).length}/${rs.length} (${rs.length ? ((100 * rs.filter((r) => r[k]).length) / rs.length).toFixed(1) : '-'}%)`;
+      const lines = ['', 'pass@1, retrieval only (answers / also names the workload):'];
+      for (const split of ['dev', 'heldout']) {
+        const rs = results.filter((r) => r.split === split);
+        lines.push(`  ${split.padEnd(8)} ${rate(rs, 'ok').padEnd(16)} ${rate(rs, 'names')}`);
+        for (const st of STYLES) {
+          const ss = rs.filter((r) => r.style === st);
+          lines.push(`    ${st.padEnd(8)} ${rate(ss, 'ok').padEnd(16)} ${rate(ss, 'names')}`);
+        }
+      }
+      lines.push(`  ${'all'.padEnd(8)} ${rate(results, 'ok').padEnd(16)} ${rate(results, 'names')}`);
+      if (json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      else process.stdout.write(`${lines.join('\n')}\n`);
+    } else if (process.argv.includes('--verify')) {
       const timeout = Number(arg('--timeout') ?? 30);
       const results = [];
       for (const req of requests) {

@@ -1,6 +1,7 @@
 import { PLAN_DEFAULT_BUDGET_TOKENS } from '../config/defaults.js';
-import { conceptsIn, stem, STOP_WORDS, words } from '../knowledge/concepts.js';
+import { conceptsIn, GENERIC_WORDS, stem, STOP_WORDS, words } from '../knowledge/concepts.js';
 import type { KnowledgeBase, RankedHit } from '../knowledge/library.js';
+import { globCovers } from '../knowledge/query.js';
 import type { BpftraceFeatures } from '../runtime/bpftrace/version.js';
 import { pitfalls } from './pitfalls.js';
 
@@ -34,8 +35,12 @@ export interface PlannedTemplate {
   title: string;
   purpose: string;
   suggested_input: Record<string, unknown>;
+  /** Required inputs the goal does not name: the caller must give them (never the start_with). */
+  needs_input?: string[];
   probes: string[];
   why: string[];
+  /** How well it fits the goal, on the scale examples are scored on (0–1). */
+  fit: number;
 }
 
 export interface PlannedExample {
@@ -47,6 +52,16 @@ export interface PlannedExample {
   program?: string;
   adapt: string[];
   resource: string;
+  /** How well it fits the goal, on the scale templates are scored on (0–1). */
+  fit: number;
+}
+
+/** The one candidate to try first: the template or example that fits the goal best. */
+export interface StartWith {
+  kind: 'template' | 'example';
+  /** The template's tool, or the example's id. */
+  id: string;
+  fit: number;
 }
 
 export interface PlannedProbe {
@@ -61,6 +76,8 @@ export interface TracePlan {
   bpftrace_version: string | null;
   kernel: { kprobes: boolean; btf: boolean };
   concepts: string[];
+  /** Absent when no template or example fits. */
+  start_with?: StartWith;
   templates: PlannedTemplate[];
   examples: PlannedExample[];
   probes: PlannedProbe[];
@@ -88,25 +105,51 @@ export async function planTrace(
     ctx.knowledge.search(goal, { limit: 4 }).catch(() => [] as RankedHit[]),
     ctx.knowledge.discover(goal, { limit: 10 }).catch(() => undefined),
   ]);
-  const probes: PlannedProbe[] = (discovery?.groups ?? [])
-    .flatMap((g) => g.probes)
-    .sort((a, b) => b.score - a.score)
-    .map((p) => ({ probe: p.probe, description: p.description, args: p.args, ...(p.pair ? { pair: p.pair } : {}) }));
+  const discovered = (discovery?.groups ?? []).flatMap((g) => g.probes).sort((a, b) => b.score - a.score);
+  const probes: PlannedProbe[] = discovered.map((p) => ({ probe: p.probe, description: p.description, args: p.args, ...(p.pair ? { pair: p.pair } : {}) }));
+  const evidence = fitEvidence(goal, discovered.slice(0, 8));
+  const startable = new Set<string>();
+  const scored = <T>(x: T, key: string, f: { fit: number; startable: boolean }) => {
+    if (f.startable) startable.add(key);
+    return { ...x, fit: f.fit };
+  };
+  const templates = rankTemplates(
+    goal,
+    ctx,
+    probes.slice(0, 8).map((p) => p.probe),
+  ).map((t) => scored(t, `template:${t.tool}`, evidence.fit(t.probes, `${t.title} ${t.tool.replace(/_/g, ' ')} ${t.purpose}`, 1)));
+  templates.sort((a, b) => b.fit - a.fit);
+  const bestHit = hits[0]?.score || 1;
+  const examples = hits.map((h) =>
+    scored(
+      planExample(h, goal, ctx),
+      `example:${h.example.id}`,
+      evidence.fit(h.example.probes, `${h.example.title} ${h.example.tags.join(' ')} ${h.example.description}`, h.score / bestHit, h.availability.runs_here),
+    ),
+  );
+  examples.sort((a, b) => b.fit - a.fit);
+  const start: StartWith | undefined = [
+    ...templates.filter((t) => !t.needs_input).map((t) => ({ kind: 'template' as const, id: t.tool, fit: t.fit })),
+    ...examples.map((e) => ({ kind: 'example' as const, id: e.id, fit: e.fit })),
+  ]
+    .filter((c) => startable.has(`${c.kind}:${c.id}`))
+    .sort((a, b) => b.fit - a.fit)[0];
   const plan: TracePlan = {
     goal,
     bpftrace_version: ctx.features?.version ?? null,
     kernel: ctx.kernel,
     concepts: discovery?.concepts ?? conceptsIn(goal).map((c) => c.concept),
-    templates: rankTemplates(
-      goal,
-      ctx,
-      probes.slice(0, 8).map((p) => p.probe),
-    ),
-    examples: hits.map((h) => planExample(h, goal, ctx)),
+    ...(start ? { start_with: start } : {}),
+    templates,
+    examples,
     probes,
     pitfalls: pitfalls(ctx.features, ctx.kernel, [...hits.flatMap((h) => h.example.probes), ...probes.map((p) => p.probe)]),
     next_steps: [
-      'Start from the first template that fits (call it with suggested_input), or adapt the first example that runs here.',
+      start
+        ? start.kind === 'template'
+          ? `Start with the template ${start.id} (call it with its suggested_input); else the next template or example.`
+          : `Start with the example ${start.id} (adapt it as listed; its resource has the program); else the next template or example.`
+        : 'Start from the first template that fits (call it with suggested_input), or adapt the first example that runs here.',
       'Otherwise write a program on the probes listed, using their args.',
       'Check it with validate_program (it compiles without attaching and names the fix), then run it with exec_program (wait: true, a timeout).',
     ],
@@ -179,7 +222,7 @@ const stems = (text: string) =>
  * problem) and its words, against each template's title, purpose and parameters. A template
  * that needs what this kernel lacks (kprobes) is left out: it would be refused.
  */
-function rankTemplates(goal: string, ctx: PlanContext, discovered: readonly string[]): PlannedTemplate[] {
+function rankTemplates(goal: string, ctx: PlanContext, discovered: readonly string[]): Omit<PlannedTemplate, 'fit'>[] {
   const goalConcepts = new Set(conceptsIn(goal).map((c) => c.concept));
   const goalStems = stems(goal);
   const scored = ctx.templates.list().flatMap((t) => {
@@ -220,11 +263,58 @@ function rankTemplates(goal: string, ctx: PlanContext, discovered: readonly stri
       ...shared.map((c) => `concept: ${c}`),
       ...[...titleHits, ...otherHits].map((w) => `word: ${w}`),
     ];
-    return [{ t, score: score + (onTarget ? 3 : 0), why, input, probes }];
+    // A required value the goal does not name (the function of trace_user_calls): the caller must
+    // give it, so the plan says which, and never starts with this template.
+    const missing = t.parameters.filter((p) => p.required && !(p.name in input)).map((p) => p.name);
+    return [{ t, score: score + (onTarget ? 3 : 0), why, input, probes, missing }];
   });
   scored.sort((a, b) => b.score - a.score);
-  return scored.slice(0, 3).map(({ t, why, input, probes }) => ({ tool: t.name, title: t.title, purpose: t.purpose, suggested_input: input, probes, why }));
+  return scored.slice(0, 3).map(({ t, why, input, probes, missing }) => ({
+    tool: t.name,
+    title: t.title,
+    purpose: t.purpose,
+    suggested_input: input,
+    ...(missing.length ? { needs_input: missing } : {}),
+    probes,
+    why,
+  }));
 }
+
+/**
+ * One scale for templates and examples, so the first candidate is the best whichever kind it is:
+ * how high the probes discovery ranks for the goal sit among the candidate's probes (what it
+ * traces), how much of what the goal says its text says, and, for an example, its search score
+ * against the best example's. An example that does not run here as it is counts less.
+ */
+function fitEvidence(goal: string, discovered: readonly { probe: string; score: number }[]) {
+  const goalStems = [...stems(goal)].filter((w) => !GENERIC_STEMS.has(w));
+  const top = discovered[0]?.score || 1;
+  return {
+    fit(candidateProbes: readonly string[], text: string, searchScore: number, runsHere = true): { fit: number; startable: boolean } {
+      let probeFit = 0;
+      discovered.forEach((d, i) => {
+        if (candidateProbes.some((p) => globCovers(p, d.probe) || globCovers(d.probe, p))) {
+          probeFit = Math.max(probeFit, (d.score / top) * (1 - 0.1 * i));
+        }
+      });
+      const own = stems(text);
+      const textFit = goalStems.length ? goalStems.filter((w) => own.has(w)).length / goalStems.length : 0;
+      const raw = 0.5 * probeFit + 0.3 * textFit + 0.2 * Math.min(1, Math.max(0, searchScore));
+      // Worth starting with only when it traces one of the first probes found for the goal:
+      // sharing words alone ("file") is how a wrong example gets run.
+      const fit = Math.round(raw * (runsHere ? 1 : 0.7) * 1000) / 1000;
+      return { fit, startable: probeFit >= START_PROBE_FIT && fit >= START_FIT };
+    },
+  };
+}
+
+const START_PROBE_FIT = 0.4;
+const START_FIT = 0.4;
+
+let genericStemSet: Set<string> | undefined;
+const GENERIC_STEMS = {
+  has: (w: string) => (genericStemSet ??= new Set([...GENERIC_WORDS].map(stem))).has(w),
+};
 
 /** A template's probe (maybe a glob) against a listed probe. */
 function probeMatches(pattern: string, probe: string): boolean {
@@ -259,7 +349,7 @@ export function suggestInput(goal: string, params: readonly string[]): Record<st
 }
 
 /** An example with what to change for this goal, this kernel and this bpftrace. */
-function planExample(h: RankedHit, goal: string, ctx: PlanContext): PlannedExample {
+function planExample(h: RankedHit, goal: string, ctx: PlanContext): Omit<PlannedExample, 'fit'> {
   const e = h.example;
   const adapt: string[] = [];
   if (!h.availability.runs_here) {

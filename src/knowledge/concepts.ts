@@ -1,3 +1,7 @@
+import { KERNEL_CONCEPTS, type Concept } from './concepts-kernel.js';
+
+export type { Concept };
+
 /**
  * Tracing concepts: how people say what they want ("my app is slow writing files", "the box
  * feels sluggish") mapped to the words tracing programs are written in (vfs_write, hist,
@@ -6,12 +10,6 @@
  * rather than on wording. Triggers are matched on stemmed words (stem() below); a trigger of
  * several words matches those words in sequence.
  */
-export interface Concept {
-  name: string;
-  triggers: string[];
-  terms: string[];
-}
-
 export const CONCEPTS: readonly Concept[] = [
   {
     name: 'latency',
@@ -84,8 +82,24 @@ export const CONCEPTS: readonly Concept[] = [
       'iowait',
       'spindle',
       'volume',
+      'iostat',
+      'vda',
+      'vdb',
+      'sda',
+      'sdb',
+      'xvda',
+      'nvme0n1',
+      'mmcblk0',
     ],
     terms: ['block', 'bio', 'rq', 'request', 'disk', 'device', 'io', 'issue', 'complete'],
+    probes: [
+      'tracepoint:block:block_rq_issue',
+      'tracepoint:block:block_rq_complete',
+      'tracepoint:block:block_io_start',
+      'tracepoint:block:block_bio_queue',
+      'tracepoint:block:block_rq_insert',
+    ],
+    probeWeight: 0.4,
   },
   {
     name: 'files',
@@ -96,16 +110,33 @@ export const CONCEPTS: readonly Concept[] = [
     name: 'write',
     triggers: ['write', 'writing', 'wrote', 'written', 'save', 'saving', 'flush', 'persist', 'fsync', 'sync', 'append', 'log'],
     terms: ['write', 'vfs_write', 'fsync', 'written'],
+    probes: [
+      'tracepoint:syscalls:sys_enter_write',
+      'tracepoint:syscalls:sys_exit_write',
+      'tracepoint:syscalls:sys_enter_pwrite64',
+      'tracepoint:syscalls:sys_enter_writev',
+      'kprobe:vfs_write',
+    ],
+    probeWeight: 0.5,
   },
   {
     name: 'read',
     triggers: ['read', 'reading', 'load', 'loading', 'cache miss', 'page cache'],
     terms: ['read', 'vfs_read'],
+    probes: ['tracepoint:syscalls:sys_enter_read', 'tracepoint:syscalls:sys_exit_read', 'tracepoint:syscalls:sys_enter_pread64', 'kprobe:vfs_read'],
+    probeWeight: 0.5,
   },
   {
     name: 'open',
     triggers: ['open', 'opening', 'access', 'accessing', 'touch', 'touching', 'use file', 'using file', 'who is using', 'lookup path', 'stat'],
     terms: ['open', 'openat', 'filename', 'path'],
+    probes: [
+      'tracepoint:syscalls:sys_enter_openat',
+      'tracepoint:syscalls:sys_exit_openat',
+      'tracepoint:syscalls:sys_enter_open',
+      'tracepoint:syscalls:sys_enter_openat2',
+    ],
+    probeWeight: 0.6,
   },
   {
     name: 'network',
@@ -197,6 +228,7 @@ export const CONCEPTS: readonly Concept[] = [
     name: 'retransmit',
     triggers: ['retransmit', 'retransmission', 'packet loss', 'loss', 'lossy', 'flaky', 'unreliable', 'resend', 'drop packet'],
     terms: ['retransmit', 'tcp_retransmit_skb', 'drop', 'loss'],
+    probes: ['tracepoint:tcp:tcp_retransmit_skb', 'tracepoint:tcp:tcp_retransmit_synack', 'tracepoint:skb:kfree_skb', 'kprobe:tcp_retransmit_skb'],
   },
   {
     name: 'dns',
@@ -216,6 +248,7 @@ export const CONCEPTS: readonly Concept[] = [
       'nslookup',
     ],
     terms: ['dns', 'getaddrinfo', 'gethostbyname', 'resolve', 'lookup', 'hostname'],
+    probes: ['uprobe:@libc:getaddrinfo', 'uretprobe:@libc:getaddrinfo', 'uprobe:@libc:gethostbyname', 'uprobe:@libc:gai_strerror'],
   },
   {
     name: 'tls',
@@ -236,6 +269,15 @@ export const CONCEPTS: readonly Concept[] = [
       'boringssl',
     ],
     terms: ['ssl', 'tls', 'openssl', 'ssl_write', 'ssl_read', 'uprobe', 'handshake'],
+    probes: [
+      'uprobe:@libssl:SSL_write',
+      'uprobe:@libssl:SSL_read',
+      'uretprobe:@libssl:SSL_read',
+      'uprobe:@libssl:SSL_do_handshake',
+      'uprobe:@libgnutls:gnutls_record_send',
+      'uprobe:@libgnutls:gnutls_record_recv',
+      'uprobe:@libgnutls:gnutls_handshake',
+    ],
   },
   {
     name: 'cpu',
@@ -350,8 +392,17 @@ export const CONCEPTS: readonly Concept[] = [
       'shell',
       'command line',
       'argv',
+      'command & run',
+      'commands & run',
     ],
     terms: ['exec', 'execve', 'fork', 'clone', 'sched_process_exec', 'sched_process_fork', 'argv'],
+    probes: [
+      'tracepoint:sched:sched_process_exec',
+      'tracepoint:syscalls:sys_enter_execve',
+      'tracepoint:syscalls:sys_enter_execveat',
+      'tracepoint:sched:sched_process_fork',
+    ],
+    probeWeight: 0.5,
   },
   {
     name: 'exit',
@@ -384,13 +435,47 @@ export const CONCEPTS: readonly Concept[] = [
   },
   {
     name: 'signal',
-    triggers: ['signal', 'kill', 'killed', 'killing', 'sigkill', 'sigterm', 'sigsegv', 'segfault', 'sighup', 'sigint', 'who killed'],
+    triggers: [
+      'signal',
+      'kill',
+      'killed',
+      'killing',
+      'sigkill',
+      'sigterm',
+      'sigsegv',
+      'segfault',
+      'sighup',
+      'sigint',
+      'sigpipe',
+      'sigchld',
+      'sigusr1',
+      'sigusr2',
+      'sigabrt',
+      'sigbus',
+      'sigstop',
+      'sigcont',
+      'broken pipe',
+      'epipe',
+      'silently',
+      'core dump',
+      'coredump',
+      'who killed',
+    ],
     terms: ['signal', 'kill', 'signal_generate', 'signal_deliver', 'sig'],
+    probes: [
+      'tracepoint:signal:signal_generate',
+      'tracepoint:signal:signal_deliver',
+      'tracepoint:syscalls:sys_enter_kill',
+      'tracepoint:syscalls:sys_enter_tgkill',
+      'tracepoint:sched:sched_process_exit',
+    ],
   },
   {
     name: 'syscall',
     triggers: ['syscall', 'system call', 'sys call', 'kernel call', 'raw syscall', 'strace', 'errno'],
     terms: ['syscall', 'syscalls', 'raw_syscalls', 'sys_enter', 'sys_exit'],
+    probes: ['tracepoint:raw_syscalls:sys_enter', 'tracepoint:raw_syscalls:sys_exit'],
+    probeWeight: 0.8,
   },
   {
     name: 'memory',
@@ -427,6 +512,12 @@ export const CONCEPTS: readonly Concept[] = [
     name: 'pagefault',
     triggers: ['page fault', 'fault', 'faults', 'page in', 'page out', 'major fault', 'minor fault', 'page in', 'thrash', 'thrashing'],
     terms: ['page_fault', 'fault', 'page', 'exceptions'],
+    probes: [
+      'tracepoint:exceptions:page_fault_user',
+      'tracepoint:exceptions:page_fault_kernel',
+      'tracepoint:filemap:mm_filemap_fault',
+      'software:page-faults:*',
+    ],
   },
   {
     name: 'locks',
@@ -473,6 +564,14 @@ export const CONCEPTS: readonly Concept[] = [
       'write ahead log',
     ],
     terms: ['fsync', 'fdatasync', 'sync', 'write', 'durability', 'database'],
+    probes: [
+      'tracepoint:syscalls:sys_enter_fsync',
+      'tracepoint:syscalls:sys_exit_fsync',
+      'tracepoint:syscalls:sys_enter_fdatasync',
+      'tracepoint:ext4:ext4_sync_file_enter',
+      'tracepoint:xfs:xfs_file_fsync',
+    ],
+    probeWeight: 0.7,
   },
   {
     name: 'delete',
@@ -611,6 +710,7 @@ export const CONCEPTS: readonly Concept[] = [
     ],
     terms: ['uprobe', 'uretprobe', 'usdt', 'function', 'ustack', 'libc'],
   },
+  ...KERNEL_CONCEPTS,
   {
     name: 'who',
     triggers: [
@@ -667,6 +767,17 @@ export const CONCEPTS: readonly Concept[] = [
     terms: ['irq', 'softirq', 'hardirq', 'interrupt'],
   },
 ];
+
+/**
+ * Words that name what any trace is about (a process, a program): they say nothing of which
+ * event, so beside a more specific word they count little ("process name changes" is about
+ * renames, not sched_process_*).
+ */
+export const GENERIC_WORDS = new Set(
+  'process processes program programs app apps application applications binary binaries task tasks thing things system machine box server service daemon happen happens happening event events'.split(
+    ' ',
+  ),
+);
 
 /** Words with no meaning for search. Concept triggers are matched before these are dropped. */
 export const STOP_WORDS = new Set(
@@ -726,6 +837,21 @@ interface Trigger {
   concept: Concept;
 }
 
+const triggerStems = (t: string): string[] =>
+  words(t)
+    .flatMap((w) => w.split('-'))
+    .map(stem);
+
+let cooccurring: { all: string[]; concept: Concept }[] | undefined;
+
+/** The "a & b" triggers: each part's stems, all to be found somewhere in the text. */
+function cooccurrenceTriggers(): { all: string[]; concept: Concept }[] {
+  cooccurring ??= CONCEPTS.flatMap((concept) =>
+    concept.triggers.filter((t) => t.includes('&')).map((t) => ({ all: t.split('&').flatMap((part) => triggerStems(part)), concept })),
+  );
+  return cooccurring;
+}
+
 let triggerTable: Map<string, Trigger[]> | undefined;
 
 /** Triggers by their first stem, longest first so "page fault" wins over "page". */
@@ -734,9 +860,8 @@ function triggers(): Map<string, Trigger[]> {
   triggerTable = new Map();
   for (const concept of CONCEPTS) {
     for (const t of concept.triggers) {
-      const stems = words(t)
-        .flatMap((w) => w.split('-'))
-        .map(stem);
+      if (t.includes('&')) continue;
+      const stems = triggerStems(t);
       const list = triggerTable.get(stems[0]) ?? [];
       list.push({ stems, concept });
       triggerTable.set(stems[0], list);
@@ -765,6 +890,16 @@ export function conceptsIn(text: string): ConceptHit[] {
       }
     }
   }
+  // A file named by its path ("who reads /etc/passwd") is a file being opened, whatever the verb.
+  const file = /(?:^|\s)(\/[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)+)/.exec(text);
+  if (file && !hits.has('open')) hits.set('open', { concept: 'open', via: file[1] });
+  const present = new Set(stems);
+  for (const t of cooccurrenceTriggers()) {
+    if (!hits.has(t.concept.name) && t.all.every((s) => present.has(s))) {
+      hits.set(t.concept.name, { concept: t.concept.name, via: t.all.map((s) => typed[stems.indexOf(s)]).join(' … ') });
+    }
+  }
+  for (const h of [...hits.values()]) for (const o of conceptByName(h.concept)?.overrides ?? []) hits.delete(o);
   return [...hits.values()];
 }
 

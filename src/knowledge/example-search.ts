@@ -46,6 +46,9 @@ const OPTIONS = {
   processTerm: (t: string) => t,
 };
 
+// Less than in discovery: an example's text says more about its intent than a probe's name does.
+const CONCEPT_LIFT = 0.6;
+
 /** The full-text index of the examples (MiniSearch, BM25) with tracing-concept expansion. */
 export class ExampleIndex {
   private readonly byId: Map<string, Example>;
@@ -93,10 +96,22 @@ export class ExampleIndex {
           }
         : undefined,
     });
-    return results.slice(0, Math.max(opts.limit, 0)).map((r) => ({
-      example: this.byId.get(r.id as string)!,
-      score: r.score,
-      ...q.explain(r.queryTerms),
-    }));
+    const hits = results.map((r) => ({ example: this.byId.get(r.id as string)!, score: r.score, ...q.explain(r.queryTerms) }));
+    if (q.conceptProbes.length) {
+      // An example built on the probes of a concept the query names is about it, whatever its
+      // words: lift it, and bring in one that shares no word at all.
+      const top = results[0]?.score ?? 1;
+      const byId = new Map(hits.map((h) => [h.example.id, h]));
+      for (const e of this.examples) {
+        if (opts.tags?.length && !byId.has(e.id)) continue;
+        const c = Math.max(0, ...e.probes.map((p) => q.conceptProbeScore(p)));
+        if (!c) continue;
+        const h = byId.get(e.id);
+        if (h) h.score += top * CONCEPT_LIFT * c;
+        else hits.push({ example: e, score: top * CONCEPT_LIFT * c, matched_terms: [], concepts: [] });
+      }
+      hits.sort((a, b) => b.score - a.score);
+    }
+    return hits.slice(0, Math.max(opts.limit, 0));
   }
 }

@@ -143,7 +143,9 @@ export function libraryFiles(dir: string): LibraryCache['files'] {
 
 const PROBE_TYPES =
   'BEGIN|END|tracepoint|kprobe|kretprobe|uprobe|uretprobe|usdt|profile|interval|software|hardware|kfunc|kretfunc|fentry|fexit|rawtracepoint|iter|watchpoint|t|k|kr|u|ur|U|p|i|s|h|f|fr|rt';
-const PROBE_SPEC = new RegExp(`(?:^|[\\s,])((?:${PROBE_TYPES})(?::[^\\s,{/]+)?)(?=[\\s,{/]|$)`, 'g');
+// After the type, ":"-separated parts; a part may be a path ("uretprobe:/bin/bash:readline"),
+// which only a part can start with, so a predicate's "/" after a name still ends the spec.
+const PROBE_SPEC = new RegExp(`(?:^|[\\s,])((?:${PROBE_TYPES})(?::(?:/[^\\s,{:]*|[^\\s,{/:]*))*)(?=[\\s,{/]|$)`, 'g');
 
 /**
  * The probe specs of a program: what stands outside every block, with comments and strings

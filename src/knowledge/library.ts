@@ -8,7 +8,19 @@ import type { ProbeCache } from '../runtime/probe-cache.js';
 import { availability, KernelProbes, versionKey, type Availability } from './availability.js';
 import { ExampleIndex, type SearchHit, type SearchOptions } from './example-search.js';
 import { loadLibrary, loadMachineTools, type Example, type ExampleProblem, type LibraryCache } from './examples.js';
-import { describe, pairOf, ProbeIndex, probeNotes, subsystemOf, tracepointArgs, type DiscoveredProbe, type ProbeNotes } from './probe-discovery.js';
+import { GENERIC_WORDS, STOP_WORDS } from './concepts.js';
+import {
+  describe,
+  pairOf,
+  ProbeIndex,
+  probeNotes,
+  subsystemOf,
+  tracepointArgs,
+  type DiscoveredProbe,
+  type ProbeNotes,
+  type UserProbeCandidate,
+} from './probe-discovery.js';
+import { WeightedQuery } from './query.js';
 
 function readCache(): LibraryCache | undefined {
   try {
@@ -56,6 +68,8 @@ export class KnowledgeBase {
   private kernel?: Promise<KernelProbes | undefined>;
   private probeIndex?: Promise<ProbeIndex>;
   private probeNotes?: ProbeNotes;
+  private libraryPaths?: Map<string, string>;
+  private readonly exported = new Map<string, Promise<Set<string>>>();
 
   constructor(
     private readonly probes: ProbeCache,
@@ -152,7 +166,7 @@ export class KnowledgeBase {
    */
   async discover(goal: string, opts: { limit: number; types?: string[] }): Promise<Discovery> {
     const index = await this.probesIndex();
-    const found = index.search(goal, opts);
+    const found = index.search(goal, opts, await this.userCandidates(goal).catch(() => []));
     const binaries = goal.split(/\s+/).filter((w) => w.startsWith('/') && existsSync(w) && statSync(w).isFile());
     const wantsUser = !opts.types?.length || opts.types.some((t) => /^(uprobe|uretprobe|usdt)$/.test(t));
     if (binaries.length && wantsUser) found.probes.unshift(...(await this.userProbes(binaries, goal, opts)));
@@ -169,6 +183,88 @@ export class KnowledgeBase {
       groups.set(p.subsystem, g);
     }
     return { goal, concepts: found.concepts, groups: [...groups.values()], count: probes.length };
+  }
+
+  /** Each library of the notes at the first of its paths that exists here. */
+  private libraries(): Map<string, string> {
+    if (this.libraryPaths) return this.libraryPaths;
+    this.libraryPaths = new Map();
+    for (const [alias, lib] of Object.entries(this.notes().libraries ?? {})) {
+      const found = (Array.isArray(lib?.paths) ? lib.paths : []).find((p) => {
+        try {
+          return typeof p === 'string' && statSync(p).isFile();
+        } catch {
+          return false;
+        }
+      });
+      if (found) this.libraryPaths.set(alias, found);
+    }
+    return this.libraryPaths;
+  }
+
+  /** The functions a library exports, listed once (a quarter of a second for libc). */
+  private functionsOf(file: string): Promise<Set<string>> {
+    let p = this.exported.get(file);
+    if (!p) {
+      p = this.probes
+        .search(`uprobe:${file}:*`)
+        .then((list) => new Set(list.map((l) => l.slice(`uprobe:${file}:`.length).replace(/@.*$/, ''))))
+        .catch(() => new Set<string>());
+      this.exported.set(file, p);
+    }
+    return p;
+  }
+
+  /**
+   * The uprobes a goal asks for without naming a binary's path: a function of a known library
+   * that it names ("malloc", "libc fopen", "SSL_write"), any exported function of a library it
+   * names ("glibc strlen"), and the functions its concepts point at (DNS → getaddrinfo).
+   */
+  private async userCandidates(goal: string): Promise<UserProbeCandidate[]> {
+    const libs = this.notes().libraries ?? {};
+    const paths = this.libraries();
+    if (!paths.size) return [];
+    const typed = goal.split(/[^A-Za-z0-9_]+/).filter((w) => w.length >= 3 && !STOP_WORDS.has(w.toLowerCase()) && !GENERIC_WORDS.has(w.toLowerCase()));
+    const lower = new Set(typed.map((w) => w.toLowerCase()));
+    const out = new Map<string, UserProbeCandidate>();
+    const add = (type: string, alias: string, fn: string, named: boolean) => {
+      const file = paths.get(alias);
+      if (!file) return;
+      const probe = `${type}:${file}:${fn}`;
+      if (out.has(probe)) return;
+      const what = libs[alias]?.functions?.[fn];
+      const lib = path.basename(file);
+      out.set(probe, {
+        probe,
+        named,
+        description:
+          type === 'usdt'
+            ? `USDT probe ${fn} built into ${lib}${what ? ` (${what})` : ''}.`
+            : type === 'uretprobe'
+              ? `Return of ${fn}() in ${lib}${what ? ` (${what})` : ''}: retval is its result.`
+              : `Entry of ${fn}() in ${lib}${what ? ` (${what})` : ''}, with its arguments as arg0, arg1….`,
+      });
+    };
+    for (const [alias, lib] of Object.entries(libs)) {
+      if (!paths.has(alias)) continue;
+      for (const fn of Object.keys(lib?.functions ?? {})) {
+        if (lower.has(fn.toLowerCase()) || lower.has(`${fn.toLowerCase()}s`)) {
+          add('uprobe', alias, fn, true);
+          add('uretprobe', alias, fn, true);
+        }
+      }
+      const named = [alias, ...(lib?.names ?? [])].some((n) => lower.has(n.toLowerCase()));
+      if (named) {
+        const exported = await this.functionsOf(paths.get(alias)!);
+        const names = [alias, ...(lib?.names ?? [])].map((n) => n.toLowerCase());
+        for (const w of typed) if (!names.includes(w.toLowerCase()) && exported.has(w)) add('uprobe', alias, w, true);
+      }
+    }
+    for (const c of new WeightedQuery(goal).conceptProbes) {
+      const m = /^(uprobe|uretprobe|usdt):@([\w.+-]+):([\w.:]+)$/.exec(c.pattern);
+      if (m) add(m[1], m[2], m[3], false);
+    }
+    return [...out.values()];
   }
 
   /** A binary's uprobes and USDT probes whose names share a word of the goal. */

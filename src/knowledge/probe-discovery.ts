@@ -1,7 +1,7 @@
 import type MiniSearch from 'minisearch';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { conceptTokens, terms, WeightedQuery } from './query.js';
+import { conceptTokens, normalizeSpec, terms, WeightedQuery } from './query.js';
 
 /** Our descriptions of subsystems and notable probes (knowledge/probes.yaml). */
 export interface ProbeNotes {
@@ -9,6 +9,25 @@ export interface ProbeNotes {
   probes: Record<string, string>;
   /** What a system call does, by name. */
   syscalls?: Record<string, string>;
+  /** User-space libraries and programs whose functions people name ("libc malloc"), by alias. */
+  libraries?: Record<string, UserLibrary>;
+}
+
+export interface UserLibrary {
+  /** Words that name it in a request ("glibc"). */
+  names?: string[];
+  /** Where distributions install it, most common first; the first that exists is used. */
+  paths: string[];
+  /** Its functions people trace, with what each does. */
+  functions?: Record<string, string>;
+}
+
+/** A user-space probe a request may want, offered beside the kernel's (uprobes are never listed whole). */
+export interface UserProbeCandidate {
+  probe: string;
+  description: string;
+  /** It was named in the request ("libc fopen"), not only implied by a concept. */
+  named: boolean;
 }
 
 export interface ProbePair {
@@ -36,7 +55,8 @@ export interface DiscoveredProbe {
  */
 export function probeNotes(raw: Partial<ProbeNotes>): ProbeNotes {
   const table = (o: Record<string, string> | undefined) => Object.assign(Object.create(null) as Record<string, string>, o ?? {});
-  return { subsystems: table(raw.subsystems), probes: table(raw.probes), syscalls: table(raw.syscalls) };
+  const libraries = Object.assign(Object.create(null) as Record<string, UserLibrary>, raw.libraries ?? {});
+  return { subsystems: table(raw.subsystems), probes: table(raw.probes), syscalls: table(raw.syscalls), libraries };
 }
 
 const TYPE_ALIASES: Record<string, string> = { kretprobe: 'kprobe', uretprobe: 'uprobe', kretfunc: 'kfunc', fexit: 'fentry' };
@@ -217,32 +237,70 @@ export class ProbeIndex {
     return entry !== undefined && this.listed.has([entry, ...rest].join(':'));
   };
 
-  search(goal: string, opts: { limit: number; types?: string[] }): { probes: DiscoveredProbe[]; concepts: string[] } {
+  /**
+   * The probes for a goal: what shares its words (MiniSearch), lifted by the concepts it triggers
+   * (their probes come first even when they share no word with the goal), with the user-space
+   * probes the caller found for it.
+   */
+  search(goal: string, opts: { limit: number; types?: string[] }, user: readonly UserProbeCandidate[] = []): { probes: DiscoveredProbe[]; concepts: string[] } {
     const q = new WeightedQuery(goal);
     if (q.empty) return { probes: [], concepts: [] };
     const types = opts.types?.length ? new Set(opts.types.map((t) => TYPE_ALIASES[t] ?? t)) : undefined;
+    const typeOk = (id: string) => !types || types.has(TYPE_ALIASES[id.split(':')[0]] ?? id.split(':')[0]);
     const { query, options } = q.miniSearch();
     const results = this.ms.search(query, {
       ...options,
       boost: { name: 2, subsystem: 1.5, description: 1, concepts: 0.5 },
       // The probes we describe are the ones programs are built on; prefer them among equals.
       boostDocument: (id) => (this.notes.probes[id as string] ? 1.5 : 1),
-      filter: types ? (r) => types.has(TYPE_ALIASES[String(r.id).split(':')[0]] ?? String(r.id).split(':')[0]) : undefined,
+      filter: types ? (r) => typeOk(String(r.id)) : undefined,
     });
-    const probes = results.slice(0, opts.limit).map((r) => {
-      const probe = String(r.id);
-      const pair = pairOf(probe, this.exists);
+    const top = results[0]?.score ?? 1;
+    const scored = new Map<string, { score: number; terms: string[] }>();
+    for (const r of results) scored.set(String(r.id), { score: r.score, terms: q.explain(r.queryTerms).matched_terms });
+    if (q.conceptProbes.length) {
+      // Only the types the concepts name are worth a pass over the whole listing.
+      const wanted = new Set(q.conceptProbes.map((c) => normalizeSpec(c.pattern).split(':')[0]));
+      for (const p of this.listed) {
+        if (!wanted.has(p.slice(0, p.indexOf(':'))) || !typeOk(p)) continue;
+        const c = q.conceptProbeScore(p);
+        if (!c) continue;
+        const s = scored.get(p);
+        scored.set(p, { score: (s?.score ?? 0) + top * CONCEPT_LIFT * c, terms: s?.terms ?? [] });
+      }
+    }
+    for (const u of user) {
+      if (!typeOk(u.probe)) continue;
+      // A function the request names is what it asks for; one a concept implies ranks as its kernel probes do.
+      const c = u.named ? NAMED_FUNCTION : q.conceptProbeScore(u.probe);
+      scored.set(u.probe, { score: top * CONCEPT_LIFT * c + (u.named ? top : 0), terms: [] });
+    }
+    const userNotes = new Map(user.map((u) => [u.probe, u.description]));
+    const ranked = [...scored.entries()].sort((a, b) => b[1].score - a[1].score).slice(0, opts.limit);
+    const probes = ranked.map(([probe, { score, terms: matched }]) => {
+      const pair = userNotes.has(probe) ? userPair(probe) : pairOf(probe, this.exists);
       return {
         probe,
         type: probe.split(':')[0],
         subsystem: subsystemOf(probe),
-        description: describe(probe, this.notes),
+        description: userNotes.get(probe) ?? describe(probe, this.notes),
         args: [],
         ...(pair ? { pair } : {}),
-        score: Math.round(r.score * 1000) / 1000,
-        matched_terms: q.explain(r.queryTerms).matched_terms,
+        score: Math.round(score * 1000) / 1000,
+        matched_terms: matched,
       };
     });
     return { probes, concepts: q.concepts.map((h) => `${h.concept} (from "${h.via}")`) };
   }
+}
+
+// A concept's probe lands about where a probe sharing the goal's words does, so the two mix:
+// one that has both comes first.
+const CONCEPT_LIFT = 1;
+const NAMED_FUNCTION = 1.2;
+
+/** A user function's entry and return: its latency and its return value. */
+function userPair(probe: string): ProbePair | undefined {
+  const m = /^(?:uprobe|uretprobe):(.+)$/.exec(probe);
+  return m ? { entry: `uprobe:${m[1]}`, exit: `uretprobe:${m[1]}`, use: 'latency of the function (key on tid) and its return value (retval)' } : undefined;
 }
