@@ -10,6 +10,7 @@ const LAYERS = [
   'generated',
   'manifest',
   'runtime',
+  'history',
   'results',
   'analysis',
   'knowledge',

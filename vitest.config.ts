@@ -1,4 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { configDefaults, defineConfig } from 'vitest/config';
+
+// Every CLI process and server a test starts records its runs in a history of this test run
+// alone, never in the user's ~/.local/state/mcptrace (tests of the history pass their own).
+process.env.MCPTRACE_STATE_DIR ??= mkdtempSync(path.join(tmpdir(), 'mcptrace-test-state-'));
 
 export default defineConfig({
   test: {

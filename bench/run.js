@@ -41,8 +41,16 @@ function generate(count, rate) {
   });
 }
 
+/** Every server of a bench run records its runs in a history of its own, never the user's. */
+const STATE_DIR = path.join(os.tmpdir(), `mcptrace-bench-state-${process.pid}`);
+
 async function startServer(args = []) {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [path.join(REPO, 'bin/run.js'), 'serve', ...args], stderr: 'ignore' });
+  const history = args.includes('--no-history') ? [] : ['--state-dir', STATE_DIR];
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [path.join(REPO, 'bin/run.js'), 'serve', ...history, ...args],
+    stderr: 'ignore',
+  });
   const client = new Client({ name: 'bench', version: '1.0.0' });
   await client.connect(transport);
   const call = async (name, args, opts) => {
@@ -533,6 +541,7 @@ const scenarios = {
       log(`  memory: peak RSS ${hwm.toFixed(0)} MB, kept ${v.lines_total}, dropped ${v.dropped.lines}`);
     } finally {
       await s.close();
+      rmSync(STATE_DIR, { recursive: true, force: true });
     }
   },
 
@@ -618,6 +627,52 @@ const scenarios = {
     const xs = Array.from({ length: 1000 }, once);
     const r = { mcptrace: stat(xs), direct: { median: NaN, min: NaN, max: NaN, runs: [] } };
     record('static policy check (pre-run hook)', 'ms', r, '< 2 ms', r.mcptrace.median < 2, 'in process, 1000 runs');
+  },
+
+  // The history records every run while it goes (a batch a second); a server with it on is
+  // measured against one with --no-history, alternating, on what recording could slow: the
+  // exec round trip, a 100k lines/s stream, and the delivery rate under overload.
+  async history_overhead(s) {
+    const off = await startServer(['--no-history']);
+    try {
+      const HI = 'BEGIN { printf("hi\\n"); exit(); }';
+      const trip = (srv) => async () => {
+        const t0 = now();
+        const v = await srv.call('exec_program', { program: HI, wait: true });
+        if (!v.output?.includes('hi')) throw new Error(`unexpected: ${JSON.stringify(v)}`);
+        return now() - t0;
+      };
+      let r = await abab(trip(s), trip(off), SMOKE ? RUNS : 15);
+      record(
+        'history on vs off: exec round trip',
+        'ms',
+        { mcptrace: r.mcptrace, direct: r.direct },
+        'on <= 1.05x off',
+        r.mcptrace.median <= 1.05 * r.direct.median,
+        '"direct" column: --no-history',
+      );
+      const count = SMOKE ? 50_000 : 300_000;
+      const stream = (srv, rate) => async () => {
+        const started = await srv.call('exec_program', { program: PROG_EVENT, timeout: 300 });
+        await waitAttachedMcp(srv, started.execution_id);
+        const t0 = now();
+        await generate(count, rate);
+        const v = await srv.call('stop_execution', { execution_id: started.execution_id, wait: 120, limit: 1 });
+        const received = v.lines_total + v.dropped.lines - (await framingLines(srv));
+        return received / ((now() - t0) / 1000);
+      };
+      // The generator at 100k/s, then at full speed (0): more than bpftrace can format.
+      for (const [rate, what] of [
+        [100_000, '100k lines/s stream'],
+        [0, 'overload'],
+      ]) {
+        r = await abab(stream(s, rate), stream(off, rate), SMOKE ? 1 : 3);
+        const ok = r.mcptrace.median >= 0.95 * r.direct.median;
+        record(`history on vs off: ${what}, lines/s delivered`, 'lines/s', r, 'on >= 0.95x off', ok, '"direct" column: --no-history');
+      }
+    } finally {
+      await off.close();
+    }
   },
 
   // Pure computation, no bpftrace to compare with: inputs of the sizes issue 15 names, shaped

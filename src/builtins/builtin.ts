@@ -1,7 +1,8 @@
 import type { RunnerSettings } from '../config/defaults.js';
 import type { EnvironmentCheck } from '../runtime/environment-checks.js';
 import type { Preflight } from '../runtime/environment.js';
-import type { Execution, StopReason } from '../runtime/execution.js';
+import type { Execution, RunState, StopReason } from '../runtime/execution.js';
+import type { HistoryStore, RunListFilter } from '../history/store.js';
 import type { ProbeCache } from '../runtime/probe-cache.js';
 import type { KnowledgeBase } from '../knowledge/library.js';
 import type { CallContext, ToolResult } from '../results/tool-result.js';
@@ -9,12 +10,22 @@ import type { TemplatesView } from './templates-view.js';
 import type { Policy } from '../policy/policy.js';
 import type { ProgramValidator } from '../validation/validator.js';
 
-/** The runs a builtin may look at and stop. */
+/** The runs a builtin may look at and stop: this process's live ones, and the history's. */
 export interface RunsView {
   readonly options: Pick<RunnerSettings, 'maxRetained' | 'maxRetainedBytes'>;
+  /** Whether runs outlive this process and other processes see them (the history is on). */
+  readonly shared: boolean;
+  /** The history, when it is on (search_history, sessions). */
+  readonly history?: HistoryStore;
+  /** A live run of this process: the only kind that can be waited on as it changes. */
   get(id: string): Execution | undefined;
-  list(): Execution[];
+  /** A live run, else a stored one (an earlier start's, another process's). */
+  find(id: string): RunState | undefined;
+  /** Oldest first. */
+  list(filter?: RunListFilter): RunState[];
   stop(e: Execution, reason: StopReason): void;
+  /** Stops a run another process is running (SIGINT to its tracer); undefined when sent, else why not. */
+  stopElsewhere(run: RunState): string | undefined;
 }
 
 /** One loaded tool as a listing sees it. */
@@ -44,6 +55,11 @@ export interface BuiltinContext {
   knowledge: KnowledgeBase;
   /** The environment the core was given: where a model endpoint is configured (OPENAI_BASE_URL…). */
   env: NodeJS.ProcessEnv;
+  /**
+   * Calls a tool as a client would, through input validation and every pre-run hook (the
+   * policy): run_session replays a saved session with it, never around the policy.
+   */
+  callTool(name: string, args: unknown, call?: CallContext): Promise<ToolResult>;
 }
 
 /**

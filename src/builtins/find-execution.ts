@@ -1,10 +1,10 @@
-import type { Execution } from '../runtime/execution.js';
+import type { RunState } from '../runtime/execution.js';
 import { errorResult, type ToolResult } from '../results/tool-result.js';
 import type { RunsView } from './builtin.js';
 
 /** The run with this id, or an error that says which ids exist and why one may be gone. */
-export function findExecution(runs: RunsView, id: string): Execution | ToolResult {
-  const e = runs.get(id);
+export function findExecution(runs: RunsView, id: string): RunState | ToolResult {
+  const e = runs.find(id);
   if (e) return e;
   const known = runs
     .list()
@@ -12,15 +12,19 @@ export function findExecution(runs: RunsView, id: string): Execution | ToolResul
     .map((x) => x.id);
   if (!known.length) {
     return errorResult(
-      `no execution "${id}": this mcptrace process has started none. Executions live in the process that started them (an MCP server session); in a terminal, a trace runs in the foreground of its own command.`,
+      runs.shared
+        ? `no execution "${id}": the history has no run with this id (it was never started, or was pruned by the history's retention). Call list_executions or search_history to find one.`
+        : `no execution "${id}": this mcptrace process has started none, and the history is off (--no-history or MCPTRACE_HISTORY=off), so runs live only in the process that started them.`,
       'not_found',
     );
   }
+  const kept = runs.shared
+    ? "the history's retention prunes the oldest finished runs (mcptrace history prune --help)"
+    : `the last ${runs.options.maxRetained} finished runs are kept, up to ${Math.round(runs.options.maxRetainedBytes / 2 ** 20)} MiB of output in all`;
   return errorResult(
-    `no execution "${id}": it never existed or was forgotten (the last ${runs.options.maxRetained} finished runs are kept, up to ${Math.round(runs.options.maxRetainedBytes / 2 ** 20)} MiB of output in all). ` +
-      `Recent ids: ${known.join(', ')}. Call list_executions to see them all.`,
+    `no execution "${id}": it never existed or was forgotten (${kept}). ` + `Recent ids: ${known.join(', ')}. Call list_executions to see them all.`,
     'not_found',
   );
 }
 
-export const isToolResult = (x: Execution | ToolResult): x is ToolResult => !('id' in x);
+export const isToolResult = (x: RunState | ToolResult): x is ToolResult => !('id' in x);

@@ -1,5 +1,5 @@
 import { executionResult, waitForExecution } from '../results/execution-view.js';
-import { defineBuiltin } from './builtin.js';
+import { defineBuiltin, type RunsView } from './builtin.js';
 import { findExecution, isToolResult } from './find-execution.js';
 
 interface Input {
@@ -10,15 +10,34 @@ interface Input {
   include_maps: boolean;
 }
 
+/** How often a run of another process is read again from the history while a caller waits. */
+const POLL_MS = 250;
+
 export default defineBuiltin<Input>({
   sessionScoped: true,
   handler: 'get_result',
   async run(input, ctx, call) {
-    const e = findExecution(ctx.runs, input.execution_id);
+    let e = findExecution(ctx.runs, input.execution_id);
     if (isToolResult(e)) return e;
+    const live = ctx.runs.get(e.id);
     if (input.wait && !e.finished) {
-      await waitForExecution(e, call, { maxMs: input.wait * 1000, untilLines: Math.max(input.offset, 0) });
+      if (live) await waitForExecution(live, call, { maxMs: input.wait * 1000, untilLines: Math.max(input.offset, 0) });
+      else e = (await pollStored(ctx.runs, e.id, input.wait * 1000, Math.max(input.offset, 0), call.signal)) ?? e;
     }
     return executionResult(e, { offset: input.offset, limit: input.limit, includeMaps: input.include_maps });
   },
 });
+
+/**
+ * A run another process is running changes only in the history, a batch a second: it is read
+ * again until it ends, has more lines than `untilLines`, or the wait is over.
+ */
+async function pollStored(runs: RunsView, id: string, maxMs: number, untilLines: number, signal?: AbortSignal) {
+  const end = Date.now() + maxMs;
+  let run = runs.find(id);
+  while (run && !run.finished && run.lines.length <= untilLines && Date.now() < end && !signal?.aborted) {
+    await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(0, end - Date.now()))));
+    run = runs.find(id);
+  }
+  return run;
+}

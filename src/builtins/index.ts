@@ -46,5 +46,12 @@ export const BUILTINS: ReadonlyMap<string, BuiltinEntry> = new Map(
     entry('plan_trace', () => import('./plan-trace.js')),
     entry('generate_program', () => import('./generate-program.js')),
     entry('explain_result', () => import('./explain-result.js')),
+    entry('search_history', () => import('./search-history.js')),
+    entry('save_session', () => import('./sessions.js').then((m) => ({ default: m.saveSession }))),
+    entry('run_session', () => import('./sessions.js').then((m) => ({ default: m.runSession }))),
+    entry('list_sessions', () => import('./sessions.js').then((m) => ({ default: m.listSessions }))),
+    entry('export_session', () => import('./sessions.js').then((m) => ({ default: m.exportSession }))),
+    entry('import_session', () => import('./sessions.js').then((m) => ({ default: m.importSession }))),
+    entry('delete_session', () => import('./sessions.js').then((m) => ({ default: m.deleteSession }))),
   ].map((b) => [b.handler, b]),
 );

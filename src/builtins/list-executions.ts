@@ -4,6 +4,8 @@ import { defineBuiltin } from './builtin.js';
 
 interface Input {
   status?: ExecutionStatus;
+  tool?: string;
+  limit: number;
 }
 
 export default defineBuiltin<Input>({
@@ -11,15 +13,16 @@ export default defineBuiltin<Input>({
   handler: 'list_executions',
   async run(input, ctx) {
     const rows = ctx.runs
-      .list()
-      .filter((e) => !input.status || e.status === input.status)
+      .list({ status: input.status, tool: input.tool, limit: input.limit })
+      .filter((e) => (!input.status || e.status === input.status) && (!input.tool || e.tool === input.tool))
+      .slice(-input.limit)
       .map((e) => ({
         execution_id: e.id,
         tool: e.tool,
         status: e.status,
         phase: phaseText(e),
         duration_ms: e.durationMs() ?? null,
-        lines_total: e.lines.length,
+        lines_total: e.lineCount ?? e.lines.length,
         started_at: e.startedAt ? new Date(e.startedAt).toISOString() : null,
         summary: e.summary ?? '',
         command: e.commandLine.length > 200 ? `${e.commandLine.slice(0, 200)}…` : e.commandLine,

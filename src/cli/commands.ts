@@ -3,6 +3,7 @@ import { analyzeCommand } from './commands/analyze.js';
 import Ask from './commands/ask.js';
 import { compareCommand } from './commands/compare.js';
 import Doctor from './commands/doctor.js';
+import { History, HistoryPrune, SessionImport, SessionShow } from './commands/history.js';
 import PromptsGet from './commands/prompts-get.js';
 import ResourcesRead from './commands/resources-read.js';
 import Serve from './commands/serve.js';
@@ -27,6 +28,10 @@ function buildCommands(): Record<string, Command.Class> {
     'tools:validate': ToolsValidate,
     'resources:read': ResourcesRead,
     'prompts:get': PromptsGet,
+    history: History,
+    'history:prune': HistoryPrune,
+    'session:import': SessionImport,
+    'session:show': SessionShow,
   };
   // analyze and compare write their pictures to files, which a generic tool command cannot.
   const analyze = sharedCore().tool('analyze_output');

@@ -57,13 +57,11 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
     async run(): Promise<void> {
       const { args: parsedArgs, flags: parsed, argv } = await this.parse(ToolCommand);
       const c = core();
-      if (tool.kind.sessionScoped?.(tool) && !c.runner.store.shared) {
-        // Runs live in the process that started them; each CLI command is a new process.
+      if (tool.kind.sessionScoped?.(tool) && !c.runs.shared) {
+        // Without the history, runs live in the process that started them; each CLI command is a new process.
         process.stderr.write(
-          `Error: \`${this.config.bin} ${id}\` cannot see any trace from a terminal: runs live in the process that started them, ` +
-            `and each ${this.config.bin} command is a new process, so it can never see a run of another one. ` +
-            `In a terminal a trace runs in the foreground of its own command (${this.config.bin} exec …, Ctrl-C stops it and prints the maps). ` +
-            `${m.name} is for MCP clients, inside one \`${this.config.bin} serve\` session.\n`,
+          `Error: \`${this.config.bin} ${id}\` cannot see any trace with the history off (--no-history or MCPTRACE_HISTORY=off): runs then live in the process that started them, ` +
+            `and each ${this.config.bin} command is a new process. Drop --no-history (or unset MCPTRACE_HISTORY) so every run is recorded and visible here.\n`,
         );
         process.exitCode = EXIT.input;
         return;
@@ -169,7 +167,7 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
         else if (stream && isExecutionResult(result.structured)) {
           process.stderr.write(`${cliWording(renderExecutionText(result.structured, { omitLines: true, streamed: true }), c)}\n`);
         } else if (result.isError) process.stderr.write(`Error: ${cliWording(result.text, c)}\n`);
-        else process.stdout.write(`${cliWording(result.text, c)}\n`);
+        else process.stdout.write(`${result.verbatim ? result.text.replace(/\n$/, '') : cliWording(result.text, c)}\n`);
         return { result, brokenPipe: out.broken };
       } finally {
         process.off('SIGINT', onSigint);
@@ -263,10 +261,10 @@ export function progressLine(p: Progress): string {
  * Texts are written once, for MCP; a person at a terminal gets the command to type instead of
  * a tool name ("start one with exec_program" reads "start one with mcptrace exec").
  */
-function cliWording(text: string, c: Core): string {
+export function cliWording(text: string, c: Core): string {
   let out = text;
   // Not "(exec_program)" in a run's header: that names the tool that ran.
-  for (const t of c.tools) out = out.replace(new RegExp(`(?<![(])\\b${t.def.name}\\b(?![-/.)])`, 'g'), `mcptrace ${commandId(t.def)}`);
+  for (const t of c.tools) out = out.replace(new RegExp(`(?<![(])\\b${t.def.name}\\b(?![-/.)])`, 'g'), `mcptrace ${commandId(t.def).replace(/:/g, ' ')}`);
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { hostname, release } from 'node:os';
 import { PREFLIGHT_TTL_MS, STREAMED_LIMITS, pageSize, type RunnerSettings } from '../config/defaults.js';
 import type { BuiltinContext, ToolSummary } from '../builtins/builtin.js';
 import { RenderError, type Launch, type Tool } from '../kinds/kind.js';
@@ -15,6 +16,9 @@ import { processExists } from '../runtime/processes.js';
 import { KnowledgeBase, type KnowledgeOptions } from '../knowledge/library.js';
 import { QueueFullError, Runner } from '../runtime/runner.js';
 import type { Spawner } from '../runtime/spawner.js';
+import { HistoryRecorder } from '../history/recorder.js';
+import { RunsWithHistory } from '../history/runs.js';
+import type { LazyHistory } from '../history/open.js';
 import { executionResult, waitForExecution } from '../results/execution-view.js';
 import { errorResult, type CallContext, type ToolResult } from '../results/tool-result.js';
 import { loadPolicy, Policy, type PolicyOptions } from '../policy/policy.js';
@@ -35,6 +39,11 @@ export interface CoreOptions extends LoadOptions {
   policy?: Policy | PolicyOptions;
   /** Where the examples library and the machine's .bt tools are read from. */
   knowledge?: KnowledgeOptions;
+  /**
+   * The run history (opened by the caller: the CLI and the server do, unless --no-history).
+   * Every run is recorded in it, and every tool that takes an execution_id reads it.
+   */
+  history?: LazyHistory;
 }
 
 /** Everything a pre-run hook sees: the tool, its validated input, and what would run. */
@@ -60,6 +69,10 @@ export type PreRunHook = (run: PreRun) => ToolResult | undefined | Promise<ToolR
 export class Core {
   readonly loaded: LoadResult;
   readonly runner: Runner;
+  /** This process's live runs, then the history's: what every tool that takes an execution_id reads. */
+  readonly runs: RunsWithHistory;
+  private recorder?: HistoryRecorder;
+  readonly history?: LazyHistory;
   readonly probes: ProbeCache;
   readonly validator: ProgramValidator;
   readonly policy: Policy;
@@ -74,7 +87,9 @@ export class Core {
     this.loaded = loadTools(opts);
     this.env = opts.env ?? process.env;
     for (const t of this.loaded.tools) this.byName.set(t.def.name, t);
-    this.runner = new Runner(opts.runner ?? {}, { spawner: opts.spawner, store: opts.store });
+    const history = (this.history = opts.history);
+    this.runner = new Runner(opts.runner ?? {}, { spawner: opts.spawner, store: opts.store, idTaken: (id) => history?.()?.idExists(id) ?? false });
+    this.runs = new RunsWithHistory(this.runner, history, history?.enabled ?? false);
     this.checkEnvironment = opts.preflight ?? (() => preflight({ autoMountTracefs: this.runner.options.autoMountTracefs }));
     this.probes = new ProbeCache(() => this.preflight());
     this.validator = new ProgramValidator(() => this.preflight(), this.probes);
@@ -116,7 +131,7 @@ export class Core {
 
   private builtinContext(): BuiltinContext {
     return {
-      runs: this.runner,
+      runs: this.runs,
       probes: this.probes,
       preflight: () => this.preflight(),
       tools: () => this.toolSummaries(),
@@ -128,6 +143,7 @@ export class Core {
       policy: this.policy,
       knowledge: this.knowledge,
       env: this.env,
+      callTool: (name, args, call) => this.callTool(name, args, call),
     };
   }
 
@@ -197,6 +213,18 @@ export class Core {
       warnings,
     });
     if (ctx.tap) exec.streamTo(ctx.tap);
+    this.historyRecorder()?.record(exec, {
+      id: exec.id,
+      tool: tool.def.name,
+      input,
+      program: launch.program,
+      argv: spec.argv,
+      bpftraceVersion: pre.features.version,
+      kernel: release(),
+      host: hostname(),
+      policyVerdict: warnings.length ? 'warn' : 'allow',
+      session: ctx.session,
+    });
     if (input.wait || ctx.signal?.aborted) {
       await waitForExecution(exec, ctx, { onAbort: () => this.runner.stop(exec, 'cancel') });
     }
@@ -251,6 +279,12 @@ export class Core {
     return undefined;
   }
 
+  private historyRecorder(): HistoryRecorder | undefined {
+    const store = this.runs.history;
+    if (store && this.recorder?.store !== store) this.recorder = new HistoryRecorder(store);
+    return this.recorder;
+  }
+
   /**
    * Loads what the first run needs (execa, the bpftrace decoder) in the background, so that run
    * does not pay for it; start-up, which most server launches are, never does.
@@ -262,6 +296,8 @@ export class Core {
 
   async shutdown(): Promise<void> {
     await this.runner.shutdown();
+    this.recorder?.close();
+    this.history?.close();
   }
 }
 

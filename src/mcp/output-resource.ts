@@ -19,8 +19,9 @@ function pageParam(url: URL, name: string, fallback: number, max: number): numbe
 export async function readOutputPage(core: Core, uri: string, url: URL, notFound: (uri: string, how: string) => McpError): Promise<ReadResourceResult> {
   const [id, what] = url.pathname.replace(/^\//, '').split('/');
   if (what !== 'output') throw notFound(uri, "a run's output is mcptrace://executions/{id}/output");
-  const exec = core.runner.get(id);
-  if (!exec) throw notFound(uri, `no run "${id}" in this session (list_executions shows them; finished runs are forgotten past the retention limits)`);
+  const exec = core.runs.find(id);
+  if (!exec)
+    throw notFound(uri, `no run "${id}" in this session or the history (list_executions shows them; finished runs are forgotten past the retention limits)`);
   let offset: number;
   let limit: number;
   try {

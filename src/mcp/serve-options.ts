@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { RUNNER_DEFAULTS, RUNNER_ENV, type RunnerSettings } from '../config/defaults.js';
 import type { CoreOptions } from '../core/core.js';
 import { SAFETY_LEVELS } from '../policy/policy.js';
+import { HISTORY_FLAGS, historySettingsFrom, lazyHistory, type HistoryFlagValues } from '../history/open.js';
 
 interface IntOption {
   type: 'integer';
@@ -33,7 +34,13 @@ interface StringOption {
   helpValue?: string;
   choices?: readonly string[];
 }
-export type ServeOption = IntOption | BoolOption | DirsOption | ListOption | StringOption;
+/** One of the history's flags (HISTORY_FLAGS): it reaches the core as the history settings. */
+interface HistoryOption {
+  type: 'history';
+  kind: 'string' | 'boolean' | 'integer';
+  description: string;
+}
+export type ServeOption = IntOption | BoolOption | DirsOption | ListOption | StringOption | HistoryOption;
 
 /**
  * The toolsets an MCP client sees by default: the raw bpftrace tools and the built-ins, among
@@ -111,14 +118,21 @@ export const SERVE_OPTIONS: Record<string, ServeOption> = {
     description:
       'How much programs may do: strict (read-only observability), standard, permissive (anything bpftrace accepts with --unsafe). Default standard, or $MCPTRACE_SAFETY_LEVEL.',
   },
+  ...Object.fromEntries(
+    Object.entries(HISTORY_FLAGS).map(([name, f]) => [name, { type: 'history', kind: f.kind, description: f.description } satisfies HistoryOption]),
+  ),
 };
+
+const historyValues = (v: ServeValues): HistoryFlagValues => Object.fromEntries(Object.keys(HISTORY_FLAGS).map((n) => [n, v[n]])) as HistoryFlagValues;
 
 export type ServeValues = Record<string, string | boolean | string[] | number | undefined>;
 
 export function toCoreOptions(v: ServeValues): CoreOptions {
+  // Checked by parseServeArgv (and oclif's integer flags) before this is called.
+  const history = historySettingsFrom(historyValues(v));
   const runner: Partial<RunnerSettings> = {};
   for (const [name, o] of Object.entries(SERVE_OPTIONS)) {
-    if (o.type === 'dirs' || o.type === 'list' || o.type === 'string' || v[name] === undefined) continue;
+    if (o.type === 'dirs' || o.type === 'list' || o.type === 'string' || o.type === 'history' || v[name] === undefined) continue;
     // A boolean flag only turns a setting on; its absence leaves the variable or default.
     if (o.type === 'boolean') {
       if (v[name]) (runner as Record<string, boolean>)[o.setting] = true;
@@ -128,6 +142,7 @@ export function toCoreOptions(v: ServeValues): CoreOptions {
     toolsDirs: (v['tools-dir'] as string[] | undefined) ?? [],
     runner,
     policy: { file: v.policy as string | undefined, level: v['safety-level'] as string | undefined },
+    history: history && 'enabled' in history ? lazyHistory(history, (m) => process.stderr.write(`mcptrace: ${m}\n`)) : undefined,
   };
 }
 
@@ -146,7 +161,9 @@ export function parseServeArgv(argv: string[]): { values: ServeValues } | { erro
   const options = Object.fromEntries(
     Object.entries(SERVE_OPTIONS).map(([name, o]) => [
       name,
-      o.type === 'boolean' ? { type: 'boolean' as const } : { type: 'string' as const, multiple: o.type === 'dirs' },
+      o.type === 'boolean' || (o.type === 'history' && o.kind === 'boolean')
+        ? { type: 'boolean' as const }
+        : { type: 'string' as const, multiple: o.type === 'dirs' },
     ]),
   );
   let parsed;
@@ -170,5 +187,7 @@ export function parseServeArgv(argv: string[]): { values: ServeValues } | { erro
     if (!Number.isInteger(n) || n < o.min || n > o.max) return { error: `--${name} must be an integer from ${o.min} to ${o.max}, got "${String(raw)}"` };
     values[name] = n;
   }
+  const history = historySettingsFrom(historyValues(values));
+  if ('error' in history) return { error: history.error };
   return { values };
 }

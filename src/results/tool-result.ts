@@ -18,6 +18,8 @@ export interface ToolResult<S extends object = Record<string, unknown>> {
   debug?: string;
   /** Resources the result points at (e.g. a run's whole output); MCP sends them as resource_link items. */
   links?: ResourceLinkItem[];
+  /** The text is a file's content (an exported session): a terminal prints it as is, never reworded. */
+  verbatim?: boolean;
   /** Pictures and files that go with the result (analyze_output's charts). */
   attachments?: Attachment[];
 }
@@ -70,4 +72,6 @@ export interface CallContext {
   noDeadline?: boolean;
   /** The MCP client's model, when it declared sampling (generate_program's fallback). */
   sample?: SampleFn;
+  /** The saved session this call replays (run_session): the history records the run under it. */
+  session?: string;
 }

@@ -22,7 +22,11 @@ export interface CompileError {
   suggestion: string | null;
 }
 
-export type ExecutionStatus = 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'timed_out';
+/**
+ * `interrupted` is only ever read from the history: the process that ran the run ended (a crash,
+ * a SIGKILL) before it did, so its last recorded output is all there is.
+ */
+export type ExecutionStatus = 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'timed_out' | 'interrupted';
 export type StopReason = 'stop' | 'cancel' | 'timeout' | 'duration' | 'shutdown';
 
 /** What is happening inside a status. */
@@ -40,7 +44,7 @@ export type ExecutionPhase =
   | 'ended-killed'
   | 'ended-error';
 
-export const FINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(['completed', 'failed', 'stopped', 'timed_out']);
+export const FINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(['completed', 'failed', 'stopped', 'timed_out', 'interrupted']);
 
 export interface StderrLine {
   text: string;
@@ -140,6 +144,14 @@ export interface LineRow {
   row: Row;
 }
 
+/** A run as every reader sees it: a live Execution of this process, or one read from the history. */
+export interface RunState extends ExecutionState {
+  readonly finished: boolean;
+  /** How many lines it has, when `lines` was left out (a listing of stored runs). */
+  readonly lineCount?: number;
+  durationMs(now?: number): number | undefined;
+}
+
 /** A serialisable snapshot of a run (for a store that outlives the process). */
 export type ExecutionRecord = Omit<ExecutionState, 'maps' | 'mapPrints'> & {
   maps: TypedMap[];
@@ -156,7 +168,7 @@ export const durationMs = (s: Pick<ExecutionState, 'startedAt' | 'endedAt'>, now
  * only through the methods below, which the process lifecycle and the runner call; readers
  * see ExecutionState. Emits 'change' on every update and 'end' once.
  */
-export class Execution extends EventEmitter implements ExecutionState {
+export class Execution extends EventEmitter implements RunState {
   readonly createdAt = Date.now();
   private s: {
     status: ExecutionStatus;
@@ -532,7 +544,7 @@ export class Execution extends EventEmitter implements ExecutionState {
    * Sets the final status once: the final map output is pinned first (maps cut by the caps
    * are appended past them), so every reader of a finished run sees it.
    */
-  finish(status: Exclude<ExecutionStatus, 'queued' | 'running'>, error?: string, hint?: string, errors?: readonly CompileError[]): void {
+  finish(status: Exclude<ExecutionStatus, 'queued' | 'running' | 'interrupted'>, error?: string, hint?: string, errors?: readonly CompileError[]): void {
     if (this.finished) return;
     for (const [name, lines] of this.mapsMissingFromLines) {
       this.prints.set(this.out.length, { map: this.typedMaps.get(name)!, count: lines.length });
@@ -560,7 +572,8 @@ export class Execution extends EventEmitter implements ExecutionState {
     this.finish(reason === 'timeout' ? 'timed_out' : 'stopped');
   }
 
-  toRecord(): ExecutionRecord {
+  /** With `lines: false` the lines are left out (empty): the history appends them in batches instead. */
+  toRecord(opts: { lines?: boolean } = {}): ExecutionRecord {
     return {
       id: this.id,
       tool: this.tool,
@@ -573,7 +586,7 @@ export class Execution extends EventEmitter implements ExecutionState {
       preRunWarnings: [...this.preRunWarnings],
       runWarnings: [...this.warned],
       refusedProviders: structuredClone(this.refused),
-      lines: [...this.out],
+      lines: opts.lines === false ? [] : [...this.out],
       droppedLines: this.dropped.lines,
       droppedBytes: this.dropped.bytes,
       stderr: this.errs.map((l) => ({ ...l })),

@@ -25,6 +25,8 @@ export interface RunRequest {
 export interface RunnerDeps {
   store?: ExecutionStore;
   spawner?: Spawner;
+  /** Whether an id is already used by a run another process or an earlier start recorded. */
+  idTaken?: (id: string) => boolean;
 }
 
 /** Owns every execution: the queue that limits them and the store that remembers them. */
@@ -33,6 +35,7 @@ export class Runner {
   readonly store: ExecutionStore;
   private readonly spawner: Spawner;
   private readonly queue: PQueue;
+  private readonly idTaken: (id: string) => boolean;
   /** The whole output of runs that overflowed their caps, file-backed, readable in pages. */
   readonly outputs = new OutputFiles();
   private seq = 0;
@@ -41,6 +44,7 @@ export class Runner {
     this.options = runnerSettings(options);
     this.store = deps.store ?? new MemoryExecutionStore();
     this.spawner = deps.spawner ?? processSpawner;
+    this.idTaken = deps.idTaken ?? (() => false);
     this.queue = new PQueue({ concurrency: this.options.concurrency });
   }
 
@@ -55,7 +59,7 @@ export class Runner {
           'Stop one with stop_execution, or wait for one to finish (list_executions shows them).',
       );
     }
-    const id = `exec-${(++this.seq).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+    const id = this.newId();
     const exec = new Execution(id, req.tool, req.limits, req.spec.argv.join(' '), req.variant, req.summary);
     if (req.attemptOf) exec.linkAttempt(req.attemptOf, this.store.get(req.attemptOf)?.attempt);
     if (req.warnings?.length) exec.preRunWarnings = [...req.warnings];
@@ -67,6 +71,18 @@ export class Runner {
     if (this.queue.pending + this.queue.size < this.options.concurrency) exec.spawning();
     void this.queue.add(() => runProcess(exec, req.spec, { graceMs: this.options.graceMs, spawner: this.spawner }));
     return exec;
+  }
+
+  /**
+   * Unique across restarts and across processes that share a history: the millisecond clock and
+   * a counter make it new for this process, the random tail for another started the same
+   * millisecond, and the history is asked in case the clock went back.
+   */
+  private newId(): string {
+    for (;;) {
+      const id = `exec-${Date.now().toString(36)}${(++this.seq % 1296).toString(36).padStart(2, '0')}${Math.random().toString(36).slice(2, 5).padEnd(3, '0')}`;
+      if (!this.store.get(id) && !this.idTaken(id)) return id;
+    }
   }
 
   get(id: string): Execution | undefined {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
+import { runCli } from '../helpers/cli.js';
 import { REPO } from '../helpers/mcp.js';
 
 const run = (args: string[]) => runCommand(args, { root: REPO });
@@ -39,13 +40,13 @@ describe('generated commands', () => {
     process.exitCode = 0;
   });
 
-  it('result, stop and ps say plainly that a terminal cannot see runs of another process', async () => {
+  it('with --no-history, result, stop and ps say plainly that a terminal cannot see runs of another process', async () => {
+    // A process of its own: the CLI reads --no-history from its argv once, at start-up.
     for (const argv of [['ps'], ['result', 'exec-1abcd'], ['stop', 'exec-1abcd']]) {
-      const { stderr } = await run(argv);
-      expect(stderr).toContain(`\`mcptrace ${argv[0]}\` cannot see any trace from a terminal`);
-      expect(stderr).toContain('mcptrace exec');
-      expect(process.exitCode).toBe(2);
-      process.exitCode = 0;
+      const cli = runCli([...argv, '--no-history']);
+      expect(await cli.exited).toBe(2);
+      expect(cli.stderr()).toContain(`\`mcptrace ${argv[0]}\` cannot see any trace with the history off`);
+      expect(cli.stderr()).toContain('Drop --no-history');
     }
   });
 

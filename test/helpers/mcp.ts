@@ -1,6 +1,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const REPO = path.resolve(__dirname, '../..');
@@ -14,13 +16,20 @@ export interface TestServer {
   close: () => Promise<void>;
 }
 
-/** Spawns the built server over real stdio, as an MCP client would. */
+/**
+ * Spawns the built server over real stdio, as an MCP client would. Each server has a history of
+ * its own (as each had its own memory before there was one), unless the test gives one.
+ */
 export async function startServer(args: string[] = [], env: Record<string, string> = {}, wrapper: string[] = []): Promise<TestServer> {
   const argv = [...wrapper, process.execPath, BIN, 'serve', ...args];
   const transport = new StdioClientTransport({
     command: argv[0],
     args: argv.slice(1),
-    env: { ...(process.env as Record<string, string>), ...env },
+    env: {
+      ...(process.env as Record<string, string>),
+      MCPTRACE_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'mcptrace-test-server-')),
+      ...env,
+    },
     stderr: 'pipe',
   });
   let stderr = '';

@@ -7,15 +7,19 @@ import { SERVE_OPTIONS, toCoreOptions, toolsetsFrom } from '../../mcp/serve-opti
 const flags: Record<string, any> = Object.fromEntries(
   Object.entries(SERVE_OPTIONS).map(([name, o]) => [
     name,
-    o.type === 'boolean'
+    o.type === 'boolean' || (o.type === 'history' && o.kind === 'boolean')
       ? Flags.boolean({ description: o.description })
-      : o.type === 'dirs'
-        ? Flags.string({ description: o.description, multiple: true, helpValue: 'dir' })
-        : o.type === 'list'
-          ? Flags.string({ description: o.description, helpValue: 'set,...' })
-          : o.type === 'string'
-            ? Flags.string({ description: o.description, helpValue: o.helpValue, options: o.choices ? [...o.choices] : undefined })
-            : Flags.integer({ description: o.description, min: o.min, max: o.max }),
+      : o.type === 'history'
+        ? o.kind === 'integer'
+          ? Flags.integer({ description: o.description, min: 1 })
+          : Flags.string({ description: o.description, helpValue: 'dir' })
+        : o.type === 'dirs'
+          ? Flags.string({ description: o.description, multiple: true, helpValue: 'dir' })
+          : o.type === 'list'
+            ? Flags.string({ description: o.description, helpValue: 'set,...' })
+            : o.type === 'string'
+              ? Flags.string({ description: o.description, helpValue: o.helpValue, options: o.choices ? [...o.choices] : undefined })
+              : Flags.integer({ description: o.description, min: o.min, max: o.max }),
   ]),
 );
 

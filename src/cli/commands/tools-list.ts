@@ -13,7 +13,7 @@ export default class ToolsList extends BaseCommand {
     const rows = core.tools.map(({ def: m }) => ({
       name: m.name,
       kind: m.kind,
-      command: commandId(m),
+      command: commandId(m).replace(/:/g, ' '),
       title: m.title,
       description: m.description,
       file: m.file,
