@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { FINAL_STATUSES, durationMs, type Execution, type RunState, type StopReason } from '../runtime/execution.js';
 import { processExists } from '../runtime/processes.js';
 import type { Runner } from '../runtime/runner.js';
@@ -95,6 +96,8 @@ export class RunsWithHistory {
   stopElsewhere(run: RunState): string | undefined {
     if (!isStored(run)) return 'it is a run of this process';
     if (run.finished) return undefined;
+    // A shared state directory (NFS) may hold another machine's runs: its pids mean nothing here.
+    if (run.host !== hostname()) return `it runs on ${run.host}; stop it there (mcptrace stop ${run.id})`;
     if (!processExists(run.ownerPid))
       return `the process that ran it (pid ${run.ownerPid}) is gone; the run will be marked interrupted the next time mcptrace starts`;
     if (!run.pid) return `it has not started yet in process ${run.ownerPid}: stop it there, or try again in a moment`;
