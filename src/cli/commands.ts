@@ -1,6 +1,7 @@
 import type { Command } from '@oclif/core';
 import { analyzeCommand } from './commands/analyze.js';
 import Ask from './commands/ask.js';
+import { Audit } from './commands/audit.js';
 import { compareCommand } from './commands/compare.js';
 import Doctor from './commands/doctor.js';
 import { History, HistoryPrune, SessionImport, SessionShow } from './commands/history.js';
@@ -8,6 +9,7 @@ import PromptsGet from './commands/prompts-get.js';
 import ResourcesRead from './commands/resources-read.js';
 import Serve from './commands/serve.js';
 import Setup from './commands/setup.js';
+import { TokenCreate, TokenList, TokenRevoke } from './commands/token.js';
 import ToolsList from './commands/tools-list.js';
 import ToolsValidate from './commands/tools-validate.js';
 import { sharedCore } from './shared-core.js';
@@ -32,6 +34,10 @@ function buildCommands(): Record<string, Command.Class> {
     'history:prune': HistoryPrune,
     'session:import': SessionImport,
     'session:show': SessionShow,
+    'token:create': TokenCreate,
+    'token:list': TokenList,
+    'token:revoke': TokenRevoke,
+    audit: Audit,
   };
   // analyze and compare write their pictures to files, which a generic tool command cannot.
   const analyze = sharedCore().tool('analyze_output');

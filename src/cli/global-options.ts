@@ -1,6 +1,8 @@
 import { Flags } from '@oclif/core';
 import type { CoreOptions } from '../core/core.js';
+import { openAudit } from '../history/audit.js';
 import { HISTORY_FLAGS, historySettingsFrom, lazyHistory, type HistoryFlagValues } from '../history/open.js';
+import { defaultStateDir } from '../history/paths.js';
 
 /** The flags every command takes; BaseCommand declares them once as oclif baseFlags. */
 export const GLOBAL_FLAGS = {
@@ -8,6 +10,10 @@ export const GLOBAL_FLAGS = {
   'tools-dir': Flags.string({ description: 'Also load tool manifests from this directory.', multiple: true, helpValue: 'dir' }),
   debug: Flags.boolean({ description: 'Show stack traces for internal errors.' }),
   'state-dir': Flags.string({ description: HISTORY_FLAGS['state-dir'].description, helpValue: 'dir', helpGroup: 'HISTORY' }),
+  yes: Flags.boolean({
+    description:
+      'Answer yes when the safety policy asks a person to confirm a run (a script has no terminal to ask on). Not at safety level strict, where a person must answer.',
+  }),
   'no-history': Flags.boolean({ description: HISTORY_FLAGS['no-history'].description, helpGroup: 'HISTORY' }),
   'history-max-runs': Flags.integer({ description: HISTORY_FLAGS['history-max-runs'].description, min: 1, helpGroup: 'HISTORY' }),
   'history-max-age': Flags.integer({ description: HISTORY_FLAGS['history-max-age'].description, min: 1, helpValue: 'days', helpGroup: 'HISTORY' }),
@@ -47,5 +53,9 @@ export function historyFromArgv(argv: string[] = process.argv, env: NodeJS.Proce
 }
 
 export function coreOptionsFromArgv(argv: string[] = process.argv): CoreOptions {
-  return { toolsDirs: toolsDirsFromArgv(argv), history: historyFromArgv(argv) };
+  const history = historyFromArgv(argv);
+  const dir = argvFlag(argv, 'state-dir');
+  const stateDir = typeof dir === 'string' && dir ? dir : defaultStateDir();
+  // A command's calls are audited as a server's are (mcptrace audit reads both); nothing opens until one is made.
+  return { toolsDirs: toolsDirsFromArgv(argv), history, audit: openAudit({ history: history?.enabled ? history : undefined, stateDir }) };
 }

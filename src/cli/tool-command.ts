@@ -6,6 +6,7 @@ import type { ToolDefinition } from '../manifest/types.js';
 import { isExecutionResult, renderExecutionText } from '../results/execution-view.js';
 import type { CallContext, Progress, ToolResult } from '../results/tool-result.js';
 import { BaseCommand } from './base-command.js';
+import { cliCaller, terminalConfirm } from './confirm.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { flagsFromSchema, kebab } from './schema-flags.js';
 import { sharedCore } from './shared-core.js';
@@ -112,6 +113,7 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
         Boolean(parsed.json),
         Boolean((parsed as { table?: boolean }).table),
         noDeadline,
+        Boolean((parsed as { yes?: boolean }).yes),
       );
       if (parsed.debug && result.debug) process.stderr.write(`${result.debug}\n`);
       process.exitCode = brokenPipe ? EXIT.brokenPipe : exitCodeFor(result);
@@ -123,6 +125,7 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
       json: boolean,
       table: boolean,
       noDeadline: boolean,
+      yes: boolean,
     ): Promise<{ result: ToolResult; brokenPipe: boolean }> {
       const c = core();
       const abort = new AbortController();
@@ -146,7 +149,17 @@ export function commandForTool(tool: Tool, core: () => Core = sharedCore): Comma
         }
       };
       process.on('SIGINT', onSigint);
-      const ctx: CallContext = { signal: abort.signal, noDeadline };
+      const ask = terminalConfirm({ yes });
+      const ctx: CallContext = {
+        signal: abort.signal,
+        noDeadline,
+        caller: cliCaller(),
+        // The question needs the terminal line the spinner draws on.
+        confirm: async (req) => {
+          spinner.stop();
+          return ask(req);
+        },
+      };
       if (stream && !json) {
         // bpftrace's own format by default, so scripts and stackcollapse-bpftrace.pl read it as
         // they read bpftrace; the aligned tables are for eyes only. Every line goes out, however

@@ -8,7 +8,7 @@ import { loadExeca } from '../runtime/subprocess.js';
 import type { EnvironmentCheck } from '../runtime/environment-checks.js';
 import { EnvironmentError, preflight, type Preflight } from '../runtime/environment.js';
 import type { ExecutionStore } from '../runtime/execution-store.js';
-import type { RefusedProvider } from '../runtime/execution.js';
+import { FINAL_STATUSES, type Execution, type RefusedProvider } from '../runtime/execution.js';
 import { providerFallback, type NextProvider } from '../runtime/fallback.js';
 import type { LaunchSpec } from '../runtime/process-lifecycle.js';
 import { ProbeCache } from '../runtime/probe-cache.js';
@@ -44,6 +44,35 @@ export interface CoreOptions extends LoadOptions {
    * Every run is recorded in it, and every tool that takes an execution_id reads it.
    */
   history?: LazyHistory;
+  /** Where every call is recorded (who, what, the verdict, the outcome): the server's audit log. */
+  audit?: AuditSink;
+}
+
+/** One call as the audit log records it (src/history/audit.ts stores it). */
+export interface AuditRecord {
+  at: string;
+  who: string;
+  via: 'http' | 'stdio' | 'cli';
+  remote?: string;
+  tool: string;
+  args?: Record<string, unknown>;
+  program?: string;
+  argv?: string[];
+  verdict?: string;
+  outcome: string;
+  executionId?: string;
+  durationMs?: number;
+}
+
+export interface AuditSink {
+  record(entry: AuditRecord): void;
+}
+
+/** What a run tells the audit of its call: what ran and what the policy said. */
+interface RunNote {
+  program?: string;
+  argv?: string[];
+  verdict?: string;
 }
 
 /** Everything a pre-run hook sees: the tool, its validated input, and what would run. */
@@ -53,6 +82,10 @@ export interface PreRun {
   launch: Launch;
   /** A hook that lets the run go may still say something: it shows in the run's warnings. */
   warn(message: string): void;
+  /** Asks a person to approve the run (the call's CallContext.confirm). */
+  confirm?: CallContext['confirm'];
+  /** A hook names the verdict it reached (allow, warn, confirmed, refuse...) for the audit log. */
+  verdict?(verdict: string): void;
 }
 
 /**
@@ -82,12 +115,16 @@ export class Core {
   private readonly hooks: PreRunHook[] = [];
   private readonly checkEnvironment: () => Promise<Preflight>;
   private lastPreflight?: { at: number; result: Promise<Preflight> };
+  private readonly audit?: AuditSink;
+  /** Each caller's running runs, for the per-caller quota (Caller.maxRuns). */
+  private readonly running = new Map<string, Set<string>>();
 
   constructor(opts: CoreOptions = {}) {
     this.loaded = loadTools(opts);
     this.env = opts.env ?? process.env;
     for (const t of this.loaded.tools) this.byName.set(t.def.name, t);
     const history = (this.history = opts.history);
+    this.audit = opts.audit;
     this.runner = new Runner(opts.runner ?? {}, { spawner: opts.spawner, store: opts.store, idTaken: (id) => history?.()?.idExists(id) ?? false });
     this.runs = new RunsWithHistory(this.runner, history, history?.enabled ?? false);
     this.checkEnvironment = opts.preflight ?? (() => preflight({ autoMountTracefs: this.runner.options.autoMountTracefs }));
@@ -158,6 +195,30 @@ export class Core {
   }
 
   async callTool(name: string, args: unknown, ctx: CallContext = {}): Promise<ToolResult> {
+    if (!this.audit || !ctx.caller) return this.dispatch(name, args, ctx, {});
+    const started = Date.now();
+    const note: RunNote = {};
+    const r = await this.dispatch(name, args, ctx, note);
+    const caller = ctx.caller;
+    const id = (r.structured as { execution_id?: unknown }).execution_id;
+    this.audit.record({
+      at: new Date(started).toISOString(),
+      who: caller.who,
+      via: caller.via,
+      remote: caller.remote,
+      tool: name,
+      args: args && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, unknown>) : undefined,
+      program: note.program,
+      argv: note.argv,
+      verdict: note.verdict,
+      outcome: r.confirm ? 'asked' : r.isError ? `error:${r.errorKind ?? 'failed'}` : 'ok',
+      executionId: typeof id === 'string' ? id : undefined,
+      durationMs: Date.now() - started,
+    });
+    return r;
+  }
+
+  private async dispatch(name: string, args: unknown, ctx: CallContext, note: RunNote): Promise<ToolResult> {
     const tool = this.byName.get(name);
     if (!tool) return errorResult(`unknown tool "${name}"; available tools: ${[...this.byName.keys()].join(', ')}`, 'not_found');
     let checked: ReturnType<Tool['validateInput']>;
@@ -174,7 +235,7 @@ export class Core {
     const input = checked.value;
     try {
       if (!tool.kind.runnable) return await tool.kind.call(tool, input, this.builtinContext(), ctx);
-      return await this.run(tool, input, ctx);
+      return await this.run(tool, input, ctx, note);
     } catch (e) {
       if (e instanceof EnvironmentError) return errorResult(e.message, 'environment');
       if (e instanceof RenderError || e instanceof QueueFullError) return errorResult(e.message, 'input');
@@ -188,15 +249,23 @@ export class Core {
     }
   }
 
-  private async run(tool: Tool, input: Record<string, unknown>, ctx: CallContext): Promise<ToolResult> {
+  private async run(tool: Tool, input: Record<string, unknown>, ctx: CallContext, note: RunNote): Promise<ToolResult> {
     if (!tool.kind.runnable) throw new Error(`${tool.def.name} is not runnable`);
-    const refused = this.checkRunInput(tool, input);
-    if (refused) return errorResult(refused, 'input');
+    const bad = this.checkRunInput(tool, input);
+    if (bad) return errorResult(bad, 'input');
+    const denied = this.checkCaller(tool, input, ctx);
+    if (denied) {
+      note.verdict = 'quota';
+      return errorResult(denied, 'policy');
+    }
     const pre = await this.preflight();
     const launch = tool.kind.launch(tool, input, pre);
+    note.program = launch.program;
+    note.argv = launch.spec.argv;
     const warnings: string[] = [];
+    const verdict = (v: string) => (note.verdict = v);
     for (const hook of this.hooks) {
-      const refused = await hook({ tool, input, launch, warn: (m) => warnings.push(m) });
+      const refused = await hook({ tool, input, launch, warn: (m) => warnings.push(m), confirm: ctx.confirm, verdict });
       if (refused) return refused;
     }
     if (input.dry_run) return dryRunResult(tool, launch);
@@ -222,9 +291,10 @@ export class Core {
       bpftraceVersion: pre.features.version,
       kernel: release(),
       host: hostname(),
-      policyVerdict: warnings.length ? 'warn' : 'allow',
+      policyVerdict: note.verdict ?? (warnings.length ? 'warn' : 'allow'),
       session: ctx.session,
     });
+    this.holdFor(ctx.caller, exec);
     if (input.wait || ctx.signal?.aborted) {
       await waitForExecution(exec, ctx, { onAbort: () => this.runner.stop(exec, 'cancel') });
     }
@@ -247,10 +317,39 @@ export class Core {
       const launched = kind.fallback!(tool, input, pre, refused.variant);
       if (!launched?.variant) return undefined;
       const warnings: string[] = [];
-      for (const hook of this.hooks) if (await hook({ tool, input, launch: launched, warn: (m) => warnings.push(m) })) return undefined;
+      for (const hook of this.hooks) if (await hook({ tool, input, launch: launched, warn: (m) => warnings.push(m), confirm: ctx.confirm })) return undefined;
       return { spec: this.runSpec(tool, input, launched, pre, ctx), variant: launched.variant, warnings };
     };
     return { ...spec, fallback: providerFallback(spec, next) };
+  }
+
+  /**
+   * What the caller may do: `unsafe` (bpftrace --unsafe) needs the trace:admin scope, and a caller
+   * with a run quota may not start one more past it. Callers without these limits (the CLI, stdio,
+   * library use) pass.
+   */
+  private checkCaller(tool: Tool, input: Record<string, unknown>, ctx: CallContext): string | undefined {
+    const caller = ctx.caller;
+    if (!caller) return undefined;
+    if (input.unsafe === true && caller.admin === false)
+      return `${tool.def.name} with unsafe: true needs the trace:admin scope, and ${caller.who} does not have it. Run it without unsafe, or ask the server's operator for a token with trace:admin (mcptrace token create NAME --scopes trace:read,trace:run,trace:admin).`;
+    const mine = this.running.get(caller.who);
+    if (caller.maxRuns !== undefined && mine && mine.size >= caller.maxRuns)
+      return `${caller.who} already has ${mine.size} run${mine.size === 1 ? '' : 's'} running, the most this caller may have at once (${caller.maxRuns}). Stop one with stop_execution (running: ${[...mine].join(', ')}), or wait for one to end.`;
+    return undefined;
+  }
+
+  /** Counts a run against its caller's quota until it ends. */
+  private holdFor(caller: CallContext['caller'], exec: Execution): void {
+    if (!caller || FINAL_STATUSES.has(exec.status)) return;
+    let mine = this.running.get(caller.who);
+    if (!mine) this.running.set(caller.who, (mine = new Set()));
+    const held = mine;
+    held.add(exec.id);
+    exec.once('end', () => {
+      held.delete(exec.id);
+      if (!held.size && this.running.get(caller.who) === held) this.running.delete(caller.who);
+    });
   }
 
   /** Checks every run's common inputs before anything starts: a deadline within the maximum, a live pid. */

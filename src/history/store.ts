@@ -352,6 +352,15 @@ export class HistoryStore {
   }
 
   /**
+   * This history's connection and retention, for a module that keeps its own table in the same
+   * file (the audit log, audit.ts): one connection per process, so its writes queue behind ours
+   * instead of contending for the lock from a second one. Undefined once degraded or closed.
+   */
+  connection(): { db: Database.Database; retention: Readonly<Retention> } | undefined {
+    return this.reason || this.closed ? undefined : { db: this.db, retention: this.retention };
+  }
+
+  /**
    * Runs `fn` in a write transaction (BEGIN IMMEDIATE: the lock is taken up front, so a
    * transaction never fails half-way on another writer). Returns undefined when nothing was
    * written: history degraded, or the batch was dropped after SQLITE_BUSY.

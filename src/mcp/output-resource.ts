@@ -1,4 +1,4 @@
-import type { McpError, ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ProtocolError, ReadResourceResult } from '@modelcontextprotocol/server';
 import type { Core } from '../core/core.js';
 
 const DEFAULT_PAGE = 1000;
@@ -16,7 +16,7 @@ function pageParam(url: URL, name: string, fallback: number, max: number): numbe
  * mcptrace://executions/{id}/output?offset=&limit=: one page of a run's whole output. From the
  * overflow file when the run outgrew its caps, else from memory, which then holds every line.
  */
-export async function readOutputPage(core: Core, uri: string, url: URL, notFound: (uri: string, how: string) => McpError): Promise<ReadResourceResult> {
+export async function readOutputPage(core: Core, uri: string, url: URL, notFound: (uri: string, how: string) => ProtocolError): Promise<ReadResourceResult> {
   const [id, what] = url.pathname.replace(/^\//, '').split('/');
   if (what !== 'output') throw notFound(uri, "a run's output is mcptrace://executions/{id}/output");
   const exec = core.runs.find(id);

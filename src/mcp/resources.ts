@@ -1,14 +1,4 @@
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import {
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  McpError,
-  ReadResourceRequestSchema,
-  type ReadResourceResult,
-  type Resource,
-} from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, type ReadResourceResult, type Resource, type Server } from '@modelcontextprotocol/server';
 import type { Core } from '../core/core.js';
 import { documents, readDocument } from '../knowledge/documents.js';
 import { PROMPTS, promptText } from '../knowledge/prompts.js';
@@ -20,7 +10,7 @@ import { readOutputPage } from './output-resource.js';
 /** JSON-RPC code for a resource that does not exist (MCP specification). */
 const RESOURCE_NOT_FOUND = -32002;
 
-const notFound = (uri: string, how: string) => new McpError(RESOURCE_NOT_FOUND, `resource ${uri} does not exist: ${how}`, { uri });
+const notFound = (uri: string, how: string) => new ProtocolError(RESOURCE_NOT_FOUND, `resource ${uri} does not exist: ${how}`, { uri });
 
 export const TEMPLATES = [
   {
@@ -117,7 +107,7 @@ export async function listResources(core: Core): Promise<Resource[]> {
   return [...docs, ...examples];
 }
 
-/** One resource by URI; an unknown one is an McpError that says what exists. */
+/** One resource by URI; an unknown one is a ProtocolError that says what exists. */
 export async function readResource(core: Core, uri: string): Promise<ReadResourceResult> {
   let url: URL;
   try {
@@ -152,23 +142,23 @@ export async function readResource(core: Core, uri: string): Promise<ReadResourc
 
 export const listPrompts = () => PROMPTS.map((p) => ({ name: p.name, title: p.title, description: p.description, arguments: p.arguments }));
 
-/** A workflow prompt filled in; an unknown name or a missing argument is an McpError saying which. */
+/** A workflow prompt filled in; an unknown name or a missing argument is a ProtocolError saying which. */
 export function getPrompt(
   name: string,
   args: Record<string, string> = {},
 ): { description: string; messages: { role: 'user'; content: { type: 'text'; text: string } }[] } {
   const p = PROMPTS.find((x) => x.name === name);
-  if (!p) throw new McpError(-32602, `unknown prompt "${name}"; the prompts are ${PROMPTS.map((x) => x.name).join(', ')}`);
+  if (!p) throw new ProtocolError(-32602, `unknown prompt "${name}"; the prompts are ${PROMPTS.map((x) => x.name).join(', ')}`);
   const missing = p.arguments.filter((a) => a.required && !args[a.name]?.trim());
-  if (missing.length) throw new McpError(-32602, `prompt ${p.name} needs ${missing.map((a) => `"${a.name}" (${a.description})`).join(' and ')}`);
+  if (missing.length) throw new ProtocolError(-32602, `prompt ${p.name} needs ${missing.map((a) => `"${a.name}" (${a.description})`).join(' and ')}`);
   return { description: p.description, messages: [{ role: 'user', content: { type: 'text', text: promptText(p, args) } }] };
 }
 
 /** Resources and prompts: the examples, probes, our guides, run outputs, and the workflows. */
 export function registerKnowledge(server: Server, core: Core): void {
-  server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: await listResources(core) }));
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: TEMPLATES }));
-  server.setRequestHandler(ReadResourceRequestSchema, async (request) => readResource(core, request.params.uri));
-  server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: listPrompts() }));
-  server.setRequestHandler(GetPromptRequestSchema, async (request) => getPrompt(request.params.name, request.params.arguments ?? {}));
+  server.setRequestHandler('resources/list', async () => ({ resources: await listResources(core) }));
+  server.setRequestHandler('resources/templates/list', async () => ({ resourceTemplates: TEMPLATES }));
+  server.setRequestHandler('resources/read', async (request) => readResource(core, request.params.uri));
+  server.setRequestHandler('prompts/list', async () => ({ prompts: listPrompts() }));
+  server.setRequestHandler('prompts/get', async (request) => getPrompt(request.params.name, request.params.arguments ?? {}));
 }

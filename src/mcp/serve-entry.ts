@@ -8,5 +8,10 @@ export async function serveFromArgv(argv: string[]): Promise<void> {
     process.stderr.write(`Error: ${parsed.error}\n`);
     process.exit(2);
   }
+  if (parsed.values.http !== undefined) {
+    const { serveHttp } = await import('./serve-http.js');
+    await serveHttp(parsed.values);
+    return;
+  }
   await serveStdio(toCoreOptions(parsed.values), { toolsets: toolsetsFrom(parsed.values) });
 }

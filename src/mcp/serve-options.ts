@@ -2,7 +2,9 @@ import { parseArgs } from 'node:util';
 import { RUNNER_DEFAULTS, RUNNER_ENV, type RunnerSettings } from '../config/defaults.js';
 import type { CoreOptions } from '../core/core.js';
 import { SAFETY_LEVELS } from '../policy/policy.js';
+import { openAudit } from '../history/audit.js';
 import { HISTORY_FLAGS, historySettingsFrom, lazyHistory, type HistoryFlagValues } from '../history/open.js';
+import { defaultStateDir } from '../history/paths.js';
 
 interface IntOption {
   type: 'integer';
@@ -40,7 +42,14 @@ interface HistoryOption {
   kind: 'string' | 'boolean' | 'integer';
   description: string;
 }
-export type ServeOption = IntOption | BoolOption | DirsOption | ListOption | StringOption | HistoryOption;
+/** An option of the HTTP transport (serve --http): it reaches serveHttp, not the core. */
+interface NetOption {
+  type: 'net';
+  kind: 'string' | 'boolean' | 'integer' | 'strings';
+  description: string;
+  helpValue?: string;
+}
+export type ServeOption = IntOption | BoolOption | DirsOption | ListOption | StringOption | HistoryOption | NetOption;
 
 /**
  * The toolsets an MCP client sees by default: the raw bpftrace tools and the built-ins, among
@@ -118,6 +127,60 @@ export const SERVE_OPTIONS: Record<string, ServeOption> = {
     description:
       'How much programs may do: strict (read-only observability), standard, permissive (anything bpftrace accepts with --unsafe). Default standard, or $MCPTRACE_SAFETY_LEVEL.',
   },
+  http: {
+    type: 'net',
+    kind: 'string',
+    helpValue: '[host:]port',
+    description:
+      'Serve MCP over Streamable HTTP at http://HOST:PORT/mcp instead of stdio (both protocol eras). Default host 127.0.0.1, port 8722. Beyond loopback it needs --tls-cert/--tls-key and authentication.',
+  },
+  'tls-cert': { type: 'net', kind: 'string', helpValue: 'file', description: 'TLS certificate (PEM) for --http: serve https.' },
+  'tls-key': { type: 'net', kind: 'string', helpValue: 'file', description: 'TLS private key (PEM) for --tls-cert.' },
+  'no-auth': {
+    type: 'net',
+    kind: 'boolean',
+    description:
+      'Serve --http without authentication: loopback only, for a single user on this machine. By default every request needs a token (mcptrace token create).',
+  },
+  'oauth-issuer': {
+    type: 'net',
+    kind: 'string',
+    helpValue: 'url',
+    description:
+      'Accept OAuth 2.1 access tokens (JWTs) from this authorization server instead of mcptrace tokens; verified against its JWKS. Needs --oauth-audience.',
+  },
+  'oauth-audience': {
+    type: 'net',
+    kind: 'string',
+    helpValue: 'url',
+    description: "The audience the OAuth tokens must name: this server's URL, e.g. https://trace.example.com/mcp.",
+  },
+  'allowed-host': {
+    type: 'net',
+    kind: 'strings',
+    helpValue: 'name',
+    description:
+      "Another name clients reach the server by (the Host header), e.g. trace.example.com. Loopback and this machine's own names and addresses are always allowed.",
+  },
+  'allowed-origin': {
+    type: 'net',
+    kind: 'strings',
+    helpValue: 'origin',
+    description: "A browser origin allowed to call the server (e.g. https://app.example.com). Requests from any other page's origin get 403.",
+  },
+  'rate-limit': {
+    type: 'net',
+    kind: 'integer',
+    helpValue: 'n',
+    description: 'Requests per minute per caller over --http (a token made with --rpm has its own). Default 600, or $MCPTRACE_RATE_LIMIT.',
+  },
+  'max-runs-per-caller': {
+    type: 'net',
+    kind: 'integer',
+    helpValue: 'n',
+    description:
+      'Runs one caller may have running at once over --http (a token made with --max-runs has its own). Default 4, or $MCPTRACE_MAX_RUNS_PER_CALLER.',
+  },
   ...Object.fromEntries(
     Object.entries(HISTORY_FLAGS).map(([name, f]) => [name, { type: 'history', kind: f.kind, description: f.description } satisfies HistoryOption]),
   ),
@@ -132,17 +195,21 @@ export function toCoreOptions(v: ServeValues): CoreOptions {
   const history = historySettingsFrom(historyValues(v));
   const runner: Partial<RunnerSettings> = {};
   for (const [name, o] of Object.entries(SERVE_OPTIONS)) {
-    if (o.type === 'dirs' || o.type === 'list' || o.type === 'string' || o.type === 'history' || v[name] === undefined) continue;
+    if (o.type === 'dirs' || o.type === 'list' || o.type === 'string' || o.type === 'history' || o.type === 'net' || v[name] === undefined) continue;
     // A boolean flag only turns a setting on; its absence leaves the variable or default.
     if (o.type === 'boolean') {
       if (v[name]) (runner as Record<string, boolean>)[o.setting] = true;
     } else (runner as Record<string, number>)[o.setting] = Number(v[name]);
   }
+  const log = (m: string) => process.stderr.write(`mcptrace: ${m}\n`);
+  const lazy = history && 'enabled' in history ? lazyHistory(history, log) : undefined;
   return {
     toolsDirs: (v['tools-dir'] as string[] | undefined) ?? [],
     runner,
     policy: { file: v.policy as string | undefined, level: v['safety-level'] as string | undefined },
-    history: history && 'enabled' in history ? lazyHistory(history, (m) => process.stderr.write(`mcptrace: ${m}\n`)) : undefined,
+    history: lazy,
+    // Every call is audited: into the history when it is on, else audit.jsonl in the state directory.
+    audit: openAudit({ history: lazy?.enabled ? lazy : undefined, stateDir: (history && 'enabled' in history && history.stateDir) || defaultStateDir(), log }),
   };
 }
 
@@ -161,9 +228,9 @@ export function parseServeArgv(argv: string[]): { values: ServeValues } | { erro
   const options = Object.fromEntries(
     Object.entries(SERVE_OPTIONS).map(([name, o]) => [
       name,
-      o.type === 'boolean' || (o.type === 'history' && o.kind === 'boolean')
+      o.type === 'boolean' || ((o.type === 'history' || o.type === 'net') && o.kind === 'boolean')
         ? { type: 'boolean' as const }
-        : { type: 'string' as const, multiple: o.type === 'dirs' },
+        : { type: 'string' as const, multiple: o.type === 'dirs' || (o.type === 'net' && o.kind === 'strings') },
     ]),
   );
   let parsed;
@@ -180,6 +247,11 @@ export function parseServeArgv(argv: string[]): { values: ServeValues } | { erro
   for (const [name, o] of Object.entries(SERVE_OPTIONS)) {
     if (o.type === 'string' && o.choices && values[name] !== undefined && !o.choices.includes(String(values[name]))) {
       return { error: `--${name} must be one of ${o.choices.join(', ')}, got "${String(values[name])}"` };
+    }
+    if (o.type === 'net' && o.kind === 'integer' && values[name] !== undefined) {
+      const n = Number(values[name]);
+      if (!Number.isInteger(n) || n < 1) return { error: `--${name} must be a whole number ≥ 1, got "${String(values[name])}"` };
+      values[name] = n;
     }
     if (o.type !== 'integer' || values[name] === undefined) continue;
     const raw = values[name];

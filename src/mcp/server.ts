@@ -1,18 +1,49 @@
 import path from 'node:path';
+import {
+  acceptedContent,
+  CLIENT_CAPABILITIES_META_KEY,
+  inputRequired,
+  inputResponse,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
+  type CallToolResult,
+  type ClientCapabilities,
+  type McpRequestContext,
+  type ServerContext,
+  type Tool,
+} from '@modelcontextprotocol/server';
 import { BUILTIN_TOOLS_DIR } from '../config/paths.js';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { MODEL_TIMEOUT_MS } from '../config/defaults.js';
 import type { Core } from '../core/core.js';
 import type { SampleFn } from '../model/sampling.js';
-import type { Attachment, ToolResult } from '../results/tool-result.js';
+import type { Attachment, Caller, ConfirmAnswer, ConfirmRequest, ToolResult } from '../results/tool-result.js';
 import { registerKnowledge } from './resources.js';
 
-const VERSION = '0.1.0';
+export const VERSION = '0.1.0';
 
 /** Which toolsets a server lists; `all` (or none given) lists every tool. */
 export interface ServerOptions {
   toolsets?: string[];
+}
+
+/** Who a connection (stdio) or a request (HTTP) speaks for. */
+export type CallerOf = (ctx: McpRequestContext) => Caller;
+
+/** The tools a server lists: every loaded manifest in the chosen toolsets, and every tool of the user's own. */
+export function listedTools(core: Core, opts: ServerOptions = {}): Tool[] {
+  const sets = opts.toolsets && !opts.toolsets.includes('all') ? new Set(opts.toolsets) : undefined;
+  // A tool from the user's own directories was put there to be used: it is always listed.
+  const own = (file: string) => !file.startsWith(`${BUILTIN_TOOLS_DIR}${path.sep}`);
+  const listed = sets ? core.tools.filter((t) => sets.has(t.def.toolset) || own(t.def.file)) : core.tools;
+  return listed.map(({ def: m }) => ({
+    name: m.name,
+    title: m.title,
+    description: m.description,
+    inputSchema: m.input as Tool['inputSchema'],
+    ...(m.output ? { outputSchema: m.output as Tool['outputSchema'] } : {}),
+    annotations: { title: m.title, ...m.annotations },
+  }));
 }
 
 /** The toolsets named that no loaded tool belongs to (a typo), or an empty list. */
@@ -21,70 +52,115 @@ export function unknownToolsets(core: Core, toolsets: string[]): string[] {
   return toolsets.filter((t) => t !== 'all' && !known.has(t));
 }
 
+/** The flat yes/no form a confirmation asks for: one boolean, which every elicitation client renders. */
+const APPROVE_SCHEMA = {
+  type: 'object' as const,
+  properties: { approve: { type: 'boolean' as const, title: 'Run this trace?', description: 'Yes starts the trace now; no refuses it.' } },
+  required: ['approve'],
+};
+
+const MAX_SHOWN_PROGRAM = 4000;
+
+/** The question a person reads: what would run, and which rule asks. */
+export function confirmMessage(r: ConfirmRequest): string {
+  const program = r.program ?? r.argv.join(' ');
+  const shown =
+    program.length > MAX_SHOWN_PROGRAM ? `${program.slice(0, MAX_SHOWN_PROGRAM)}\n… (${program.length - MAX_SHOWN_PROGRAM} more characters)` : program;
+  return `mcptrace asks before it runs ${r.tool} (safety level ${r.level}).\nWhy: ${r.reason}\n\n${r.program !== undefined ? 'Program' : 'Command'}:\n${shown}`;
+}
+
+/** The answer a retried call carries for the confirmation, if any (untrusted: checked here). */
+function confirmationAnswer(responses: Record<string, unknown> | undefined): ConfirmAnswer | undefined {
+  const view = inputResponse(responses, 'confirm');
+  if (view.kind !== 'elicit') return undefined;
+  if (view.action === 'decline') return 'decline';
+  if (view.action === 'cancel') return 'cancel';
+  const content = acceptedContent<{ approve?: unknown }>(responses, 'confirm');
+  if (typeof content?.approve !== 'boolean') return undefined;
+  return content.approve ? 'accept' : 'decline';
+}
+
 /**
- * The MCP face of the core: every loaded manifest in the chosen toolsets is a listed tool,
- * validated by our Ajv, not Zod, and so is every tool from a user directory. A tool outside them is not listed (its schema costs no
- * context) but still answers a call by name, so list_bcc_tools can point at it.
+ * The MCP face of the core, as a factory: the SDK's serving entries build one instance per stdio
+ * connection and one per HTTP request, in either protocol era, and each closes over the one
+ * shared Core. Every loaded manifest in the chosen toolsets is a listed tool, validated by our
+ * Ajv, not Zod. A tool outside them is not listed (its schema costs no context) but still
+ * answers a call by name, so list_bcc_tools can point at it.
  */
-export function createServer(core: Core, opts: ServerOptions = {}): { server: Server; cleanup: () => Promise<void> } {
-  const server = new Server({ name: 'mcptrace', version: VERSION }, { capabilities: { tools: { listChanged: false }, resources: {}, prompts: {} } });
-  const sets = opts.toolsets && !opts.toolsets.includes('all') ? new Set(opts.toolsets) : undefined;
-  // A tool from the user's own directories was put there to be used: it is always listed.
-  const own = (file: string) => !file.startsWith(`${BUILTIN_TOOLS_DIR}${path.sep}`);
-  const listed = sets ? core.tools.filter((t) => sets.has(t.def.toolset) || own(t.def.file)) : core.tools;
-  const tools: Tool[] = listed.map(({ def: m }) => ({
-    name: m.name,
-    title: m.title,
-    description: m.description,
-    inputSchema: m.input as Tool['inputSchema'],
-    ...(m.output ? { outputSchema: m.output as Tool['outputSchema'] } : {}),
-    annotations: { title: m.title, ...m.annotations },
-  }));
+export function createServerFactory(core: Core, opts: ServerOptions, callerOf: CallerOf): (ctx: McpRequestContext) => Server {
+  const tools = listedTools(core, opts);
   const hasOutputSchema = new Set(core.tools.filter((t) => t.def.output).map((t) => t.def.name));
+  return (made) => {
+    const server = new Server({ name: 'mcptrace', version: VERSION }, { capabilities: { tools: { listChanged: false }, resources: {}, prompts: {} } });
+    const caller = callerOf(made);
+    const modern = made.era === 'modern';
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
-    // A client lists tools right after connecting; once that is answered, load the process
-    // library in the background so the first trace does not pay for it.
-    setImmediate(() => core.prefetch());
-    return { tools };
-  });
-
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const { name, arguments: args } = request.params;
-    const token = request.params._meta?.progressToken;
-    const result = await core.callTool(name, args ?? {}, {
-      signal: extra.signal,
-      sample: server.getClientCapabilities()?.sampling ? (req) => sample(server, req) : undefined,
-      onProgress:
-        token === undefined
-          ? undefined
-          : (p) => {
-              void extra
-                .sendNotification({
-                  method: 'notifications/progress',
-                  params: {
-                    progressToken: token,
-                    progress: p.elapsedMs / 1000,
-                    message: `${p.status}: ${p.lines} lines after ${(p.elapsedMs / 1000).toFixed(1)} s (${p.phase})`,
-                  },
-                })
-                .catch(() => undefined);
-            },
+    server.setRequestHandler('tools/list', async () => {
+      // A client lists tools right after connecting; once that is answered, load the process
+      // library in the background so the first trace does not pay for it.
+      setImmediate(() => core.prefetch());
+      return { tools };
     });
-    return toCallToolResult(result, hasOutputSchema.has(name));
-  });
 
-  registerKnowledge(server, core);
+    server.setRequestHandler('tools/call', async (request, ctx) => {
+      const { name, arguments: args } = request.params;
+      // The protocol's answer to a tool that does not exist is an error, not a tool result.
+      if (!core.tool(name))
+        throw new ProtocolError(
+          ProtocolErrorCode.InvalidParams,
+          `Unknown tool: ${name}. The tools are listed by tools/list (every tool answers by name, listed or not).`,
+        );
+      const token = ctx.mcpReq._meta?.progressToken;
+      // A 2026 client declares what it can do on every request; a 2025 one once, at initialize
+      // (a stateless HTTP instance never saw it, so it cannot be asked anything mid-call).
+      const caps = (modern ? ctx.mcpReq.envelope?.[CLIENT_CAPABILITIES_META_KEY as never] : server.getClientCapabilities()) as ClientCapabilities | undefined;
+      const answered = confirmationAnswer(ctx.mcpReq.inputResponses);
+      // Over HTTP a call also ends when its connection drops, and when a 2025 client on the
+      // stateless leg cancels it (http.ts matches the notification to the call).
+      const signals = [ctx.mcpReq.signal, made.requestInfo?.signal, (made.authInfo?.extra as { cancelled?: AbortSignal } | undefined)?.cancelled];
+      const result = await core.callTool(name, args ?? {}, {
+        signal: AbortSignal.any(signals.filter((x): x is AbortSignal => x !== undefined)),
+        caller,
+        confirm: async () => answered ?? (caps?.elicitation ? 'ask' : 'unavailable'),
+        // Sampling is deprecated in the 2026 protocol; a 2025 client that declared it still lends its model.
+        sample: !modern && caps?.sampling ? (req) => sample(ctx, req) : undefined,
+        onProgress:
+          token === undefined
+            ? undefined
+            : (p) => {
+                void ctx.mcpReq
+                  .notify({
+                    method: 'notifications/progress',
+                    params: {
+                      progressToken: token,
+                      progress: p.elapsedMs / 1000,
+                      message: `${p.status}: ${p.lines} lines after ${(p.elapsedMs / 1000).toFixed(1)} s (${p.phase})`,
+                    },
+                  })
+                  .catch(() => undefined);
+              },
+      });
+      if (result.confirm) {
+        // The SDK sends this as input_required to a 2026 client, and as elicitation/create over a
+        // 2025 connection that can carry it; the call comes back here with the answer.
+        return inputRequired({
+          inputRequests: { confirm: inputRequired.elicit({ message: confirmMessage(result.confirm), requestedSchema: APPROVE_SCHEMA }) },
+        });
+      }
+      return toCallToolResult(result, hasOutputSchema.has(name));
+    });
 
-  return { server, cleanup: () => core.shutdown() };
+    registerKnowledge(server, core);
+    return server;
+  };
 }
 
 /**
  * The client's own model through sampling/createMessage: generate_program's and explain_result's
  * fallback when the operator configured no endpoint (the protocol has deprecated sampling).
  */
-async function sample(server: Server, req: Parameters<SampleFn>[0]): Promise<{ text: string; model: string }> {
-  const r = await server.createMessage(
+async function sample(ctx: ServerContext, req: Parameters<SampleFn>[0]): Promise<{ text: string; model: string }> {
+  const r = await ctx.mcpReq.requestSampling(
     {
       systemPrompt: req.system,
       messages: req.messages.map((m) => ({ role: m.role, content: { type: 'text' as const, text: m.text } })),

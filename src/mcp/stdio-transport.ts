@@ -1,5 +1,4 @@
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { parseJSONRPCMessage, ProtocolErrorCode as ErrorCode, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
 import { MAX_MCP_MESSAGE_BYTES, MAX_MCP_RESPONSE_BYTES } from '../config/defaults.js';
 
 type Id = string | number | null;
@@ -19,13 +18,19 @@ type Id = string | number | null;
 export class LineTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
-  onmessage?: (message: JSONRPCMessage) => void;
+  onmessage?: Transport['onmessage'];
 
   private parts: Buffer[] = [];
   private size = 0;
   /** The start of a line that is being skipped (too large), kept to find its request id. */
   private skipped?: { head: string; bytes: number };
   private closed = false;
+  private ended!: () => void;
+  /**
+   * Settles when the client goes away. The SDK's serving entry owns onclose, so the process
+   * watches this instead to shut down.
+   */
+  readonly gone = new Promise<void>((resolve) => (this.ended = resolve));
 
   constructor(
     private readonly input: NodeJS.ReadableStream = process.stdin,
@@ -97,8 +102,10 @@ export class LineTransport implements Transport {
       this.reply(null, ErrorCode.ParseError, `Parse error: ${(e as Error).message}. Send one JSON-RPC 2.0 message per line.`);
       return;
     }
-    const parsed = JSONRPCMessageSchema.safeParse(raw);
-    if (!parsed.success) {
+    let msg: JSONRPCMessage;
+    try {
+      msg = parseJSONRPCMessage(raw);
+    } catch {
       const id = (raw as { id?: unknown } | null)?.id;
       this.reply(
         typeof id === 'string' || typeof id === 'number' ? id : null,
@@ -107,7 +114,6 @@ export class LineTransport implements Transport {
       );
       return;
     }
-    const msg = parsed.data;
     if ('method' in msg && msg.method === 'tools/call' && 'id' in msg) {
       const args = (msg.params as { arguments?: unknown } | undefined)?.arguments;
       if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
@@ -159,6 +165,7 @@ export class LineTransport implements Transport {
     this.closed = true;
     this.input.off('data', this.onData);
     this.onclose?.();
+    this.ended();
   }
 }
 

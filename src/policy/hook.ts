@@ -1,4 +1,4 @@
-import { errorResult, type ToolResult } from '../results/tool-result.js';
+import { errorResult, type ConfirmAnswer, type ConfirmRequest, type ToolResult } from '../results/tool-result.js';
 import type { ProbeCache } from '../runtime/probe-cache.js';
 import { probeMatcher } from '../runtime/probe-cache.js';
 import type { AnalyzedProgram } from '../validation/validator.js';
@@ -12,6 +12,10 @@ export interface PolicyRun {
   input?: Readonly<Record<string, unknown>>;
   launch: { spec: { argv: string[] }; program?: string };
   warn?(message: string): void;
+  /** Asks a person (CallContext.confirm); absent where nobody can be asked. */
+  confirm?: (request: ConfirmRequest) => Promise<ConfirmAnswer>;
+  /** Told the verdict the run ended with (the audit log records it). */
+  verdict?(verdict: string): void;
 }
 
 /**
@@ -36,14 +40,52 @@ export async function assessRun(policy: Policy, probes: ProbeCache, run: PolicyR
 const findingText = (f: Finding, level: string) =>
   `policy rule "${f.rule}" (safety level ${level})${f.line !== null ? ` at line ${f.line}:${f.column}` : ''}: ${f.message} ${f.remedy}`;
 
+/** How a person approves a run where nobody can be asked, at each level. */
+function howToApprove(level: string): string {
+  const cli = level === 'strict' ? 'run it from a terminal (mcptrace answers y/N there)' : 'run it from a terminal (y/N), or pass --yes in a script';
+  return (
+    `To approve: ${cli}; or call it from an MCP client that supports elicitation, which shows the question to its user; ` +
+    'or have the operator change the rule (a policy file, --policy) or the safety level.'
+  );
+}
+
 /**
- * What a confirm verdict does to a run. No person can be asked yet, so the run goes ahead
- * (undefined) with the confirm note among its warnings. The change that asks (an MCP input
- * request, a CLI y/N prompt) replaces this function alone: a "no" becomes the refusal result.
+ * What a confirm verdict does to a run: a person is asked, through whatever asked for the run (a
+ * terminal prompt, an MCP input request). Yes runs it; no, a dismissal or nobody to ask refuses it
+ * with the reason, so a risky trace never starts on an unanswered question.
  */
 async function confirmRun(report: SafetyReport, run: PolicyRun): Promise<ToolResult | undefined> {
-  run.warn?.(`policy: ${report.confirmation ?? "this needs a person's confirmation"}`);
-  return undefined;
+  const rules = [...new Set(report.findings.filter((f) => f.decision === 'confirm').map((f) => f.rule))];
+  const reason = report.findings
+    .filter((f) => f.decision === 'confirm')
+    .map((f) => `${f.rule}: ${f.message}`)
+    .join('; ');
+  const request: ConfirmRequest = { tool: run.tool.def.name, reason, rules, level: report.level, program: run.launch.program, argv: run.launch.spec.argv };
+  const answer = run.confirm ? await run.confirm(request) : 'unavailable';
+  const why = `policy rule${rules.length === 1 ? '' : 's'} ${rules.map((r) => `"${r}"`).join(', ')} (safety level ${report.level}) ask${rules.length === 1 ? 's' : ''} a person to confirm this run: ${reason}`;
+  switch (answer) {
+    case 'accept':
+      run.warn?.(`policy: a person confirmed this run (${rules.join(', ')}, safety level ${report.level})`);
+      run.verdict?.('confirmed');
+      return undefined;
+    case 'ask':
+      run.verdict?.('confirm');
+      return { ...errorResult(`waiting for a person: ${why}`, 'policy', { safety: report, confirmation: 'asked' }), confirm: request };
+    case 'decline':
+    case 'cancel':
+      run.verdict?.(answer === 'decline' ? 'declined' : 'cancelled');
+      return errorResult(
+        `not run: the person ${answer === 'decline' ? 'said no' : 'dismissed the question'}. ${why}. Change the program (see the rule's remedy: ${report.findings.find((f) => f.decision === 'confirm')?.remedy ?? 'none'}) or ask again.`,
+        'policy',
+        { safety: report, confirmation: answer === 'decline' ? 'declined' : 'cancelled' },
+      );
+    default:
+      run.verdict?.('confirm');
+      return errorResult(`not run: ${why}, and nobody could be asked here. ${howToApprove(report.level)}`, 'policy', {
+        safety: report,
+        confirmation: 'unavailable',
+      });
+  }
 }
 
 /**
@@ -54,9 +96,13 @@ async function confirmRun(report: SafetyReport, run: PolicyRun): Promise<ToolRes
 export function policyHook(policy: Policy, probes: ProbeCache): (run: PolicyRun) => Promise<ToolResult | undefined> {
   return async (run) => {
     const report = await assessRun(policy, probes, run);
-    if (report.verdict === 'refuse') return errorResult(refusalText(report), 'policy', { safety: report });
-    for (const f of report.findings) run.warn?.(findingText(f, report.level));
+    if (report.verdict === 'refuse') {
+      run.verdict?.('refuse');
+      return errorResult(refusalText(report), 'policy', { safety: report });
+    }
+    for (const f of report.findings) if (f.decision !== 'confirm') run.warn?.(findingText(f, report.level));
     if (report.verdict === 'confirm') return confirmRun(report, run);
+    run.verdict?.(report.verdict);
     return undefined;
   };
 }

@@ -14,8 +14,8 @@ export const SAFETY_LEVELS = ['strict', 'standard', 'permissive'] as const;
 export type SafetyLevel = (typeof SAFETY_LEVELS)[number];
 export const DEFAULT_SAFETY_LEVEL: SafetyLevel = 'standard';
 /**
- * `confirm`: a person should say yes before the run starts. Until mcptrace can ask (an MCP
- * input request, a CLI y/N prompt), the hook runs it as a warning that says so.
+ * `confirm`: a person says yes before the run starts (a CLI y/N prompt, an MCP input request);
+ * where nobody can be asked, the run is refused with how to approve it.
  */
 export type Decision = 'refuse' | 'confirm' | 'warn' | 'allow';
 /** From the most to the least severe: a report's verdict is its most severe finding's decision. */
@@ -205,16 +205,13 @@ const rx = (source: string) => {
 
 const duration = (sec: number) => (sec >= 86400 ? `${+(sec / 86400).toFixed(1)} days` : sec >= 3600 ? `${+(sec / 3600).toFixed(1)} hours` : `${sec} s`);
 
-/**
- * What a confirm verdict means until mcptrace can ask a person (a later change turns it into an
- * MCP input request or a CLI y/N prompt): it runs, with the findings as warnings and this note.
- */
+/** What a confirm verdict means to whoever reads a report (validate_program): who says yes, and how. */
 export function confirmationNote(findings: readonly Finding[], level: SafetyLevel): string {
   const rules = [...new Set(findings.filter((f) => f.decision === 'confirm').map((f) => f.rule))];
   return (
     `this needs a person's confirmation (policy rule${rules.length === 1 ? '' : 's'} ${rules.map((r) => `"${r}"`).join(', ')} at safety level ${level}); ` +
-    'mcptrace runs it now with this warning because interactive confirmation is not available yet. ' +
-    'A person should check the findings before relying on the run; an operator who accepts them can make the rule warn or allow with a rule of the same id in their policy file.'
+    'a run asks first: a y/N prompt on a terminal (--yes in scripts, except at strict), an input request to an MCP client that supports elicitation, ' +
+    'and a refusal anywhere else. An operator who accepts the findings can make the rule warn or allow with a rule of the same id in their policy file.'
   );
 }
 

@@ -22,6 +22,41 @@ export interface ToolResult<S extends object = Record<string, unknown>> {
   verbatim?: boolean;
   /** Pictures and files that go with the result (analyze_output's charts). */
   attachments?: Attachment[];
+  /**
+   * The run waits for a person's yes (a policy `confirm` verdict): MCP turns this into an input
+   * request (input_required, or elicitation/create for a 2025 client) and calls again with the answer.
+   */
+  confirm?: ConfirmRequest;
+}
+
+/** What a person is asked before a run the policy wants confirmed. */
+export interface ConfirmRequest {
+  tool: string;
+  /** The rules that asked, and why, in a sentence each. */
+  reason: string;
+  rules: string[];
+  level: string;
+  program?: string;
+  argv: string[];
+}
+
+/**
+ * A person's answer: yes, no, or dismissed. `ask` means "not answered yet, ask over the protocol";
+ * `unavailable` means nobody can be asked here (no terminal, a client without elicitation).
+ */
+export type ConfirmAnswer = 'accept' | 'decline' | 'cancel' | 'ask' | 'unavailable';
+
+/** Who made a call, for the audit log and the per-caller run quota. */
+export interface Caller {
+  /** token:NAME, oauth:SUBJECT, stdio:USER or cli:USER. */
+  who: string;
+  via: 'stdio' | 'http' | 'cli';
+  /** The client's address (HTTP). */
+  remote?: string;
+  /** The most runs this caller may have running at once. */
+  maxRuns?: number;
+  /** May run at the permissive level's powers (bpftrace --unsafe): the trace:admin scope. */
+  admin?: boolean;
 }
 
 export interface ResourceLinkItem {
@@ -74,4 +109,11 @@ export interface CallContext {
   sample?: SampleFn;
   /** The saved session this call replays (run_session): the history records the run under it. */
   session?: string;
+  /** Who is calling (audit, quotas); absent in library use and unit tests. */
+  caller?: Caller;
+  /**
+   * Asks a person to approve a run the policy marks `confirm`. The CLI prompts on its terminal;
+   * MCP answers from the client's reply, or `ask` to send the question. Absent: nobody can be asked.
+   */
+  confirm?: (request: ConfirmRequest) => Promise<ConfirmAnswer>;
 }

@@ -104,11 +104,13 @@ describe('confirm: a decision a person should make', () => {
   const longRun = { input: { timeout: 3 * 86400 } };
   const program = 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }';
 
-  it('is the verdict of a run of days at standard, with a note that says who confirms and why it runs meanwhile', () => {
+  it('is the verdict of a run of days at standard, with a note that says who confirms and how', () => {
     const r = policyWith().evaluate(subject(program, longRun));
     expect(r.verdict).toBe('confirm');
     expect(r.findings).toMatchObject([{ rule: 'long-run', decision: 'confirm', message: expect.stringContaining('3 days') }]);
-    expect(r.confirmation).toMatch(/needs a person's confirmation .*"long-run".*interactive confirmation is not available yet/);
+    expect(r.confirmation).toMatch(
+      /needs a person's confirmation .*"long-run".*y\/N prompt on a terminal.*input request to an MCP client.*refusal anywhere else/,
+    );
     expect(policyWith().evaluate(subject(program))).toEqual({ level: 'standard', verdict: 'allow', findings: [] });
   });
 
@@ -119,22 +121,66 @@ describe('confirm: a decision a person should make', () => {
     expect(p.evaluate(subject('kprobe:* { @ = count(); }', longRun)).verdict).toBe('refuse');
   });
 
-  it('the hook runs it for now, with every finding and the note among the warnings', async () => {
-    const p = policyWith();
+  const confirmRun = (answer?: 'accept' | 'decline' | 'cancel' | 'ask' | 'unavailable') => {
     const warnings: string[] = [];
+    const verdicts: string[] = [];
+    const asked: unknown[] = [];
     const run = {
       tool: { def: { name: 'exec_program' } },
       input: longRun.input,
       launch: { spec: { argv: ['bpftrace', '-e', program] }, program },
       warn: (m: string) => warnings.push(m),
+      verdict: (v: string) => verdicts.push(v),
+      confirm: answer
+        ? async (req: unknown) => {
+            asked.push(req);
+            return answer;
+          }
+        : undefined,
     };
-    expect(await policyHook(p, noProbes)(run)).toBeUndefined();
-    expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toMatch(/^policy rule "long-run" \(safety level standard\): a run of 3 days/);
-    expect(warnings[1]).toContain('interactive confirmation is not available yet');
-    // At strict the same run is refused before anything starts.
+    return { run, warnings, verdicts, asked };
+  };
+
+  it('the hook asks a person: yes runs it, with the confirmation among the warnings', async () => {
+    const { run, warnings, verdicts, asked } = confirmRun('accept');
+    expect(await policyHook(policyWith(), noProbes)(run)).toBeUndefined();
+    expect(asked).toEqual([
+      expect.objectContaining({ tool: 'exec_program', rules: ['long-run'], level: 'standard', program, reason: expect.stringContaining('3 days') }),
+    ]);
+    expect(warnings).toEqual([expect.stringMatching(/a person confirmed this run \(long-run, safety level standard\)/)]);
+    expect(verdicts).toEqual(['confirmed']);
+  });
+
+  it('no, a dismissal, or nobody to ask refuses the run with why and how to approve', async () => {
+    for (const [answer, words, confirmation] of [
+      ['decline', /the person said no/, 'declined'],
+      ['cancel', /dismissed the question/, 'cancelled'],
+      ['unavailable', /nobody could be asked here\. To approve: run it from a terminal \(y\/N\), or pass --yes/, 'unavailable'],
+      [undefined, /nobody could be asked here/, 'unavailable'],
+    ] as const) {
+      const { run } = confirmRun(answer);
+      const r = await policyHook(policyWith(), noProbes)(run);
+      expect(r?.isError).toBe(true);
+      expect(r?.errorKind).toBe('policy');
+      expect(r?.text).toMatch(words);
+      expect(r?.text).toContain('"long-run"');
+      expect(r?.structured).toMatchObject({ confirmation });
+      expect(r?.confirm).toBeUndefined();
+    }
+  });
+
+  it("'ask' hands the question back to the caller (MCP sends it as an input request)", async () => {
+    const { run } = confirmRun('ask');
+    const r = await policyHook(policyWith(), noProbes)(run);
+    expect(r?.confirm).toMatchObject({ tool: 'exec_program', rules: ['long-run'], argv: ['bpftrace', '-e', program] });
+    expect(r?.text).toMatch(/^waiting for a person/);
+  });
+
+  it('at strict the same run is refused before anyone is asked', async () => {
+    const { run, asked } = confirmRun('accept');
     const refused = await policyHook(policyWith(undefined, 'strict'), noProbes)(run);
     expect(refused?.errorKind).toBe('policy');
+    expect(asked).toEqual([]);
   });
 
   it("a user rule may say confirm, and validate_program's outputSchema carries it", () => {

@@ -1,6 +1,4 @@
 import { fakePreflight } from '../helpers/preflight.js';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { runCommand } from '@oclif/test';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,7 +11,7 @@ import { pageSize } from '../../src/config/defaults.js';
 import { Core } from '../../src/core/core.js';
 import type { RunnableKind } from '../../src/kinds/kind.js';
 import { registerKind } from '../../src/kinds/registry.js';
-import { createServer } from '../../src/mcp/server.js';
+import { connectInMemory } from '../helpers/in-memory.js';
 import { parseServeArgv, toCoreOptions } from '../../src/mcp/serve-options.js';
 import { TextDecoder } from '../../src/runtime/output-decoder.js';
 import { FakeSpawner, type Recording } from '../helpers/fake-tracer.js';
@@ -79,11 +77,7 @@ describe('a fifth tool kind is one module and its registration', () => {
     cores.push(core);
     expect(core.loaded.problems).toEqual([]);
 
-    const { server } = createServer(core);
-    const client = new Client({ name: 'test', version: '1.0.0' });
-    const [a, b] = InMemoryTransport.createLinkedPair();
-    await server.connect(b);
-    await client.connect(a);
+    const { client, close } = await connectInMemory(core);
     const listed = (await client.listTools()).tools.find((t) => t.name === 'say_hello');
     expect(listed?.inputSchema.properties).toHaveProperty('dry_run');
     const called = await client.callTool({ name: 'say_hello', arguments: { name: 'kernel', wait: true } });
@@ -91,7 +85,7 @@ describe('a fifth tool kind is one module and its registration', () => {
     // A dry run answers with the argv over MCP too, and its answer passes the client's schema check.
     const dry = await client.callTool({ name: 'say_hello', arguments: { name: 'kernel', dry_run: true } });
     expect(dry.structuredContent).toMatchObject({ dry_run: true, argv: ['/bin/echo', 'hello', 'kernel'] });
-    await client.close();
+    await close();
 
     const cmd = commandForTool(core.tool('say_hello')!, () => core) as unknown as { id: string; args: object; flags: object };
     expect(cmd.id).toBe('say-hello');

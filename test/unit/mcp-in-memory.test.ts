@@ -1,25 +1,24 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
-import { createServer, toCallToolResult } from '../../src/mcp/server.js';
+import { toCallToolResult } from '../../src/mcp/server.js';
+import { connectInMemory } from '../helpers/in-memory.js';
 
 // A real client and server over linked in-memory transports: what crosses the wire, without
 // a kernel. The stdio tests in test/integration run the built server against real bpftrace.
-describe('MCP server (in memory)', () => {
-  const client = new Client({ name: 'test', version: '1.0.0' });
-  let cleanup: () => Promise<void>;
+// Both protocol eras: a 2025 client (initialize) and a 2026-07-28 one (server/discover) see the same tools.
+describe.each(['legacy', 'modern'] as const)('MCP server (in memory, %s era)', (era) => {
+  let client: Client;
+  let close: () => Promise<void>;
+  const core = new Core({ env: { HOME: '/nonexistent' } });
 
   beforeAll(async () => {
-    const made = createServer(new Core({ env: { HOME: '/nonexistent' } }));
-    cleanup = made.cleanup;
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await made.server.connect(serverSide);
-    await client.connect(clientSide);
+    ({ client, close } = await connectInMemory(core, { era }));
+    expect(client.getProtocolEra()).toBe(era);
   });
   afterAll(async () => {
-    await client.close();
-    await cleanup();
+    await close();
+    await core.shutdown();
   });
 
   it('lists the MCPtrace tool names with their schemas', async () => {

@@ -5,6 +5,7 @@ import { GENERATE_DEFAULT_ATTEMPTS, GENERATE_MAX_ATTEMPTS } from '../../config/d
 import type { ExecutionResult } from '../../results/execution-view.js';
 import type { CallContext, ToolResult } from '../../results/tool-result.js';
 import { BaseCommand } from '../base-command.js';
+import { cliCaller, terminalConfirm } from '../confirm.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
 import { sharedCore } from '../shared-core.js';
 
@@ -100,7 +101,8 @@ export default class Ask extends BaseCommand {
     const abort = new AbortController();
     const onSigint = () => abort.abort();
     process.on('SIGINT', onSigint);
-    const ctx: CallContext = { signal: abort.signal, noDeadline: flags.timeout === 0 };
+    // The person already said yes to this program (or passed --yes): the policy's own question is answered the same way.
+    const ctx: CallContext = { signal: abort.signal, noDeadline: flags.timeout === 0, caller: cliCaller(), confirm: terminalConfirm({ yes: true }) };
     if (!flags.json) ctx.tap = { lines: (lines) => void process.stdout.write(`${lines.join('\n')}\n`) };
     let run: ToolResult;
     try {

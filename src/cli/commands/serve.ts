@@ -7,19 +7,25 @@ import { SERVE_OPTIONS, toCoreOptions, toolsetsFrom } from '../../mcp/serve-opti
 const flags: Record<string, any> = Object.fromEntries(
   Object.entries(SERVE_OPTIONS).map(([name, o]) => [
     name,
-    o.type === 'boolean' || (o.type === 'history' && o.kind === 'boolean')
+    o.type === 'boolean' || ((o.type === 'history' || o.type === 'net') && o.kind === 'boolean')
       ? Flags.boolean({ description: o.description })
-      : o.type === 'history'
+      : o.type === 'net'
         ? o.kind === 'integer'
-          ? Flags.integer({ description: o.description, min: 1 })
-          : Flags.string({ description: o.description, helpValue: 'dir' })
-        : o.type === 'dirs'
-          ? Flags.string({ description: o.description, multiple: true, helpValue: 'dir' })
-          : o.type === 'list'
-            ? Flags.string({ description: o.description, helpValue: 'set,...' })
-            : o.type === 'string'
-              ? Flags.string({ description: o.description, helpValue: o.helpValue, options: o.choices ? [...o.choices] : undefined })
-              : Flags.integer({ description: o.description, min: o.min, max: o.max }),
+          ? Flags.integer({ description: o.description, min: 1, helpValue: o.helpValue })
+          : o.kind === 'strings'
+            ? Flags.string({ description: o.description, helpValue: o.helpValue, multiple: true })
+            : Flags.string({ description: o.description, helpValue: o.helpValue })
+        : o.type === 'history'
+          ? o.kind === 'integer'
+            ? Flags.integer({ description: o.description, min: 1 })
+            : Flags.string({ description: o.description, helpValue: 'dir' })
+          : o.type === 'dirs'
+            ? Flags.string({ description: o.description, multiple: true, helpValue: 'dir' })
+            : o.type === 'list'
+              ? Flags.string({ description: o.description, helpValue: 'set,...' })
+              : o.type === 'string'
+                ? Flags.string({ description: o.description, helpValue: o.helpValue, options: o.choices ? [...o.choices] : undefined })
+                : Flags.integer({ description: o.description, min: o.min, max: o.max }),
   ]),
 );
 
@@ -28,18 +34,29 @@ const flags: Record<string, any> = Object.fromEntries(
  * skips oclif; this command serves `serve --help` and anyone calling it through oclif.
  */
 export default class Serve extends BaseCommand {
-  static summary = 'Run the MCP server on stdio.';
-  static description = 'Serves every loaded tool manifest as an MCP tool over stdio. stdout carries the protocol only; logs go to stderr.';
-  static examples = ['<%= config.bin %> serve', '<%= config.bin %> serve --tools-dir ./my-tools --concurrency 2'];
+  static summary = 'Run the MCP server on stdio, or over HTTP with --http.';
+  static description =
+    'Serves every loaded tool manifest as an MCP tool, to 2025-era and 2026-07-28 clients alike. On stdio, stdout carries the protocol only; logs go to stderr. With --http, Streamable HTTP at /mcp, with bearer tokens (mcptrace token create) or OAuth, per-tool scopes, rate limits and an audit log (mcptrace audit).';
+  static examples = [
+    '<%= config.bin %> serve',
+    '<%= config.bin %> serve --tools-dir ./my-tools --concurrency 2',
+    '<%= config.bin %> serve --http 127.0.0.1:8722',
+    '<%= config.bin %> serve --http 0.0.0.0:8722 --tls-cert cert.pem --tls-key key.pem --allowed-host trace.example.com',
+  ];
   // Its own --tools-dir (from SERVE_OPTIONS) takes the place of the base flag of that name.
   static flags = flags;
 
   async run(): Promise<void> {
     const { flags: values } = await this.parse(Serve);
     // Loaded here, not at the top: the MCP SDK is not needed for any other command's start-up.
-    const { serveStdio } = await import('../../mcp/stdio.js');
     const v = values as Record<string, string | boolean | string[] | number | undefined>;
-    await serveStdio(toCoreOptions(v), { toolsets: toolsetsFrom(v) });
+    if (v.http !== undefined) {
+      const { serveHttp } = await import('../../mcp/serve-http.js');
+      await serveHttp(v);
+    } else {
+      const { serveStdio } = await import('../../mcp/stdio.js');
+      await serveStdio(toCoreOptions(v), { toolsets: toolsetsFrom(v) });
+    }
     // Runs until stdin closes or a signal arrives; serveStdio exits the process then.
     await new Promise(() => undefined);
   }
