@@ -9,7 +9,7 @@ const MAX_SHOWN = 4000;
 
 /**
  * A person's yes in a terminal, for a run the policy wants confirmed: the program and the reason
- * on stderr, then y/N (anything but y or yes is no; Ctrl-D dismisses). `--yes` answers for a
+ * on stderr, then y/N (anything but y or yes is no; Ctrl-C or Ctrl-D dismisses). `--yes` answers for a
  * script, except at strict, where only a person may. Without a terminal and without --yes,
  * nobody can be asked: the run is refused with how to approve it.
  */
@@ -25,7 +25,12 @@ export function terminalConfirm(opts: { yes?: boolean; input?: NodeJS.ReadableSt
     );
     const rl = createInterface({ input, output });
     try {
-      const answer = await Promise.race([rl.question('Run it? [y/N] '), new Promise<null>((resolve) => rl.once('close', () => resolve(null)))]);
+      // Ctrl-C at the question (readline takes it as SIGINT in raw mode) or Ctrl-D dismisses it.
+      const dismissed = new Promise<null>((resolve) => {
+        rl.once('close', () => resolve(null));
+        rl.once('SIGINT', () => resolve(null));
+      });
+      const answer = await Promise.race([rl.question('Run it? [y/N] '), dismissed]);
       if (answer === null) return 'cancel';
       return /^y(es)?$/i.test(answer.trim()) ? 'accept' : 'decline';
     } finally {

@@ -10,6 +10,7 @@ import type { Core } from '../core/core.js';
 import type { Caller } from '../results/tool-result.js';
 import { principalLabel, SCOPES, type Principal, type Scope } from './auth/principal.js';
 import { RateLimiter } from './auth/rate-limit.js';
+import { LegacySessions, type SessionLimits } from './http-sessions.js';
 import { createServerFactory, type ServerOptions } from './server.js';
 
 export const DEFAULT_HTTP_PORT = 8722;
@@ -39,6 +40,8 @@ export interface HttpOptions extends ServerOptions {
   /** Runs one caller may have running at once (a token's own --max-runs wins). */
   maxRunsPerCaller: number;
   maxBodyBytes?: number;
+  /** Bounds on 2025-era sessions (http-sessions.ts); the defaults suit a team. */
+  sessions?: SessionLimits;
   log: (msg: string) => void;
 }
 
@@ -161,10 +164,13 @@ const ANONYMOUS: Principal = { kind: 'token', name: 'anonymous', scopes: [...SCO
 
 /**
  * `mcptrace serve --http`: MCP over Streamable HTTP for both protocol eras, from the same
- * factory as stdio. In front of the SDK's handler, in this order: Host and Origin (403, against
- * DNS rebinding and foreign pages), the body bound (413), JSON (400, answered, never a dropped
- * connection), the bearer token (401), the caller's request rate (429), and the scope the
- * message needs (403 insufficient_scope). Only then does the SDK see the request.
+ * factory as stdio. In front of the SDK, in this order: Host and Origin (403, against DNS
+ * rebinding and foreign pages), the OAuth metadata documents, the path (404), the bearer token
+ * (401), the caller's request rate (429), the body bound (413), JSON (400, answered, never a
+ * dropped connection) and the scope each message needs (403 insufficient_scope). Then a 2025
+ * session's request goes to its session (http-sessions.ts), a 2025 initialize opens one, and
+ * everything else, 2026-07-28 requests and session-less 2025 POSTs, goes to the SDK's
+ * stateless handler.
  */
 export function createHttpServer(core: Core, o: HttpOptions): { server: http.Server; close: () => Promise<void>; url: string } {
   const max = o.maxBodyBytes ?? MAX_MCP_MESSAGE_BYTES;
@@ -204,7 +210,9 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
       admin: holds(p.scopes, 'trace:admin'),
     };
   };
-  const handler = createMcpHandler(createServerFactory(core, o, callerOf), {
+  const factory = createServerFactory(core, o, callerOf);
+  const sessions = new LegacySessions(factory, (res, status, code, message, headers) => jsonError(res, status, code, message, null, headers), o.sessions);
+  const handler = createMcpHandler(factory, {
     maxRequestBodySize: max,
     onerror: (e) => o.log(`http: ${e.message}`),
   });
@@ -289,6 +297,11 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
     }
     const calls = messagesOf(parsed).filter((m) => m.method === 'tools/call' && m.id !== undefined);
     const cancel = new AbortController();
+    // A connection that drops before its answer is written cancels what it asked for: the run
+    // stops with SIGINT and keeps its maps (get_result has them).
+    res.once('close', () => {
+      if (!res.writableFinished) cancel.abort('the client closed its connection');
+    });
     for (const c of calls) inFlight.set(flightKey(who, c.id), cancel);
     const auth: AuthInfo = {
       token: '',
@@ -299,7 +312,10 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
     };
     (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
     try {
-      await mcp(req, res, parsed);
+      const session = req.headers['mcp-session-id'];
+      if (typeof session === 'string') await sessions.serve(session, req, res, parsed, who);
+      else if (LegacySessions.opens(req, parsed)) await sessions.open(req, res, parsed, who);
+      else await mcp(req, res, parsed);
     } finally {
       for (const c of calls) if (inFlight.get(flightKey(who, c.id)) === cancel) inFlight.delete(flightKey(who, c.id));
     }
@@ -315,6 +331,7 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
   server.headersTimeout = 30_000;
   server.requestTimeout = 0;
   const close = async () => {
+    await sessions.close();
     await handler.close().catch(() => undefined);
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };

@@ -132,7 +132,7 @@ export const SERVE_OPTIONS: Record<string, ServeOption> = {
     kind: 'string',
     helpValue: '[host:]port',
     description:
-      'Serve MCP over Streamable HTTP at http://HOST:PORT/mcp instead of stdio (both protocol eras). Default host 127.0.0.1, port 8722. Beyond loopback it needs --tls-cert/--tls-key and authentication.',
+      'Serve MCP over Streamable HTTP at http://HOST:PORT/mcp instead of stdio (both protocol eras). A bare --http, or a port alone, means host 127.0.0.1; the default port is 8722. Beyond loopback it needs --tls-cert/--tls-key and authentication.',
   },
   'tls-cert': { type: 'net', kind: 'string', helpValue: 'file', description: 'TLS certificate (PEM) for --http: serve https.' },
   'tls-key': { type: 'net', kind: 'string', helpValue: 'file', description: 'TLS private key (PEM) for --tls-cert.' },
@@ -224,6 +224,15 @@ export function toolsetsFrom(v: ServeValues, env: NodeJS.ProcessEnv = process.en
 }
 
 /** Parses `serve` arguments without oclif; returns an error message instead of throwing. */
+/**
+ * A bare `--http` (last, or followed by another option) means the default address: argument
+ * parsers want a value for a string option, so it gets an empty one, which parseListen reads
+ * as 127.0.0.1:8722.
+ */
+export function withDefaultListen(argv: readonly string[]): string[] {
+  return argv.map((a, i) => (a === '--http' && (i === argv.length - 1 || argv[i + 1].startsWith('-')) ? '--http=' : a));
+}
+
 export function parseServeArgv(argv: string[]): { values: ServeValues } | { error: string } {
   const options = Object.fromEntries(
     Object.entries(SERVE_OPTIONS).map(([name, o]) => [
@@ -235,7 +244,7 @@ export function parseServeArgv(argv: string[]): { values: ServeValues } | { erro
   );
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args: withDefaultListen(argv), options, strict: true, allowPositionals: false });
   } catch (e) {
     return {
       error: `${(e as Error).message}. Valid options: ${Object.keys(SERVE_OPTIONS)

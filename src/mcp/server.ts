@@ -112,15 +112,18 @@ export function createServerFactory(core: Core, opts: ServerOptions, callerOf: C
         );
       const token = ctx.mcpReq._meta?.progressToken;
       // A 2026 client declares what it can do on every request; a 2025 one once, at initialize
-      // (a stateless HTTP instance never saw it, so it cannot be asked anything mid-call).
+      // (an instance on the stateless HTTP leg never saw it, so it cannot ask anything mid-call;
+      // a 2025 session can).
       const caps = (modern ? ctx.mcpReq.envelope?.[CLIENT_CAPABILITIES_META_KEY as never] : server.getClientCapabilities()) as ClientCapabilities | undefined;
       const answered = confirmationAnswer(ctx.mcpReq.inputResponses);
-      // Over HTTP a call also ends when its connection drops, and when a 2025 client on the
-      // stateless leg cancels it (http.ts matches the notification to the call).
-      const signals = [ctx.mcpReq.signal, made.requestInfo?.signal, (made.authInfo?.extra as { cancelled?: AbortSignal } | undefined)?.cancelled];
+      // Over HTTP the request's own authentication (a 2025 session outlives the request that
+      // opened it), and a call also ends when its connection drops or when a 2025 client on
+      // the stateless leg cancels it (http.ts matches the notification to the call).
+      const auth = ctx.http?.authInfo ?? made.authInfo;
+      const signals = [ctx.mcpReq.signal, made.requestInfo?.signal, (auth?.extra as { cancelled?: AbortSignal } | undefined)?.cancelled];
       const result = await core.callTool(name, args ?? {}, {
         signal: AbortSignal.any(signals.filter((x): x is AbortSignal => x !== undefined)),
-        caller,
+        caller: auth === made.authInfo ? caller : callerOf({ ...made, authInfo: auth }),
         confirm: async () => answered ?? (caps?.elicitation ? 'ask' : 'unavailable'),
         // Sampling is deprecated in the 2026 protocol; a 2025 client that declared it still lends its model.
         sample: !modern && caps?.sampling ? (req) => sample(ctx, req) : undefined,

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { SERVE_OPTIONS, toCoreOptions, toolsetsFrom } from '../../mcp/serve-options.js';
+import { SERVE_OPTIONS, toCoreOptions, toolsetsFrom, withDefaultListen } from '../../mcp/serve-options.js';
 
 // Built from data, so typed loosely.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -40,14 +40,14 @@ export default class Serve extends BaseCommand {
   static examples = [
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --tools-dir ./my-tools --concurrency 2',
-    '<%= config.bin %> serve --http 127.0.0.1:8722',
+    '<%= config.bin %> serve --http                  # 127.0.0.1:8722',
     '<%= config.bin %> serve --http 0.0.0.0:8722 --tls-cert cert.pem --tls-key key.pem --allowed-host trace.example.com',
   ];
   // Its own --tools-dir (from SERVE_OPTIONS) takes the place of the base flag of that name.
   static flags = flags;
 
   async run(): Promise<void> {
-    const { flags: values } = await this.parse(Serve);
+    const { flags: values } = await this.parse(Serve, withDefaultListen(this.argv));
     // Loaded here, not at the top: the MCP SDK is not needed for any other command's start-up.
     const v = values as Record<string, string | boolean | string[] | number | undefined>;
     if (v.http !== undefined) {
