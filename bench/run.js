@@ -201,6 +201,70 @@ const scenarios = {
     record('exec round trip (BEGIN printf exit)', 'ms', r, 'adds < 5 ms', added < 5, `adds ${added.toFixed(1)} ms`);
   },
 
+  async http_round_trip(s) {
+    // The same call over Streamable HTTP, as a team's client makes it: a 2026-07-28 SDK client
+    // with a bearer token against `serve --http` on loopback; stdio and bpftrace alone alternate
+    // with it, so the row says what HTTP adds to the stdio round trip.
+    const { Client: HttpClient, StreamableHTTPClientTransport } = await import('@modelcontextprotocol/client');
+    const HI = 'BEGIN { printf("hi\\n"); exit(); }';
+    const stateDir = path.join(STATE_DIR, 'http');
+    mkdirSync(stateDir, { recursive: true });
+    const env = { ...process.env, MCPTRACE_STATE_DIR: stateDir };
+    const bin = path.join(REPO, 'bin/run.js');
+    const token = execFileSync(process.execPath, [bin, 'token', 'create', 'bench'], { env }).toString().trim();
+    const server = spawn(process.execPath, [bin, 'serve', '--http', '127.0.0.1:0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const url = await new Promise((resolve, reject) => {
+        let err = '';
+        server.stderr.on('data', (d) => {
+          err += d;
+          const m = / at (http:\/\/\S+\/mcp)/.exec(err);
+          if (m) resolve(m[1]);
+        });
+        server.on('exit', (code) => reject(new Error(`serve --http exited ${code}: ${err}`)));
+      });
+      const client = new HttpClient({ name: 'bench', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+      const overHttp = async () => {
+        const t0 = now();
+        const r = await client.callTool({ name: 'exec_program', arguments: { program: HI, wait: true } }, { timeout: 600_000 });
+        if (!r.structuredContent?.output?.includes('hi')) throw new Error(`unexpected: ${JSON.stringify(r)}`);
+        return now() - t0;
+      };
+      const overStdio = async () => {
+        const t0 = now();
+        await s.call('exec_program', { program: HI, wait: true });
+        return now() - t0;
+      };
+      const alone = async () => {
+        const t0 = now();
+        await direct(['-e', HI]).exited;
+        return now() - t0;
+      };
+      await overHttp();
+      await overStdio();
+      await alone();
+      const [H, S, D] = [[], [], []];
+      for (let i = 0; i < (SMOKE ? RUNS : 15); i++) {
+        H.push(await overHttp());
+        S.push(await overStdio());
+        D.push(await alone());
+      }
+      await client.close();
+      const overStdioMs = median(H) - median(S);
+      record(
+        'exec round trip over HTTP (2026-07-28 client, bearer token)',
+        'ms',
+        { mcptrace: stat(H), direct: stat(D) },
+        'adds < 5 ms to stdio',
+        overStdioMs < 5,
+        `stdio ${fmt(median(S))} ms in the same run: HTTP adds ${overStdioMs.toFixed(1)} ms`,
+      );
+    } finally {
+      server.kill('SIGTERM');
+    }
+  },
+
   async time_to_first_event(s) {
     // A background generator fires the tracepoint every 0.2 ms, so the first event follows the
     // attach at once; both sides measure call/spawn -> first line. Attach times vary a lot

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import type { AuthInfo, McpRequestContext, Server } from '@modelcontextprotocol/server';
+import { isLegacyRequest, type AuthInfo, type McpRequestContext, type Server } from '@modelcontextprotocol/server';
 
 /** What a session costs is small (one Server and its transport), but a flood of them must not be. */
 export interface SessionLimits {
@@ -54,11 +54,17 @@ export class LegacySessions {
     return this.sessions.size;
   }
 
-  /** Whether this request opens a session: a lone initialize. */
-  static opens(req: IncomingMessage, parsed: unknown): boolean {
-    return (
-      req.method === 'POST' && !!parsed && typeof parsed === 'object' && !Array.isArray(parsed) && (parsed as { method?: unknown }).method === 'initialize'
-    );
+  /**
+   * Whether this request opens a session: a lone 2025 initialize. The SDK's own classifier
+   * decides the era, so a 2026-07-28 request that says initialize gets the modern answer
+   * (that method is gone: 404, -32601).
+   */
+  static async opens(req: IncomingMessage, parsed: unknown): Promise<boolean> {
+    if (req.method !== 'POST' || !parsed || typeof parsed !== 'object' || Array.isArray(parsed) || (parsed as { method?: unknown }).method !== 'initialize')
+      return false;
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+    return isLegacyRequest(new Request('http://mcptrace.invalid/mcp', { method: 'POST', headers }), parsed);
   }
 
   /** An initialize: a new session, owned by its caller, answered by its own server instance. */

@@ -3,7 +3,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import os from 'node:os';
-import { hostHeaderValidation, originValidation, toNodeHandler } from '@modelcontextprotocol/node';
+import { hostHeaderValidation, toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, type AuthInfo, type McpRequestContext } from '@modelcontextprotocol/server';
 import { MAX_MCP_MESSAGE_BYTES } from '../config/defaults.js';
 import type { Core } from '../core/core.js';
@@ -93,6 +93,36 @@ function jsonError(res: ServerResponse, status: number, code: number, message: s
   res.end(body);
 }
 
+/**
+ * Whether a browser page from `origin` may call us: a page this machine serves (a name or
+ * address of ours, any port), or an origin the operator allowed. An allowed origin with a
+ * scheme must match exactly (scheme, host and port); a bare host name allows that host on any
+ * scheme and port. The opaque origin "null" (sandboxed frames, files) is never allowed.
+ */
+export function originAllowed(origin: string, ourNames: readonly string[], allowed: readonly string[]): boolean {
+  let u: URL;
+  try {
+    u = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (u.origin === 'null') return false;
+  const host = u.hostname.toLowerCase();
+  if (ourNames.some((n) => n.toLowerCase() === host)) return true;
+  return allowed.some((a) => {
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(a)) return a.toLowerCase() === host;
+    try {
+      return new URL(a).origin === u.origin;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** What a browser page may send and read (MCP's own headers, the bearer token, the challenges). */
+const CORS_ALLOWED = 'authorization, content-type, accept, last-event-id, mcp-protocol-version, mcp-session-id, mcp-method, mcp-name';
+const CORS_EXPOSED = 'mcp-session-id, mcp-protocol-version, www-authenticate, retry-after';
+
 const quote = (s: string) => `"${s.replace(/["\\]/g, "'")}"`;
 
 /**
@@ -176,16 +206,7 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
   const max = o.maxBodyBytes ?? MAX_MCP_MESSAGE_BYTES;
   const hostnames = allowedHostnames(o);
   const checkHost = hostHeaderValidation(hostnames);
-  const originHosts = [
-    ...hostnames,
-    ...(o.allowedOrigins ?? []).map((x) =>
-      x
-        .replace(/^[a-z]+:\/\//i, '')
-        .replace(/:\d+$/, '')
-        .replace(/\/.*$/, ''),
-    ),
-  ];
-  const checkOrigin = originValidation(originHosts);
+  const originOk = (origin: string) => originAllowed(origin, hostnames, o.allowedOrigins ?? []);
   const limiter = new RateLimiter({ perMinute: o.requestsPerMinute });
   const scheme = o.tls ? 'https' : 'http';
   const shownHost = isIP(o.host) === 6 ? `[${o.host}]` : o.host;
@@ -224,7 +245,27 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // Host first: a rebinding page reaches 127.0.0.1 under its own name, which is not ours.
     if (!checkHost(req as never, res as never)) return;
-    if (req.headers.origin !== undefined && !checkOrigin(req as never, res as never)) return;
+    if (req.headers.origin !== undefined) {
+      if (!originOk(req.headers.origin))
+        return jsonError(
+          res,
+          403,
+          -32000,
+          `Forbidden: a page from ${req.headers.origin.slice(0, 200)} may not call this server. A web client must be served from this machine or from an origin the operator allows (serve --allowed-origin https://app.example.com).`,
+        );
+      // A page from an allowed origin (a web client) may call us: CORS for it, and only for it.
+      res.setHeader('access-control-allow-origin', req.headers.origin);
+      res.setHeader('vary', 'Origin');
+      res.setHeader('access-control-expose-headers', CORS_EXPOSED);
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, {
+          'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+          'access-control-allow-headers': CORS_ALLOWED,
+          'access-control-max-age': '600',
+        });
+        return void res.end();
+      }
+    }
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === metadataPath && o.auth.resourceMetadata) return sendJson(res, o.auth.resourceMetadata);
     if (req.method === 'GET' && path === '/.well-known/oauth-authorization-server' && o.auth.authorizationServerMetadata)
@@ -314,7 +355,7 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
     try {
       const session = req.headers['mcp-session-id'];
       if (typeof session === 'string') await sessions.serve(session, req, res, parsed, who);
-      else if (LegacySessions.opens(req, parsed)) await sessions.open(req, res, parsed, who);
+      else if (await LegacySessions.opens(req, parsed)) await sessions.open(req, res, parsed, who);
       else await mcp(req, res, parsed);
     } finally {
       for (const c of calls) if (inFlight.get(flightKey(who, c.id)) === cancel) inFlight.delete(flightKey(who, c.id));

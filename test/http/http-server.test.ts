@@ -111,6 +111,27 @@ describeKernel('serve --http: authentication, scopes and the transport checks', 
     expect(curl(s.url, { body: INITIALIZE, headers: { ...ok, origin: `http://127.0.0.1:${s.port}` } }).status).toBe(200);
   });
 
+  it('lets a web client on an allowed origin through CORS: the preflight, then the call', () => {
+    const origin = 'http://localhost:5173';
+    const pre = curl(s.url, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, mcp-protocol-version' },
+    });
+    // A preflight carries no token: it is answered before authentication, for allowed origins only.
+    expect(pre.status).toBe(204);
+    expect(pre.headers['access-control-allow-origin']).toBe(origin);
+    expect(pre.headers['access-control-allow-headers']).toMatch(/authorization.*content-type.*mcp-protocol-version.*mcp-session-id/);
+    expect(pre.headers['access-control-allow-methods']).toContain('POST');
+    const call = curl(s.url, { body: INITIALIZE, headers: { ...bearer(tokens.alice), origin } });
+    expect(call.status).toBe(200);
+    expect(call.headers['access-control-allow-origin']).toBe(origin);
+    expect(call.headers['access-control-expose-headers']).toMatch(/mcp-session-id/);
+    // A page elsewhere gets neither.
+    const foreign = curl(s.url, { method: 'OPTIONS', headers: { origin: 'https://attacker.example', 'access-control-request-method': 'POST' } });
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
   it('bounds request bodies as stdio does and answers malformed JSON instead of dropping the connection', () => {
     const big = callBody('validate_program', { program: `BEGIN { printf("${'x'.repeat(5 * 1024 * 1024)}"); }` });
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'mcptrace-big-')), 'body.json');

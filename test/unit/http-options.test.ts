@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
-import { allowedHostnames, exposureProblem, isLoopback, parseListen, scopeFor } from '../../src/mcp/http.js';
+import { allowedHostnames, exposureProblem, isLoopback, originAllowed, parseListen, scopeFor } from '../../src/mcp/http.js';
 import { parseServeArgv, withDefaultListen } from '../../src/mcp/serve-options.js';
 
 // What `serve --http` decides before it listens: the address, whether it may expose itself,
@@ -56,6 +56,33 @@ describe('serve --http [HOST:]PORT', () => {
     expect(allowedHostnames({ host: '127.0.0.1' })).toEqual(expect.arrayContaining(['localhost', '127.0.0.1', '[::1]']));
     expect(allowedHostnames({ host: '127.0.0.1' })).not.toContain('evil.example.com');
     expect(allowedHostnames({ host: '127.0.0.1', allowedHosts: ['trace.example.com'] })).toContain('trace.example.com');
+  });
+});
+
+describe('which browser origins may call', () => {
+  const ours = ['localhost', '127.0.0.1', '[::1]', 'tracebox'];
+  it('allows pages of this machine on any port, and exactly the origins given', () => {
+    for (const o of ['http://localhost:5173', 'http://127.0.0.1:8722', 'http://[::1]:3000', 'https://tracebox'])
+      expect(originAllowed(o, ours, []), o).toBe(true);
+    const allowed = ['https://app.example.com', 'dash.example.org'];
+    expect(originAllowed('https://app.example.com', ours, allowed)).toBe(true);
+    expect(originAllowed('https://app.example.com:443', ours, allowed)).toBe(true);
+    // A bare host name allows it on any scheme and port.
+    expect(originAllowed('http://dash.example.org:8080', ours, allowed)).toBe(true);
+  });
+
+  it('refuses another scheme or port of an allowed origin, look-alikes, and opaque origins', () => {
+    const allowed = ['https://app.example.com'];
+    for (const o of [
+      'http://app.example.com',
+      'https://app.example.com:8443',
+      'https://app.example.com.evil.net',
+      'https://evilapp.example.com',
+      'null',
+      'file://',
+      'not a url',
+    ])
+      expect(originAllowed(o, ours, allowed), o).toBe(false);
   });
 });
 

@@ -1,3 +1,4 @@
+import nodeHttp from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
@@ -117,5 +118,72 @@ describe('2025 sessions over HTTP', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('mcp-session-id')).toBeNull();
     expect(await r.text()).toContain('exec_program');
+  });
+});
+
+describe('a web client on another origin (--allowed-origin)', () => {
+  const core = new Core({ env: { HOME: '/nonexistent' } });
+  let http: ReturnType<typeof createHttpServer>;
+  let port: number;
+
+  beforeAll(async () => {
+    http = createHttpServer(core, {
+      host: '127.0.0.1',
+      port: 0,
+      auth,
+      allowedOrigins: ['https://app.example.com'],
+      requestsPerMinute: 10_000,
+      maxRunsPerCaller: 4,
+      log: () => undefined,
+    });
+    await new Promise<void>((r) => http.server.listen(0, '127.0.0.1', () => r()));
+    port = (http.server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    await http.close();
+    await core.shutdown();
+  });
+
+  /** node:http, which (unlike fetch) sends an Origin header as given, as a browser would. */
+  const request = (method: string, origin: string, body?: string) =>
+    new Promise<{ status: number; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
+      const req = nodeHttp.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/mcp',
+          method,
+          headers: {
+            origin,
+            authorization: 'Bearer token-a',
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'access-control-request-method': 'POST',
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it('answers the allowed origin, with CORS headers naming it', async () => {
+    const pre = await request('OPTIONS', 'https://app.example.com');
+    expect(pre.status).toBe(204);
+    expect(pre.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    const call = await request('POST', 'https://app.example.com', JSON.stringify(LIST));
+    expect(call.status).toBe(200);
+    expect(call.headers['access-control-allow-origin']).toBe('https://app.example.com');
+  });
+
+  it('refuses every other origin with 403', async () => {
+    for (const origin of ['https://evil.example.com', 'https://app.example.com.evil.net', 'http://app.example.com', 'https://app.example.com:8443', 'null']) {
+      const r = await request('POST', origin, JSON.stringify(LIST));
+      expect(r.status, origin).toBe(403);
+      expect(r.headers['access-control-allow-origin']).toBeUndefined();
+    }
   });
 });
