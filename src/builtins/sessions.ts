@@ -79,7 +79,8 @@ export const runSession = defineBuiltin<RunSessionInput>({
         continue;
       }
       const args = { ...(c.input as Record<string, unknown>), wait: false, ...(input.timeout ? { timeout: input.timeout } : {}) };
-      const r = await ctx.callTool(c.tool, args, { session: s.name, signal: call.signal } satisfies CallContext);
+      // On behalf of the same caller, who is asked, counted and audited as for a call of their own.
+      const r = await ctx.callTool(c.tool, args, { session: s.name, signal: call.signal, caller: call.caller, confirm: call.confirm } satisfies CallContext);
       const st = r.structured as { execution_id?: string; status?: string; error?: string };
       results.push({
         tool: c.tool,

@@ -66,6 +66,8 @@ export interface AuditRecord {
 
 export interface AuditSink {
   record(entry: AuditRecord): void;
+  /** Writes what it still holds; called once, at shutdown. */
+  close?(): void;
 }
 
 /** What a run tells the audit of its call: what ran and what the policy said. */
@@ -255,8 +257,8 @@ export class Core {
     if (bad) return errorResult(bad, 'input');
     const denied = this.checkCaller(tool, input, ctx);
     if (denied) {
-      note.verdict = 'quota';
-      return errorResult(denied, 'policy');
+      note.verdict = denied.verdict;
+      return errorResult(denied.text, 'policy');
     }
     const pre = await this.preflight();
     const launch = tool.kind.launch(tool, input, pre);
@@ -328,14 +330,24 @@ export class Core {
    * with a run quota may not start one more past it. Callers without these limits (the CLI, stdio,
    * library use) pass.
    */
-  private checkCaller(tool: Tool, input: Record<string, unknown>, ctx: CallContext): string | undefined {
+  private checkCaller(tool: Tool, input: Record<string, unknown>, ctx: CallContext): { verdict: 'scope' | 'quota'; text: string } | undefined {
     const caller = ctx.caller;
     if (!caller) return undefined;
-    if (input.unsafe === true && caller.admin === false)
-      return `${tool.def.name} with unsafe: true needs the trace:admin scope, and ${caller.who} does not have it. Run it without unsafe, or ask the server's operator for a token with trace:admin (mcptrace token create NAME --scopes trace:read,trace:run,trace:admin).`;
+    // The HTTP layer checks the scope of each message it receives; this check is for calls made
+    // on a caller's behalf by another tool (run_session replays saved calls), which it never sees.
+    const adminWhy =
+      input.unsafe === true ? 'with unsafe: true' : this.policy.level === 'permissive' ? `on a server at the permissive safety level` : undefined;
+    if (adminWhy && caller.admin === false)
+      return {
+        verdict: 'scope',
+        text: `${tool.def.name} ${adminWhy} needs the trace:admin scope, and ${caller.who} does not have it. ${input.unsafe === true ? 'Run it without unsafe, or a' : 'A'}sk the server's operator for a token with trace:admin (mcptrace token create NAME --scopes trace:read,trace:run,trace:admin).`,
+      };
     const mine = this.running.get(caller.who);
     if (caller.maxRuns !== undefined && mine && mine.size >= caller.maxRuns)
-      return `${caller.who} already has ${mine.size} run${mine.size === 1 ? '' : 's'} running, the most this caller may have at once (${caller.maxRuns}). Stop one with stop_execution (running: ${[...mine].join(', ')}), or wait for one to end.`;
+      return {
+        verdict: 'quota',
+        text: `${caller.who} already has ${mine.size} run${mine.size === 1 ? '' : 's'} running, the most this caller may have at once (${caller.maxRuns}). Stop one with stop_execution (running: ${[...mine].join(', ')}), or wait for one to end.`,
+      };
     return undefined;
   }
 
@@ -395,6 +407,8 @@ export class Core {
 
   async shutdown(): Promise<void> {
     await this.runner.shutdown();
+    // Before the history closes: the audit may keep its entries there.
+    this.audit?.close?.();
     this.recorder?.close();
     this.history?.close();
   }

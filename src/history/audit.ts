@@ -20,9 +20,9 @@ export interface AuditEntry {
   program?: string;
   /** The argv that ran, if any. */
   argv?: string[];
-  /** allow | warn | confirm | confirmed | declined | refuse | scope | quota */
+  /** allow | warn | refuse | confirm (asked, or nobody to ask) | confirmed | declined | cancelled | scope | quota */
   verdict?: string;
-  /** ok | error:KIND (error:input, error:policy, error:auth, …) | started */
+  /** ok | asked (a person is being asked to confirm) | error:KIND (error:input, error:policy, error:cancelled, …) */
   outcome: string;
   executionId?: string;
   durationMs?: number;

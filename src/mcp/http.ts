@@ -190,7 +190,8 @@ export function scopeFor(core: Core, m: RequestShape): Scope {
 const RANK: Record<Scope, number> = { 'trace:read': 0, 'trace:run': 1, 'trace:admin': 2 };
 const holds = (scopes: readonly string[], need: Scope) => scopes.some((s) => (SCOPES as readonly string[]).includes(s) && RANK[s as Scope] >= RANK[need]);
 
-const ANONYMOUS: Principal = { kind: 'token', name: 'anonymous', scopes: [...SCOPES] };
+/** Under --no-auth (loopback only) a caller is known by its address alone. */
+const anonymous = (remote: string | undefined): Principal => ({ kind: 'anonymous', name: remote ?? 'unknown', scopes: [...SCOPES] });
 
 /**
  * `mcptrace serve --http`: MCP over Streamable HTTP for both protocol eras, from the same
@@ -210,7 +211,8 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
   const limiter = new RateLimiter({ perMinute: o.requestsPerMinute });
   const scheme = o.tls ? 'https' : 'http';
   const shownHost = isIP(o.host) === 6 ? `[${o.host}]` : o.host;
-  const url = `${scheme}://${shownHost}:${o.port}${MCP_PATH}`;
+  // Listening on every address (0.0.0.0, ::), the URL to give clients names this machine.
+  const url = `${scheme}://${o.host === '0.0.0.0' || o.host === '::' ? os.hostname() : shownHost}:${o.port}${MCP_PATH}`;
   const metadataPath = `/.well-known/oauth-protected-resource${MCP_PATH}`;
   const metadataUrl = (req: IncomingMessage) => `${scheme}://${req.headers.host ?? shownHost}${metadataPath}`;
 
@@ -222,7 +224,7 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
 
   const callerOf = (made: McpRequestContext): Caller => {
     const extra = made.authInfo?.extra as { principal?: Principal; remote?: string } | undefined;
-    const p = extra?.principal ?? ANONYMOUS;
+    const p = extra?.principal ?? anonymous(extra?.remote);
     return {
       who: principalLabel(p),
       via: 'http',
@@ -239,8 +241,16 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
   });
   const mcp = toNodeHandler(handler);
 
-  const challenge = (req: IncomingMessage, error: string, description: string, scope?: string) =>
-    `Bearer error="${error}", error_description=${quote(description)}${scope ? `, scope="${scope}"` : ''}${o.auth.resourceMetadata ? `, resource_metadata="${metadataUrl(req)}"` : ''}`;
+  const tokenSource =
+    o.auth.kind === 'oauth'
+      ? `an access token from ${o.auth.resourceMetadata?.authorization_servers ?? 'the authorization server'}`
+      : 'a token from mcptrace token create NAME';
+  const challenge = (req: IncomingMessage, error?: string, description?: string, scope?: string) =>
+    [
+      ...(error ? [`error="${error}"`, `error_description=${quote(description ?? '')}`] : ['realm="mcptrace"']),
+      ...(scope ? [`scope="${scope}"`] : []),
+      ...(o.auth.resourceMetadata ? [`resource_metadata="${metadataUrl(req)}"`] : []),
+    ].reduce((acc, part, i) => `${acc}${i ? ', ' : ' '}${part}`, 'Bearer');
 
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // Host first: a rebinding page reaches 127.0.0.1 under its own name, which is not ours.
@@ -272,14 +282,15 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
       return sendJson(res, o.auth.authorizationServerMetadata);
     if (path !== MCP_PATH) return jsonError(res, 404, -32601, `nothing at ${path}; the MCP endpoint is ${MCP_PATH}`);
 
-    let principal = ANONYMOUS;
+    let principal = anonymous(req.socket.remoteAddress);
     if (o.auth.kind !== 'none') {
       const header = req.headers.authorization ?? '';
       const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
       if (!m) {
         const why = header ? 'the Authorization header is not "Bearer TOKEN"' : 'no Authorization header';
-        return jsonError(res, 401, -32001, `unauthorized: ${why}; send Authorization: Bearer TOKEN (a token from mcptrace token create NAME)`, null, {
-          'www-authenticate': challenge(req, 'invalid_token', why),
+        return jsonError(res, 401, -32001, `unauthorized: ${why}; send Authorization: Bearer TOKEN (${tokenSource})`, null, {
+          // RFC 6750 3.1: a request with no credentials at all gets a challenge with no error code.
+          'www-authenticate': header ? challenge(req, 'invalid_token', why) : challenge(req),
         });
       }
       const verdict = await o.auth.verify(m[1]).catch((e: Error) => ({ ok: false as const, reason: 'unavailable' as const, message: e.message }));
@@ -331,7 +342,7 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
         const need = scopeFor(core, msg);
         if (!holds(principal.scopes, need)) {
           const what = msg.name ? `${msg.name}${need === 'trace:admin' && msg.args?.unsafe === true ? ' with unsafe' : ''}` : (msg.method ?? 'this request');
-          const text = `${what} needs the ${need} scope; ${who} has ${principal.scopes.join(', ') || 'none'}. Ask the server's operator for a token with ${need} (mcptrace token create NAME --scopes ${need})`;
+          const text = `${what} needs the ${need} scope; ${who} has ${principal.scopes.join(', ') || 'none'}. ${o.auth.kind === 'oauth' ? `Ask your authorization server for a token with the ${need} scope` : `Ask the server's operator for a token with ${need} (mcptrace token create NAME --scopes ${need})`}`;
           return jsonError(res, 403, -32003, `forbidden: ${text}`, msg.id, { 'www-authenticate': challenge(req, 'insufficient_scope', text, need) });
         }
       }

@@ -58,7 +58,7 @@ async function confirmRun(report: SafetyReport, run: PolicyRun): Promise<ToolRes
   const rules = [...new Set(report.findings.filter((f) => f.decision === 'confirm').map((f) => f.rule))];
   const reason = report.findings
     .filter((f) => f.decision === 'confirm')
-    .map((f) => `${f.rule}: ${f.message}`)
+    .map((f) => `${f.rule}: ${f.message.replace(/[.\s]+$/, '')}`)
     .join('; ');
   const request: ConfirmRequest = { tool: run.tool.def.name, reason, rules, level: report.level, program: run.launch.program, argv: run.launch.spec.argv };
   const answer = run.confirm ? await run.confirm(request) : 'unavailable';

@@ -208,7 +208,7 @@ describe('TokenStore', () => {
     });
   });
 
-  it('warns about a file others can read, still verifies, and create makes it private again', () => {
+  it('warns about a file others can read, trusts none in a file others can write, and create makes it private again', () => {
     const { store, clock, file } = fresh();
     const { token } = created(store, 'alice');
     chmodSync(file, 0o644);
@@ -221,9 +221,14 @@ describe('TokenStore', () => {
     expect(store.verify(token).ok).toBe(true);
     chmodSync(file, 0o666);
     expect(store.load()).toMatchObject({ warnings: [expect.stringContaining('others can write it, and so add a token of their own')] });
+    // Writable by others: anyone could have added a token, so none is trusted until it is fixed.
+    clock.now += 1000;
+    expect(store.verify(token)).toMatchObject({ ok: false, reason: 'unavailable', message: expect.stringMatching(/can be written by other users/) });
     created(store, 'bob');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(store.load()).toEqual({ ok: true, tokens: 2, warnings: [] });
+    clock.now += 1000;
+    expect(store.verify(token).ok).toBe(true);
   });
 
   it('an absent file is no tokens, and nothing is written until a token is made', () => {

@@ -71,7 +71,8 @@ describeKernel('serve --http: authentication, scopes and the transport checks', 
     for (const [headers, why] of cases) {
       const r = curl(s.url, { body: INITIALIZE, headers });
       expect(r.status, JSON.stringify(headers)).toBe(401);
-      expect(r.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
+      // RFC 6750 3.1: no credentials at all, no error code; bad ones are invalid_token.
+      expect(r.headers['www-authenticate']).toMatch(headers.authorization ? /^Bearer error="invalid_token"/ : /^Bearer realm="mcptrace"$/);
       expect(JSON.parse(r.body).error.message).toMatch(why);
     }
     expect(curl(s.url, { body: INITIALIZE, headers: bearer(tokens.alice) }).status).toBe(200);

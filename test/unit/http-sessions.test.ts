@@ -187,3 +187,32 @@ describe('a web client on another origin (--allowed-origin)', () => {
     }
   });
 });
+
+describe('--no-auth (loopback only)', () => {
+  const records: { who: string; via: string; tool: string }[] = [];
+  const core = new Core({ env: { HOME: '/nonexistent' }, audit: { record: (r) => void records.push(r as never) } });
+  let http: ReturnType<typeof createHttpServer>;
+  let url: string;
+
+  beforeAll(async () => {
+    const none: HttpAuth = { kind: 'none', verify: async () => ({ ok: false, reason: 'unknown', message: 'authentication is off' }) };
+    http = createHttpServer(core, { host: '127.0.0.1', port: 0, auth: none, requestsPerMinute: 10_000, maxRunsPerCaller: 4, log: () => undefined });
+    await new Promise<void>((r) => http.server.listen(0, '127.0.0.1', () => r()));
+    url = `http://127.0.0.1:${(http.server.address() as AddressInfo).port}/mcp`;
+  });
+  afterAll(async () => {
+    await http.close();
+    await core.shutdown();
+  });
+
+  it('serves without a token, and audits the caller by its address, not as a token', async () => {
+    const r = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'list_executions', arguments: {} } }),
+    });
+    expect(r.status).toBe(200);
+    expect(await r.text()).toContain('"executions"');
+    expect(records).toEqual([expect.objectContaining({ who: 'anonymous:127.0.0.1', via: 'http', tool: 'list_executions' })]);
+  });
+});

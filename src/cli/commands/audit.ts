@@ -66,7 +66,7 @@ function filterText(flags: Record<string, unknown>): string {
 export class Audit extends BaseCommand {
   static summary = 'Show who called which tool, when, and what came of it (the audit log).';
   static description =
-    'Every call the MCP server answers is recorded: who made it (token:NAME, oauth:SUBJECT, stdio:USER), when, the tool, the program or argv that ran, the policy verdict, the outcome and the execution id, with secrets redacted. ' +
+    'Every call the MCP server and the CLI answer is recorded: who made it (token:NAME, oauth:SUBJECT, stdio:USER, cli:USER, or anonymous:ADDRESS under --no-auth), when, the tool, the program or argv that ran, the policy verdict, the outcome and the execution id, with secrets redacted. ' +
     'The log is kept in the run history, or in audit.jsonl in the state directory when the history is off; both are read. Newest first.';
   static examples = [
     '<%= config.bin %> audit',

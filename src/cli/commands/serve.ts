@@ -43,7 +43,10 @@ export default class Serve extends BaseCommand {
     '<%= config.bin %> serve --http                  # 127.0.0.1:8722',
     '<%= config.bin %> serve --http 0.0.0.0:8722 --tls-cert cert.pem --tls-key key.pem --allowed-host trace.example.com',
   ];
-  // Its own --tools-dir (from SERVE_OPTIONS) takes the place of the base flag of that name.
+  // Only the server's own options (SERVE_OPTIONS, which include --tools-dir and the history's
+  // flags): the fast path in bin/run.js parses exactly these, so help must not list the CLI's
+  // --json, --yes or --debug, which a server has no use for.
+  static baseFlags = {} as typeof BaseCommand.baseFlags;
   static flags = flags;
 
   async run(): Promise<void> {

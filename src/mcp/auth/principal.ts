@@ -16,8 +16,8 @@ export const isScope = (s: string): s is Scope => (SCOPES as readonly string[]).
  * this, never the credential.
  */
 export interface Principal {
-  kind: 'token' | 'oauth' | 'stdio' | 'cli';
-  /** The token's name, the OAuth subject (or client id), or the local user name. */
+  kind: 'token' | 'oauth' | 'stdio' | 'cli' | 'anonymous';
+  /** The token's name, the OAuth subject (or client id), the local user name, or (anonymous, under --no-auth) the client's address. */
   name: string;
   /** Strings, not Scope: an OAuth server may grant scopes mcptrace does not know, and they are kept as given. */
   scopes: string[];

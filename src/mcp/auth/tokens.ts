@@ -79,6 +79,8 @@ interface Snapshot {
   data?: TokenFileData;
   error?: string;
   warnings: string[];
+  /** The file is group- or world-writable: verify() trusts no token in it. */
+  openToOthers?: boolean;
 }
 
 const FILE_COMMENT = 'mcptrace API tokens: only SHA-256 hashes of the tokens are kept. Manage with mcptrace token create | list | revoke.';
@@ -217,6 +219,14 @@ export class TokenStore {
         reason: 'unavailable',
         message: "the server cannot read its token list right now, so it accepts no token; ask the server's operator to check it (mcptrace token list)",
       };
+    // Anyone who can write the file can add a token of their own: trust none until it is private.
+    if (s.openToOthers)
+      return {
+        ok: false,
+        reason: 'unavailable',
+        message:
+          "the server's token list can be written by other users, so it accepts no token until that is fixed; ask the server's operator to run mcptrace token list, which says how",
+      };
     const presented = createHash('sha256').update(token).digest();
     // Every record is compared, so the time taken does not say where in the file a match was.
     let match: TokenRecord | undefined;
@@ -273,9 +283,9 @@ export class TokenStore {
     const loose = st.mode & 0o077;
     if (loose)
       warnings.push(
-        `${this.file} has mode ${(st.mode & 0o777).toString(8)}: ${loose & 0o022 ? 'others can write it, and so add a token of their own' : 'others can read it (only hashes, but still)'}; run chmod 600 ${this.file} (mcptrace token create and revoke also fix it)`,
+        `${this.file} has mode ${(st.mode & 0o777).toString(8)}: ${loose & 0o022 ? 'others can write it, and so add a token of their own (the server accepts no token until it is fixed)' : 'others can read it (only hashes, but still)'}; run chmod 600 ${this.file} (mcptrace token create and revoke also fix it)`,
       );
-    return (this.snapshot = { stamp, ...parsed, warnings });
+    return (this.snapshot = { stamp, ...parsed, warnings, openToOthers: (loose & 0o022) !== 0 });
   }
 
   /** Writes the whole file anew, atomically and private; undefined when it worked. */
