@@ -217,7 +217,7 @@ async function waitForServer(url, child, log) {
   die(`no answer from ${url} within 60 s (${last}):\n${log()}`);
 }
 
-async function startServer() {
+async function startServer(proxyPort) {
   const port = await freePort();
   const stateDir = mkdtempSync(path.join(tmpdir(), 'mcptrace-conformance-'));
   cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -226,7 +226,12 @@ async function startServer() {
   if (ours && !existsSync(path.join(REPO, 'dist/mcp/http.js'))) die('dist/mcp/http.js is missing: run npm run build first');
   // mcptrace serve --http wants a token by default; made before the server starts, so it is loaded.
   const token = opt.token ?? (ours ? createToken(env) : undefined);
-  const cmd = opt['server-cmd'] ?? `node bin/run.js serve --http 127.0.0.1:{port} --no-history`;
+  // The auth proxy (below) fronts the server on a port of its own, so the page origin the suite
+  // sends (its Host, its port) is the proxy's: that origin is the server's own, as it would be
+  // behind any reverse proxy, and is allowed as such. Foreign origins still reach the server as sent.
+  const cmd =
+    opt['server-cmd'] ??
+    `node bin/run.js serve --http 127.0.0.1:{port} --no-history --allowed-origin http://localhost:${proxyPort} --allowed-origin http://127.0.0.1:${proxyPort}`;
   const argv = cmd.replaceAll('{port}', String(port)).split(/\s+/).filter(Boolean);
   let log = '';
   const child = spawn(argv[0], argv.slice(1), { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -242,7 +247,7 @@ async function startServer() {
  * A loopback proxy that adds `Authorization: Bearer TOKEN` and passes everything else through
  * byte for byte, headers (Host, Origin) included, responses streamed, so SSE is unchanged.
  */
-async function authProxy(target, token) {
+async function authProxy(target, token, port) {
   const t = new URL(target);
   const server = http.createServer((req, res) => {
     const up = http.request(
@@ -259,7 +264,6 @@ async function authProxy(target, token) {
     res.on('close', () => up.destroy());
     req.pipe(up);
   });
-  const port = await freePort();
   await new Promise((r) => server.listen(port, '127.0.0.1', r));
   cleanups.push(() => server.close());
   server.unref();
@@ -364,15 +368,16 @@ if (!opt.keep) cleanups.push(() => rmSync(outRoot, { recursive: true, force: tru
 
 let url = opt.url;
 let server;
+const proxyPort = await freePort();
 if (!url) {
-  server = await startServer();
+  server = await startServer(proxyPort);
   url = server.url;
 }
 // The suite sends no Authorization header: when the server wants one, the proxy adds it.
 const token = opt.token ?? server?.token;
 if (token) {
   const probe = await rpc(url, '2025-11-25', 'initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'probe', version: '1' } });
-  if (probe.status === 401 || opt.token) url = await authProxy(url, token);
+  if (probe.status === 401 || opt.token) url = await authProxy(url, token, proxyPort);
 }
 
 const facts = await serverFacts(url);

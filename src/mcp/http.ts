@@ -94,12 +94,14 @@ function jsonError(res: ServerResponse, status: number, code: number, message: s
 }
 
 /**
- * Whether a browser page from `origin` may call us: a page this machine serves (a name or
- * address of ours, any port), or an origin the operator allowed. An allowed origin with a
- * scheme must match exactly (scheme, host and port); a bare host name allows that host on any
- * scheme and port. The opaque origin "null" (sandboxed frames, files) is never allowed.
+ * Whether a browser page from `origin` may call us: a page of this server itself (one of its
+ * names, on its own port), or an origin the operator allowed. A page of another web server on
+ * this machine (http://localhost:5173) is another origin and needs --allowed-origin like any
+ * other. An allowed origin with a scheme must match exactly (scheme, host and port); a bare host
+ * name allows that host on any scheme and port. The opaque origin "null" (sandboxed frames,
+ * files) is never allowed.
  */
-export function originAllowed(origin: string, ourNames: readonly string[], allowed: readonly string[]): boolean {
+export function originAllowed(origin: string, ourNames: readonly string[], allowed: readonly string[], ourPort?: number): boolean {
   let u: URL;
   try {
     u = new URL(origin);
@@ -108,7 +110,8 @@ export function originAllowed(origin: string, ourNames: readonly string[], allow
   }
   if (u.origin === 'null') return false;
   const host = u.hostname.toLowerCase();
-  if (ourNames.some((n) => n.toLowerCase() === host)) return true;
+  const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+  if (ourNames.some((n) => n.toLowerCase() === host) && (ourPort === undefined || port === ourPort)) return true;
   return allowed.some((a) => {
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(a)) return a.toLowerCase() === host;
     try {
@@ -118,6 +121,8 @@ export function originAllowed(origin: string, ourNames: readonly string[], allow
     }
   });
 }
+
+const MAX_CONNECTIONS = 1024;
 
 /** What a browser page may send and read (MCP's own headers, the bearer token, the challenges). */
 const CORS_ALLOWED = 'authorization, content-type, accept, last-event-id, mcp-protocol-version, mcp-session-id, mcp-method, mcp-name';
@@ -207,7 +212,10 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
   const max = o.maxBodyBytes ?? MAX_MCP_MESSAGE_BYTES;
   const hostnames = allowedHostnames(o);
   const checkHost = hostHeaderValidation(hostnames);
-  const originOk = (origin: string) => originAllowed(origin, hostnames, o.allowedOrigins ?? []);
+  const originOk = (origin: string) => {
+    const bound = server.address();
+    return originAllowed(origin, hostnames, o.allowedOrigins ?? [], bound && typeof bound === 'object' ? bound.port : o.port);
+  };
   const limiter = new RateLimiter({ perMinute: o.requestsPerMinute });
   const scheme = o.tls ? 'https' : 'http';
   const shownHost = isIP(o.host) === 6 ? `[${o.host}]` : o.host;
@@ -381,6 +389,9 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
   const server = o.tls ? https.createServer({ cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key) }, onRequest) : http.createServer(onRequest);
   // Slow clients must not hold sockets forever; a long trace answers through SSE keepalives.
   server.headersTimeout = 30_000;
+  // Past this many open connections the kernel's backlog holds new ones; a flood of
+  // unauthenticated sockets cannot exhaust the server's file descriptors.
+  server.maxConnections = MAX_CONNECTIONS;
   server.requestTimeout = 0;
   const close = async () => {
     await sessions.close();

@@ -113,7 +113,9 @@ describeKernel('serve --http: authentication, scopes and the transport checks', 
   });
 
   it('lets a web client on an allowed origin through CORS: the preflight, then the call', () => {
-    const origin = 'http://localhost:5173';
+    // A page of the server itself (any of its names, its port); another local port is another origin.
+    expect(curl(s.url, { method: 'OPTIONS', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' } }).status).toBe(403);
+    const origin = `http://localhost:${s.port}`;
     const pre = curl(s.url, {
       method: 'OPTIONS',
       headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, mcp-protocol-version' },

@@ -61,14 +61,17 @@ describe('serve --http [HOST:]PORT', () => {
 
 describe('which browser origins may call', () => {
   const ours = ['localhost', '127.0.0.1', '[::1]', 'tracebox'];
-  it('allows pages of this machine on any port, and exactly the origins given', () => {
-    for (const o of ['http://localhost:5173', 'http://127.0.0.1:8722', 'http://[::1]:3000', 'https://tracebox'])
-      expect(originAllowed(o, ours, []), o).toBe(true);
+  it('allows pages of this server itself (its names, its port), and exactly the origins given', () => {
+    for (const o of ['http://localhost:8722', 'http://127.0.0.1:8722', 'http://[::1]:8722', 'https://tracebox:8722'])
+      expect(originAllowed(o, ours, [], 8722), o).toBe(true);
+    // Another web server on this machine is another origin: it needs --allowed-origin.
+    for (const o of ['http://localhost:5173', 'http://127.0.0.1', 'https://tracebox']) expect(originAllowed(o, ours, [], 8722), o).toBe(false);
+    expect(originAllowed('http://localhost:5173', ours, ['http://localhost:5173'], 8722)).toBe(true);
     const allowed = ['https://app.example.com', 'dash.example.org'];
-    expect(originAllowed('https://app.example.com', ours, allowed)).toBe(true);
-    expect(originAllowed('https://app.example.com:443', ours, allowed)).toBe(true);
+    expect(originAllowed('https://app.example.com', ours, allowed, 8722)).toBe(true);
+    expect(originAllowed('https://app.example.com:443', ours, allowed, 8722)).toBe(true);
     // A bare host name allows it on any scheme and port.
-    expect(originAllowed('http://dash.example.org:8080', ours, allowed)).toBe(true);
+    expect(originAllowed('http://dash.example.org:8080', ours, allowed, 8722)).toBe(true);
   });
 
   it('refuses another scheme or port of an allowed origin, look-alikes, and opaque origins', () => {
