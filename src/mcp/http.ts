@@ -387,8 +387,12 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
       jsonError(res, 500, -32603, 'internal error in mcptrace; the server logged it');
     });
   const server = o.tls ? https.createServer({ cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key) }, onRequest) : http.createServer(onRequest);
-  // Slow clients must not hold sockets forever; a long trace answers through SSE keepalives.
-  server.headersTimeout = 30_000;
+  // A long trace answers through SSE keepalives, so no request timeout. An idle connection is closed by the client first: a server that closes a kept-alive socket
+  // as a busy client reuses it fails that request ("other side closed"), and a POST is not
+  // retried. Clients keep idle sockets for less than the Keep-Alive: timeout we announce.
+  server.keepAliveTimeout = 65_000;
+  // A client that is slow to send its headers (slowloris) is cut off after this long.
+  server.headersTimeout = 70_000;
   // Past this many open connections the kernel's backlog holds new ones; a flood of
   // unauthenticated sockets cannot exhaust the server's file descriptors.
   server.maxConnections = MAX_CONNECTIONS;
