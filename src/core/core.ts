@@ -196,6 +196,14 @@ export class Core {
     }));
   }
 
+  /**
+   * Records a call that a transport refused before it reached callTool (over HTTP: a message
+   * beyond the caller's scope), so the audit holds every call, answered or not.
+   */
+  auditRefusal(entry: Omit<AuditRecord, 'outcome'> & { outcome: `error:${string}` }): void {
+    this.audit?.record(entry);
+  }
+
   async callTool(name: string, args: unknown, ctx: CallContext = {}): Promise<ToolResult> {
     if (!this.audit || !ctx.caller) return this.dispatch(name, args, ctx, {});
     const started = Date.now();

@@ -351,6 +351,17 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
         if (!holds(principal.scopes, need)) {
           const what = msg.name ? `${msg.name}${need === 'trace:admin' && msg.args?.unsafe === true ? ' with unsafe' : ''}` : (msg.method ?? 'this request');
           const text = `${what} needs the ${need} scope; ${who} has ${principal.scopes.join(', ') || 'none'}. ${o.auth.kind === 'oauth' ? `Ask your authorization server for a token with the ${need} scope` : `Ask the server's operator for a token with ${need} (mcptrace token create NAME --scopes ${need})`}`;
+          if (msg.method === 'tools/call' && msg.name)
+            core.auditRefusal({
+              at: new Date().toISOString(),
+              who,
+              via: 'http',
+              remote: req.socket.remoteAddress,
+              tool: msg.name,
+              args: msg.args,
+              verdict: 'scope',
+              outcome: 'error:scope',
+            });
           return jsonError(res, 403, -32003, `forbidden: ${text}`, msg.id, { 'www-authenticate': challenge(req, 'insufficient_scope', text, need) });
         }
       }

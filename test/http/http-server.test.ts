@@ -248,11 +248,15 @@ describeKernel('serve --http: authentication, scopes and the transport checks', 
     const ran = entries.find((e) => e.executionId && e.outcome === 'ok');
     expect(ran).toMatchObject({ who: 'token:alice', via: 'http', tool: 'exec_program', verdict: 'allow', program: expect.stringContaining('interval:') });
     expect(ran?.remote).toMatch(/127\.0\.0\.1/);
-    // A refusal for scope never reached the tool, and no token text is ever written down.
+    // A call refused for its scope never reached the tool, but is in the audit all the same.
     const all = execFileSync(process.execPath, [BIN, 'audit', '--json', '--limit', '1000'], {
       env: { ...process.env, MCPTRACE_STATE_DIR: s.stateDir },
       encoding: 'utf8',
     });
+    expect(JSON.parse(all)).toContainEqual(
+      expect.objectContaining({ who: 'token:reader', via: 'http', tool: 'exec_program', verdict: 'scope', outcome: 'error:scope' }),
+    );
+    // No token's text is ever written down.
     for (const t of Object.values(tokens)) expect(all).not.toContain(t);
   });
 });
