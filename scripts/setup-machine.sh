@@ -12,6 +12,10 @@ command -v bpftrace >/dev/null 2>&1 || need+=(bpftrace)
 [ -x /usr/sbin/execsnoop ] || command -v execsnoop >/dev/null 2>&1 || need+=(libbpf-tools)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)  # the terminal (pty) tests
+# The privileged helper (mcptrace setup privileges) and its tests: sudo, a C compiler, setcap.
+command -v sudo >/dev/null 2>&1 || need+=(sudo)
+command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+command -v setcap >/dev/null 2>&1 || [ -x /usr/sbin/setcap ] || need+=(libcap2-bin)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   as_root apt-get update -qq

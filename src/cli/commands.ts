@@ -9,6 +9,7 @@ import PromptsGet from './commands/prompts-get.js';
 import ResourcesRead from './commands/resources-read.js';
 import Serve from './commands/serve.js';
 import Setup from './commands/setup.js';
+import SetupPrivileges from './commands/setup-privileges.js';
 import { TokenCreate, TokenList, TokenRevoke } from './commands/token.js';
 import ToolsList from './commands/tools-list.js';
 import ToolsValidate from './commands/tools-validate.js';
@@ -26,6 +27,7 @@ function buildCommands(): Record<string, Command.Class> {
     ask: Ask,
     doctor: Doctor,
     setup: Setup,
+    'setup:privileges': SetupPrivileges,
     'tools:list': ToolsList,
     'tools:validate': ToolsValidate,
     'resources:read': ResourcesRead,

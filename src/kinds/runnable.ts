@@ -28,9 +28,11 @@ export const loadBpftraceDecoder = () => (decoderModule ??= import('../runtime/b
 
 /** A bpftrace run with typed output (`-f json`) and everything bpftrace needs to stop well. */
 export function bpftraceSpec(pre: Preflight, args: string[], timing: { timeoutMs: number; durationMs?: number }, program?: string): LaunchSpec {
+  const env = bpftraceEnv(pre.features);
   return {
-    argv: bpftraceJsonArgv(pre, args),
-    env: bpftraceEnv(pre.features),
+    argv: bpftraceJsonArgv(pre, args, env),
+    env,
+    lifeline: pre.helper !== undefined,
     // The program tells the decoder which maps exist: up to 0.23 text mode prints an empty map
     // as a blank line at exit, where JSON prints nothing.
     decoder: async () => new (await loadBpftraceDecoder()).BpftraceJsonDecoder(pre.features, { program }),

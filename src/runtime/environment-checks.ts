@@ -1,5 +1,16 @@
+import { existsSync } from 'node:fs';
 import { featuresOf, parseVersion, type BpftraceFeatures } from './bpftrace/version.js';
-import { kernelFeatures, locateBpftrace, privilegeMode, sudoersHint, tracefsMounted, TRACEFS } from './environment.js';
+import {
+  helperBpftrace,
+  kernelFeatures,
+  locateBpftrace,
+  privilegeMode,
+  sudoersHint,
+  tracefsMounted,
+  TRACEFS,
+  type BpftraceLocation,
+  type PrivilegeMode,
+} from './environment.js';
 
 export interface EnvironmentCheck {
   name: string;
@@ -34,7 +45,16 @@ export async function environmentChecks(): Promise<{ checks: EnvironmentCheck[];
   const checks: EnvironmentCheck[] = [];
   let version: string | undefined;
   let features: BpftraceFeatures | undefined;
-  const located = await locateBpftrace();
+  const priv = await privilegeMode();
+  // An unprivileged server's bpftrace is the helper's, possibly in a chroot it cannot enter.
+  const located: BpftraceLocation =
+    priv.mode === 'helper'
+      ? await helperBpftrace(priv.conf).then((h) =>
+          h.ok
+            ? { ok: true, path: `${priv.conf.bpftrace ?? 'bpftrace'} (through ${priv.conf.helper})`, version: h.version, fromEnv: false }
+            : { ok: false, problem: `bpftrace does not answer through ${priv.conf.helper}: ${h.detail}`, fix: 'sudo mcptrace setup privileges --apply' },
+        )
+      : await locateBpftrace();
   if (located.ok) {
     version = located.version;
     const parsed = parseVersion(located.version);
@@ -73,15 +93,44 @@ export async function environmentChecks(): Promise<{ checks: EnvironmentCheck[];
     fix: kernel.kprobes ? undefined : 'use tracepoints (list_probes "tracepoint:*"), uprobes or USDT instead',
     optional: true,
   });
-  const priv = await privilegeMode();
-  checks.push({
-    name: 'privileges',
-    ok: priv.mode !== 'none',
-    detail: priv.mode === 'root' ? 'running as root' : priv.mode === 'sudo' ? 'using sudo -n for bpftrace' : priv.reason,
-    fix: priv.mode === 'none' ? sudoersHint() : undefined,
-  });
+  checks.push(privilegesCheck(priv));
   return { checks, version, features };
 }
+
+/** Which privilege mode is active and what it lacks. */
+export function privilegesCheck(priv: PrivilegeMode): EnvironmentCheck {
+  if (priv.mode === 'root') return { name: 'privileges', ok: true, detail: 'running as root' };
+  if (priv.mode === 'helper') {
+    const c = priv.conf;
+    const extras = [
+      c.chroot ? `bpftrace in the chroot ${c.chroot}` : undefined,
+      c.mode === 'caps' ? `capabilities ${c.caps.join(',')}` : undefined,
+      c.allowUnsafe ? 'allow_unsafe=yes (-c, --unsafe and file reads allowed: this user is root-equivalent)' : undefined,
+      c.sandbox
+        ? isSystemdRunning()
+          ? `sandboxed by systemd-run${c.memoryMax ? ` MemoryMax=${c.memoryMax}` : ''}${c.cpuQuota ? ` CPUQuota=${c.cpuQuota}` : ''}`
+          : 'sandbox=systemd is set, but systemd is not running here: tracers run without it'
+        : undefined,
+    ].filter(Boolean);
+    return {
+      name: 'privileges',
+      ok: true,
+      detail: `${c.mode} mode: tracers run through ${c.helper} (${c.tools.length} tools, ${c.scripts.length} scripts allowed)${extras.length ? `; ${extras.join('; ')}` : ''}`,
+    };
+  }
+  if (priv.mode === 'sudo')
+    return {
+      name: 'privileges',
+      ok: false,
+      optional: true,
+      detail:
+        'using `sudo -n bpftrace`: a sudoers rule for bpftrace itself makes this user root (bpftrace -c /bin/sh), and a tracer outlives a server killed with SIGKILL',
+      fix: 'replace that rule with the privileged helper: sudo mcptrace setup privileges --user $USER --apply, then remove the old line with visudo',
+    };
+  return { name: 'privileges', ok: false, detail: priv.reason, fix: priv.fix ?? sudoersHint() };
+}
+
+export const isSystemdRunning = (): boolean => existsSync('/run/systemd/system');
 
 /** One line on what this bpftrace does its own way, for doctor and bpf_info. */
 export function describeFeatures(f: BpftraceFeatures): string {

@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync 
 import path from 'node:path';
 import { bpftraceVersion } from './bpftrace/info.js';
 import { featuresOf, OLDEST_SUPPORTED, parseVersion, type BpftraceFeatures } from './bpftrace/version.js';
+import { helperArgv, helperRefusal, readPrivilegesConf, type PrivilegesConf } from './privileges.js';
 import { runToCompletion } from './subprocess.js';
 
 /** A problem with the machine rather than with the call; its message carries the fix. */
@@ -128,36 +129,68 @@ export function kernelFeatures(): { kprobes: boolean; kfunc: boolean; btf: boole
 
 export const isRoot = (): boolean => process.getuid?.() === 0;
 
-export type PrivilegeMode = { mode: 'root' } | { mode: 'sudo' } | { mode: 'none'; reason: string };
+export type PrivilegeMode =
+  | { mode: 'root' }
+  /** Legacy: a sudoers rule for bpftrace itself (which makes the user root; doctor warns). */
+  | { mode: 'sudo' }
+  /** Through the privileged helper, by sudo or by file capabilities (mcptrace setup privileges). */
+  | { mode: 'helper'; conf: PrivilegesConf }
+  | { mode: 'none'; reason: string; fix?: string };
 
-let sudoChecked: Promise<PrivilegeMode> | undefined;
+let privChecked: Promise<PrivilegeMode> | undefined;
 
 /**
- * How bpftrace gets its privileges: directly as root, else through `sudo -n` (never a password
- * from the environment). Checked once per process.
+ * How tracers get their privileges: directly as root; else through the helper an operator
+ * installed with `mcptrace setup privileges` (sudo or caps mode); else, for older setups,
+ * through `sudo -n bpftrace`. Never a password. Checked once per process.
  */
 export function privilegeMode(): Promise<PrivilegeMode> {
   if (isRoot()) return Promise.resolve({ mode: 'root' });
-  sudoChecked ??= (async () => {
-    const bpftrace = bpftracePath() ?? '/usr/bin/bpftrace';
+  privChecked ??= (async (): Promise<PrivilegeMode> => {
+    let conf: PrivilegesConf | undefined;
+    try {
+      conf = readPrivilegesConf();
+    } catch (e) {
+      return { mode: 'none', reason: (e as Error).message, fix: 'Run `sudo mcptrace setup privileges --apply` again to rewrite it' };
+    }
     const sudo = findInPath('sudo');
-    if (!sudo) return { mode: 'none', reason: 'not root and sudo is not installed' } as const;
+    if (conf?.mode === 'caps') {
+      if (usableFile(conf.helper)) return { mode: 'helper', conf };
+      return {
+        mode: 'none',
+        reason: `caps mode is set up (${conf.file}), but ${conf.helper} is not executable by this user`,
+        fix: `The helper runs only for group mcptrace: sudo usermod -aG mcptrace ${userName()}, then log in again (or start the server with \`sg mcptrace\`)`,
+      };
+    }
+    if (conf?.mode === 'sudo') {
+      const r = sudo ? await runToCompletion(sudo, ['-n', '-l', conf.helper]) : undefined;
+      if (r?.exitCode === 0) return { mode: 'helper', conf };
+      return {
+        mode: 'none',
+        reason: `sudo mode is set up (${conf.file}), but ${sudo ? `\`sudo -n\` does not allow ${conf.helper} for this user` : 'sudo is not installed'}`,
+        fix: `sudo mcptrace setup privileges --mode sudo --user ${userName()} --apply`,
+      };
+    }
+    const bpftrace = bpftracePath() ?? '/usr/bin/bpftrace';
+    if (!sudo) return { mode: 'none', reason: 'not root, sudo is not installed, and no privileged helper is set up' };
     const r = await runToCompletion(sudo, ['-n', '-l', bpftrace]);
-    return r.exitCode === 0 ? ({ mode: 'sudo' } as const) : ({ mode: 'none', reason: 'not root and `sudo -n` is not allowed for bpftrace' } as const);
+    return r.exitCode === 0 ? { mode: 'sudo' } : { mode: 'none', reason: 'not root, and no privileged helper is set up (mcptrace setup privileges)' };
   })();
-  return sudoChecked;
+  return privChecked;
 }
 
+const userName = (): string => process.env.USER || process.env.LOGNAME || 'youruser';
+
 export function sudoersHint(): string {
-  const user = process.env.USER || process.env.LOGNAME || 'youruser';
-  const bpftrace = bpftracePath() ?? '/usr/bin/bpftrace';
-  return `Run mcptrace as root, or add this line with visudo: "${user} ALL=(root) NOPASSWD: ${bpftrace}"`;
+  return `Run mcptrace as root, or have an operator set up the privileged helper once: sudo mcptrace setup privileges --user ${userName()} --apply (sudo mode; --mode caps for file capabilities). It prints what it installs; docs/SECURITY.md explains both modes`;
 }
 
 export interface Preflight {
   bpftrace: string;
-  /** Prefix that grants privileges, e.g. ["sudo", "-n", "--"]; empty as root. */
+  /** Prefix that grants privileges, e.g. ["sudo", "-n", "--"] (legacy sudo mode); empty as root. */
   privilegePrefix: string[];
+  /** Set when tracers run through the privileged helper (an unprivileged server). */
+  helper?: PrivilegesConf;
   /** What this bpftrace version does differently (detected once per binary). */
   features: BpftraceFeatures;
 }
@@ -167,6 +200,10 @@ export interface Preflight {
  * Throws EnvironmentError with the fix.
  */
 export async function preflight(opts: { autoMountTracefs: boolean }): Promise<Preflight> {
+  if (!isRoot()) {
+    const priv = await privilegeMode();
+    if (priv.mode === 'helper') return helperPreflight(priv.conf);
+  }
   const located = await locateBpftrace();
   if (!located.ok) {
     // Without privileges a wrapper that needs root cannot even answer --version (the Debian-root
@@ -199,7 +236,51 @@ export async function preflight(opts: { autoMountTracefs: boolean }): Promise<Pr
   return { bpftrace, privilegePrefix: priv.mode === 'sudo' ? ['sudo', '-n', '--'] : [], features };
 }
 
-/** A command line run with the privileges a tracer needs (the sudo prefix, if any). */
-export function privilegedArgv(pre: Preflight, argv: string[]): string[] {
-  return [...pre.privilegePrefix, ...argv];
+const helperVersions = new Map<string, Promise<{ ok: boolean; version: string; detail: string }>>();
+
+/** The helper's bpftrace, asked for its version through the helper (it may live in a chroot). */
+export function helperBpftrace(conf: PrivilegesConf): Promise<{ ok: boolean; version: string; detail: string }> {
+  const bpftrace = conf.bpftrace ?? 'bpftrace';
+  const key = `${conf.file}:${statSync(conf.file).mtimeMs}`;
+  let v = helperVersions.get(key);
+  if (!v) {
+    const argv = helperArgv(conf, bpftrace, [bpftrace, '--version']);
+    v = runToCompletion(argv[0], argv.slice(1)).then((r) => {
+      const out = `${String(r.stdout ?? '')}\n${String(r.stderr ?? '')}`.trim();
+      const first = out.split('\n')[0].trim();
+      return { ok: r.exitCode === 0 && /^bpftrace\s+v?\d/.test(first), version: first.replace(/^bpftrace\s+/, ''), detail: out.slice(0, 400) };
+    });
+    helperVersions.set(key, v);
+  }
+  return v;
+}
+
+async function helperPreflight(conf: PrivilegesConf): Promise<Preflight> {
+  const bpftrace = conf.bpftrace ?? 'bpftrace';
+  const got = await helperBpftrace(conf);
+  if (!got.ok)
+    throw new EnvironmentError(
+      `bpftrace does not answer through the privileged helper ${conf.helper} (${conf.mode} mode): ${got.detail || 'no output'}`,
+      'Check the set-up with `mcptrace doctor`, and run `sudo mcptrace setup privileges --apply` again',
+    );
+  if (!tracefsMounted())
+    throw new EnvironmentError(
+      `tracefs is not mounted at ${TRACEFS}, so tracepoints cannot be found or attached`,
+      `Mount it as root: mount -t tracefs nodev ${TRACEFS}`,
+    );
+  const features = featuresOf(parseVersion(got.version) ?? OLDEST_SUPPORTED);
+  return { bpftrace, privilegePrefix: [], helper: conf, features };
+}
+
+/**
+ * A command line run with the privileges a tracer needs: the sudo prefix (legacy), or the
+ * privileged helper, which gets the environment as arguments. A binary the helper would
+ * refuse is refused here first, with the fix.
+ */
+export function privilegedArgv(pre: Preflight, argv: string[], env: Record<string, string> = {}): string[] {
+  if (!pre.helper) return [...pre.privilegePrefix, ...argv];
+  const target = argv[0] === 'stdbuf' && argv[1] === '-oL' ? argv.slice(2) : argv;
+  const refusal = helperRefusal(pre.helper, target, pre.bpftrace);
+  if (refusal) throw new EnvironmentError(refusal.problem, refusal.fix);
+  return helperArgv(pre.helper, pre.bpftrace, argv, env);
 }

@@ -13,8 +13,24 @@ const BUSY_TICKS = 2;
 /** How far past its grace period a tracer still at work may go before SIGKILL: its maps are the result. */
 const BUSY_GRACE_FACTOR = 4;
 
-/** User plus system CPU time of a process so far, in clock ticks; undefined where /proc cannot tell. */
-function cpuTicks(pid: number | undefined): number | undefined {
+/**
+ * User plus system CPU time of a process and its descendants so far, in clock ticks; undefined
+ * where /proc cannot tell. The descendants count because the tracer may sit below sudo and the
+ * privileged helper, which themselves do nothing.
+ */
+function cpuTicks(pid: number | undefined, depth = 0): number | undefined {
+  const own = ownCpuTicks(pid);
+  if (own === undefined || depth > 3) return own;
+  let children: string[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    // A kernel without CONFIG_PROC_CHILDREN: the process alone.
+  }
+  return children.reduce((sum, c) => sum + (cpuTicks(Number(c), depth + 1) ?? 0), own);
+}
+
+function ownCpuTicks(pid: number | undefined): number | undefined {
   if (!pid) return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -53,6 +69,11 @@ export interface LaunchSpec {
    * (a map of 65,536 keys is one line), up to MAX_EVENT_LINE_BYTES, and never cut into fragments.
    */
   eventLines?: boolean;
+  /**
+   * The tracer runs under the privileged helper, which stops it when its stdin (a pipe the
+   * server holds open) reaches EOF: the server is gone, however it died.
+   */
+  lifeline?: boolean;
   /** Infinity: no deadline (a terminal run that ends with Ctrl-C). */
   timeoutMs: number;
   /** When set, the run is stopped after this long and that counts as completing normally. */
@@ -119,7 +140,7 @@ export async function runProcess(exec: Execution, spec: LaunchSpec, opts: Lifecy
   let child;
   try {
     if (spec.traceFifo) fifo = await openTraceFifo(spec.traceFifo);
-    child = await opts.spawner.spawn(spec.argv, spec.env);
+    child = await opts.spawner.spawn(spec.argv, spec.env, { lifeline: spec.lifeline === true });
   } catch (e) {
     await fifo?.cleanup();
     exec.finish('failed', `could not start ${spec.argv[0]}: ${(e as Error).message}`);

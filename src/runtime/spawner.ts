@@ -22,7 +22,7 @@ export interface SpawnedProcess {
  * runs node:child_process; tests replay recorded bpftrace output through a fake.
  */
 export interface Spawner {
-  spawn(argv: string[], env: Record<string, string>): Promise<SpawnedProcess>;
+  spawn(argv: string[], env: Record<string, string>, opts?: { lifeline?: boolean }): Promise<SpawnedProcess>;
 }
 
 // The kernel sends this to the child when the server dies, even by SIGKILL, so no tracer
@@ -35,10 +35,12 @@ const PDEATHSIG_PREFIX = ['setpriv', '--pdeathsig', 'KILL', '--'];
  * of CPU per run before the tracer even starts (profiled), for nothing this seam uses.
  */
 export const processSpawner: Spawner = {
-  async spawn(argv, env) {
+  async spawn(argv, env, opts) {
     const full = [...PDEATHSIG_PREFIX, ...argv];
     const child = spawn(full[0], full.slice(1), {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // The lifeline: a pipe nobody writes to, whose EOF tells the privileged helper the server
+      // is gone (the parent-death signal does not cross sudo or a file-capability exec).
+      stdio: [opts?.lifeline ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
       // Its own process group: a Ctrl-C at a terminal must not reach the tracer directly,
       // or it would get a second SIGINT on top of ours and cut its map output short. Nothing
@@ -61,8 +63,8 @@ export const processSpawner: Spawner = {
     });
     return {
       pid: child.pid,
-      stdout: child.stdout,
-      stderr: child.stderr,
+      stdout: child.stdout!,
+      stderr: child.stderr!,
       kill: (s) => void child.kill(s),
       exit,
     };

@@ -30,7 +30,11 @@ export async function compileCheck(pre: Preflight, program: string): Promise<Com
   const started = performance.now();
   try {
     await writeFile(file, program, { mode: 0o600 });
-    const argv = bpftraceArgv(pre, [...compileOnlyArgs(pre.features, path.join(dir, 'program.o')), file]);
+    // Through the privileged helper the program goes as -e and the ELF to /dev/null: the helper
+    // reads no file a caller names and writes none (its errors say "stdin:", which is ours too).
+    const argv = pre.helper
+      ? bpftraceArgv(pre, [...compileOnlyArgs(pre.features, '/dev/null'), '-e', program])
+      : bpftraceArgv(pre, [...compileOnlyArgs(pre.features, path.join(dir, 'program.o')), file]);
     const r = await runToCompletion(argv[0], argv.slice(1), { timeout: COMPILE_TIMEOUT_MS, killSignal: 'SIGINT', stdout: 'ignore' });
     const exitCode = typeof r.exitCode === 'number' ? r.exitCode : null;
     return { ok: exitCode === 0 && !r.timedOut, exitCode, stderr: String(r.stderr ?? ''), file, ms: performance.now() - started };

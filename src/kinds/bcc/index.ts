@@ -154,6 +154,7 @@ function launchResolved(tool: Tool<Prepared>, input: Record<string, unknown>, pr
     spec: {
       argv,
       env: {},
+      lifeline: pre.helper !== undefined,
       decoder: () => new BccTextDecoder(spec.tool, spec.output ?? {}),
       holdStopUntilAttached: false,
       diagnose: (stderr) => {

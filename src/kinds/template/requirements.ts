@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 import { EnvironmentError, kernelFeatures, TRACEFS } from '../../runtime/environment.js';
 
@@ -11,7 +11,17 @@ const FEATURE_TEXT: Record<string, string> = {
   btf: 'this kernel has no BTF (/sys/kernel/btf/vmlinux is missing; CONFIG_DEBUG_INFO_BTF is off)',
 };
 
-const tracepointExists = (category: string, event: string) => existsSync(path.join(TRACEFS, 'events', category, event));
+// An unprivileged server cannot look inside tracefs (mode 0700): it cannot tell, and the tracer,
+// which runs with privileges, says what is missing instead.
+const tracefsReadable = (): boolean => {
+  try {
+    accessSync(path.join(TRACEFS, 'events'), constants.R_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const tracepointExists = (category: string, event: string) => !tracefsReadable() || existsSync(path.join(TRACEFS, 'events', category, event));
 
 /** The first requirement this machine does not meet, as a message, or undefined. */
 export function unmetRequirement(requires: readonly string[]): string | undefined {

@@ -18,8 +18,8 @@ export function bpftraceEnv(features: Pick<BpftraceFeatures, 'mapKeysEnv'>): Rec
 }
 
 /** The one builder of a privileged bpftrace command line: sudo prefix (if any), binary, args. */
-export function bpftraceArgv(pre: Preflight, args: string[]): string[] {
-  return privilegedArgv(pre, [pre.bpftrace, ...args]);
+export function bpftraceArgv(pre: Preflight, args: string[], env?: Record<string, string>): string[] {
+  return privilegedArgv(pre, [pre.bpftrace, ...args], env);
 }
 
 /**
@@ -27,8 +27,8 @@ export function bpftraceArgv(pre: Preflight, args: string[]): string[] {
  * from 0.25 `-d types`, the program's types printed on stdout before it runs (the decoder reads
  * and drops them): JSON writes a buffer, a tuple and an array alike. It costs no extra process.
  */
-export function bpftraceJsonArgv(pre: Preflight, args: string[]): string[] {
-  return bpftraceArgv(pre, ['-f', 'json', ...(printsTypes(pre.features, args) ? ['-d', 'types'] : []), ...args]);
+export function bpftraceJsonArgv(pre: Preflight, args: string[], env?: Record<string, string>): string[] {
+  return bpftraceArgv(pre, ['-f', 'json', ...(printsTypes(pre.features, args) ? ['-d', 'types'] : []), ...args], env);
 }
 
 /**
