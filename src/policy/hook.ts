@@ -1,6 +1,7 @@
 import { errorResult, type ConfirmAnswer, type ConfirmRequest, type ToolResult } from '../results/tool-result.js';
 import type { ProbeCache } from '../runtime/probe-cache.js';
 import { probeMatcher } from '../runtime/probe-cache.js';
+import { tracerArgv } from '../runtime/privileges.js';
 import type { AnalyzedProgram } from '../validation/validator.js';
 import { analyzeProgram } from '../validation/validator.js';
 import { refusalText, type Finding, type Policy, type SafetyReport } from './policy.js';
@@ -34,7 +35,8 @@ export async function wildcardCounts(program: AnalyzedProgram, probes: ProbeCach
 export async function assessRun(policy: Policy, probes: ProbeCache, run: PolicyRun): Promise<SafetyReport> {
   const program = run.launch.program !== undefined ? analyzeProgram(run.launch.program) : undefined;
   const probeCounts = program ? await wildcardCounts(program, probes) : undefined;
-  return policy.evaluate({ tool: run.tool.def.name, argv: run.launch.spec.argv, program, probeCounts, input: run.input });
+  // The tracer's argv, not sudo's or the privileged helper's: their `--` would hide its options.
+  return policy.evaluate({ tool: run.tool.def.name, argv: tracerArgv(run.launch.spec.argv), program, probeCounts, input: run.input });
 }
 
 const findingText = (f: Finding, level: string) =>

@@ -108,6 +108,14 @@ const PASSED_ENV = /^(BPFTRACE_[A-Z_]+|__BPFTRACE_NOTIFY_PROBES_ATTACHED)$/;
 export function helperRefusal(conf: PrivilegesConf, argv: readonly string[], bpftrace: string): { problem: string; fix: string } | undefined {
   const [target, ...rest] = argv;
   if (target === bpftrace) {
+    const end = rest.indexOf('--');
+    const options = end < 0 ? rest : rest.slice(0, end);
+    const runs = options.find((a) => a === '-c' || a === '--unsafe' || a === '-o');
+    if (runs && !conf.allowUnsafe)
+      return {
+        problem: `bpftrace's ${runs} ${runs === '-o' ? 'writes a file' : 'runs commands'} with the tracer's privileges (root, through ${conf.mode === 'sudo' ? 'sudo' : 'file capabilities'}), so the privileged helper refuses it`,
+        fix: `Trace a running process with pid instead of command. Only the operator can allow it: \`mcptrace setup privileges --allow-unsafe --apply\` (which makes this user root-equivalent), with the server at --safety-level permissive`,
+      };
     const script = rest.find((a, i) => !a.startsWith('-') && !['-e', '-f', '-p', '-B', '-d', '--mode', '--emit-elf', '-c', '-o'].includes(rest[i - 1] ?? ''));
     const isListing = rest.includes('-l') || rest.includes('-lv');
     if (script && !rest.includes('-e') && !isListing && !conf.scripts.includes(script))
@@ -123,6 +131,17 @@ export function helperRefusal(conf: PrivilegesConf, argv: readonly string[], bpf
       fix: `An unprivileged server runs only the binaries its operator allowed: run \`mcptrace setup privileges --apply\` again as root after installing the tool, or add tool=${target} to ${conf.file}`,
     };
   return undefined;
+}
+
+/**
+ * The tracer's own command line inside a privileged one: without `sudo -n --` and the helper's
+ * options. The safety policy reads options up to the first `--`, which is the wrapper's.
+ */
+export function tracerArgv(argv: readonly string[]): string[] {
+  let a = [...argv];
+  if (a[0] === 'sudo') a = a.slice(a.indexOf('--') + 1);
+  if (a[0] !== undefined && /(^|\/)mcptrace-tracer$/.test(a[0])) a = a.slice(a.indexOf('--') + 1);
+  return a;
 }
 
 /**

@@ -214,14 +214,38 @@ describeKernel('an unprivileged server, through the privileged helper', () => {
       try {
         const r = await permissive.call('exec_program', { program: 'BEGIN { system("id"); exit(); }', unsafe: true, timeout: 10, wait: true });
         expect(r.isError).toBe(true);
-        expect(text(r)).toMatch(/--unsafe lets the program run commands/);
+        expect(text(r)).toMatch(/--unsafe runs commands with the tracer's privileges \(root, through sudo\), so the privileged helper refuses it/);
         expect(text(r)).not.toMatch(/uid=0/);
       } finally {
         await permissive.close();
       }
     }, 60_000);
 
+    it('the server refuses what runs commands (--unsafe, -c) before the helper sees it, and says what to do', async () => {
+      const unsafe = await server.call('exec_program', { program: 'BEGIN { exit(); }', unsafe: true, timeout: 5, wait: true });
+      expect(unsafe.isError).toBe(true);
+      expect(text(unsafe)).toMatch(/--unsafe runs commands/);
+      const command = await server.call('exec_program', { program: 'BEGIN { exit(); }', command: ['/usr/bin/id'], timeout: 5, wait: true });
+      expect(command.isError).toBe(true);
+      expect(text(command)).toMatch(/-c runs commands with the tracer's privileges \(root, through sudo\), so the privileged helper refuses it/);
+      expect(text(command)).toMatch(/pid instead of command/);
+      expect(text(command)).not.toMatch(/uid=0/);
+    });
+
     it('direct calls to the helper cannot be stretched', () => refusedDirectly(user.home, ['sudo', '-n', '--']), 60_000);
+
+    it('a sandbox where systemd is absent: doctor says tracers run without it, and they still run', async () => {
+      const r = setup(['--mode', 'sudo', '--bpftrace', BPFTRACE_PATH, '--sandbox', '--apply']);
+      expect(r.status, r.out).toBe(0);
+      const doctor = spawnSync(asUser()[0], [...asUser().slice(1), process.execPath, BIN, 'doctor'], {
+        encoding: 'utf8',
+        env: { ...(process.env as Record<string, string>), ...userEnv(user.home) },
+        cwd: user.home,
+      });
+      expect(readFileSync(CONF, 'utf8')).toMatch(/^sandbox=systemd\nmemory_max=1G\ncpu_quota=100%$/m);
+      if (existsSync('/run/systemd/system')) expect(doctor.stdout).toMatch(/sandboxed by systemd-run MemoryMax=1G CPUQuota=100%/);
+      else expect(doctor.stdout).toMatch(/sandbox=systemd is set, but systemd is not running here: tracers run without it/);
+    }, 120_000);
 
     it('kill -9 of the server leaves no tracer', async () => noTracerOutlivesKill9(user.home), 60_000);
   });

@@ -3,7 +3,7 @@ import { planPrivileges, renderPlan, sudoersFile, TRACER_CAPS } from '../../src/
 import { privilegesCheck } from '../../src/runtime/environment-checks.js';
 import { EnvironmentError, privilegedArgv, type Preflight } from '../../src/runtime/environment.js';
 import { featuresOf, OLDEST_SUPPORTED } from '../../src/runtime/bpftrace/version.js';
-import { helperArgv, parsePrivilegesConf, PrivilegesConfError, renderPrivilegesConf, type PrivilegesConf } from '../../src/runtime/privileges.js';
+import { helperArgv, parsePrivilegesConf, PrivilegesConfError, renderPrivilegesConf, tracerArgv, type PrivilegesConf } from '../../src/runtime/privileges.js';
 
 const conf = (over: Partial<PrivilegesConf> = {}): PrivilegesConf => ({
   file: '/etc/mcptrace/tracer.conf',
@@ -140,5 +140,15 @@ describe('doctor on privileges', () => {
     expect(c.detail).toMatch(
       /^caps mode: tracers run through \/usr\/local\/libexec\/mcptrace\/mcptrace-tracer \(1 tools, 1 scripts allowed\); capabilities bpf,perfmon/,
     );
+  });
+});
+
+describe('the safety policy sees the tracer, not its wrapper', () => {
+  it('tracerArgv drops sudo and the helper up to their own --', () => {
+    const tracer = ['bpftrace', '-f', 'json', '--unsafe', '-e', 'BEGIN {}', '--', '--unsafe'];
+    expect(tracerArgv(helperArgv(conf(), '/usr/bin/bpftrace', ['/usr/bin/bpftrace', ...tracer.slice(1)], { BPFTRACE_PERF_RB_PAGES: '1' }))).toEqual(tracer);
+    expect(tracerArgv(helperArgv(conf({ mode: 'caps' }), '/usr/bin/bpftrace', ['/usr/bin/bpftrace', ...tracer.slice(1)]))).toEqual(tracer);
+    expect(tracerArgv(['sudo', '-n', '--', '/usr/bin/bpftrace', '--unsafe'])).toEqual(['/usr/bin/bpftrace', '--unsafe']);
+    expect(tracerArgv(['/usr/bin/bpftrace', '-e', 'x', '--', 'sudo'])).toEqual(['/usr/bin/bpftrace', '-e', 'x', '--', 'sudo']);
   });
 });
