@@ -26,7 +26,9 @@ export const GROUP = 'mcptrace';
 
 export interface PrivilegesPlanOptions {
   mode: PrivilegeSetupMode;
-  user: string;
+  /** Who may trace: one user, or (with `group`) every member of a group; the check runs as `user`. */
+  user?: string;
+  group?: string;
   /** The bpftrace to allow (resolved path); inside `chroot` when that is set. */
   bpftrace: string;
   chroot?: string;
@@ -39,7 +41,9 @@ export interface PrivilegesPlanOptions {
 export type Step = { say: string; argv: string[] } | { say: string; file: string; content: string; mode: number; check?: string[] };
 
 export interface PrivilegesPlan {
-  opts: Required<Pick<PrivilegesPlanOptions, 'mode' | 'user' | 'bpftrace' | 'helper' | 'conf'>> & PrivilegesPlanOptions;
+  opts: Required<Pick<PrivilegesPlanOptions, 'mode' | 'bpftrace' | 'helper' | 'conf'>> & PrivilegesPlanOptions;
+  /** "user alice" or "group tracers", for messages. */
+  who: string;
   sudoers?: string;
   steps: Step[];
 }
@@ -64,16 +68,20 @@ export function allowedTracers(): { tools: string[]; scripts: string[] } {
   return { tools: [...tools].sort(), scripts: [...scripts].sort() };
 }
 
-/** A sudoers file name for a user: sudo skips names with a dot or a tilde. */
-export const sudoersFile = (user: string): string => `/etc/sudoers.d/mcptrace-${user.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+/** A sudoers file name for a user or a group: sudo skips names with a dot or a tilde. */
+export const sudoersFile = (who: { user?: string; group?: string }): string =>
+  `/etc/sudoers.d/mcptrace-${(who.group ? `group-${who.group}` : (who.user ?? '')).replace(/[^A-Za-z0-9_-]/g, '_')}`;
 
 export function planPrivileges(o: PrivilegesPlanOptions): PrivilegesPlan {
   const opts = { ...o, helper: o.helper ?? DEFAULT_HELPER, conf: o.conf ?? DEFAULT_PRIVILEGES_CONF };
+  const who = o.group ? `group ${o.group}` : `user ${o.user}`;
+  // With a group of the operator's, its members run the helper; otherwise one user joins ours.
+  const runGroup = o.group ?? GROUP;
   const { tools, scripts } = allowedTracers();
   const conf: Omit<PrivilegesConf, 'file'> = {
     mode: o.mode,
     helper: opts.helper,
-    user: o.user,
+    ...(o.group ? { group: o.group } : { user: o.user }),
     bpftrace: o.bpftrace,
     chroot: o.chroot,
     tools,
@@ -85,14 +93,18 @@ export function planPrivileges(o: PrivilegesPlanOptions): PrivilegesPlan {
   const helperDir = path.dirname(opts.helper);
   const fileCaps = [...TRACER_CAPS, ...(o.chroot ? ['sys_chroot'] : [])].map((c) => `cap_${c}`).join(',');
   const steps: Step[] = [
-    { say: `the group whose members may run the helper`, argv: ['groupadd', '--system', '-f', GROUP] },
-    { say: `${o.user} joins it (effective at the next login)`, argv: ['usermod', '-aG', GROUP, o.user] },
+    ...(o.group
+      ? []
+      : [
+          { say: `the group whose members may run the helper`, argv: ['groupadd', '--system', '-f', GROUP] },
+          { say: `${o.user} joins it (effective at the next login)`, argv: ['usermod', '-aG', GROUP, o.user!] },
+        ]),
     { say: 'the helper’s directory', argv: ['install', '-d', '-m', '0755', '-o', 'root', '-g', 'root', helperDir] },
     {
       say: `the helper, compiled from ${helperSource()}`,
       argv: ['cc', '-O2', '-Wall', `-DCONF_PATH="${opts.conf}"`, '-o', `${opts.helper}.new`, helperSource()],
     },
-    { say: 'owned by root, run by the group only', argv: ['chown', `root:${GROUP}`, `${opts.helper}.new`] },
+    { say: 'owned by root, run by the group only', argv: ['chown', `root:${runGroup}`, `${opts.helper}.new`] },
     { say: '', argv: ['chmod', '0750', `${opts.helper}.new`] },
     ...(o.mode === 'caps'
       ? [{ say: 'its capabilities, permitted only: it hands the tracer exactly the four it needs', argv: ['setcap', `${fileCaps}+p`, `${opts.helper}.new`] }]
@@ -104,28 +116,28 @@ export function planPrivileges(o: PrivilegesPlanOptions): PrivilegesPlan {
   let sudoers: string | undefined;
   if (o.mode === 'sudo') {
     sudoers = [
-      `# Written by \`mcptrace setup privileges\`: ${o.user} may run the mcptrace tracer helper as root,`,
+      `# Written by \`mcptrace setup privileges\`: ${who} may run the mcptrace tracer helper as root,`,
       '# and nothing else. The helper runs only what /etc/mcptrace/tracer.conf names, with checked arguments.',
       '# !use_pty keeps the helper’s stdin the server’s pipe: its EOF stops the tracer when the server dies.',
       `Defaults!${opts.helper} !use_pty`,
-      `${o.user} ALL=(root) NOPASSWD: ${opts.helper}`,
+      `${o.group ? `%${o.group}` : o.user} ALL=(root) NOPASSWD: ${opts.helper}`,
       '',
     ].join('\n');
     steps.push({
       say: 'the sudoers drop-in, checked with visudo -c first',
-      file: sudoersFile(o.user),
+      file: sudoersFile(o),
       content: sudoers,
       mode: 0o440,
       check: ['visudo', '-c', '-q', '-f'],
     });
   }
-  return { opts, sudoers, steps };
+  return { opts, who, sudoers, steps };
 }
 
 /** The plan as the exact commands and files an operator would type or write. */
 export function renderPlan(plan: PrivilegesPlan): string {
   const o = plan.opts;
-  const out = [`# mcptrace privileges: ${o.mode} mode for user ${o.user}. Run as root:`, ''];
+  const out = [`# mcptrace privileges: ${o.mode} mode for ${plan.who}. Run as root:`, ''];
   for (const s of plan.steps) {
     if (s.say) out.push(`# ${s.say}`);
     if ('argv' in s) out.push(s.argv.map(shellQuote).join(' '));
@@ -134,7 +146,7 @@ export function renderPlan(plan: PrivilegesPlan): string {
       if (s.check) out.push(`${[...s.check, s.file].join(' ')}`);
     }
   }
-  out.push('', `# then check it as ${o.user}: mcptrace doctor`);
+  out.push('', `# then check it as ${o.user ?? `a member of ${o.group}`}: mcptrace doctor`);
   return `${out.join('\n')}\n`;
 }
 
@@ -182,6 +194,7 @@ export async function applyPlan(plan: PrivilegesPlan): Promise<StepResult> {
 /** Runs the helper as the user, as the server would: it must answer with bpftrace's version. */
 export async function checkAsUser(plan: PrivilegesPlan): Promise<StepResult> {
   const o = plan.opts;
+  if (!o.user) return { ok: true, message: `not checked: name a member of ${o.group} with --user to trace as them, or run \`mcptrace doctor\` as one` };
   const via = o.mode === 'sudo' ? ['sudo', '-n', '--'] : [];
   const runAs = ['runuser', '-u', o.user, '--', ...via, o.helper, '--', 'bpftrace', '-e', 'BEGIN { printf("mcptrace-ok\\n"); exit(); }'];
   const r = await runToCompletion(runAs[0], runAs.slice(1), { all: true, timeout: 60_000, cwd: '/' });
@@ -197,26 +210,29 @@ export async function checkAsUser(plan: PrivilegesPlan): Promise<StepResult> {
 }
 
 /** What `--remove` deletes: the sudoers drop-in first, so nothing is allowed while the rest goes. */
-export async function removePrivileges(o: { user: string; helper?: string; conf?: string }): Promise<string[]> {
+export async function removePrivileges(o: { user?: string; group?: string; helper?: string; conf?: string }): Promise<string[]> {
   const done: string[] = [];
   const helper = o.helper ?? DEFAULT_HELPER;
   const conf = o.conf ?? DEFAULT_PRIVILEGES_CONF;
-  for (const f of [sudoersFile(o.user), helper, conf]) {
+  for (const f of [sudoersFile(o), helper, conf]) {
     if (existsSync(f)) {
       rmSync(f, { force: true });
       done.push(`removed ${f}`);
     }
   }
-  const r = await runToCompletion('gpasswd', ['-d', o.user, GROUP], { all: true });
-  if (r.exitCode === 0) done.push(`${o.user} left group ${GROUP} (the group stays for other users)`);
+  if (o.user && !o.group) {
+    const r = await runToCompletion('gpasswd', ['-d', o.user, GROUP], { all: true });
+    if (r.exitCode === 0) done.push(`${o.user} left group ${GROUP} (the group stays for other users)`);
+  }
   return done;
 }
 
-/** The installed config's user, so `--remove` needs no --user when there is one. */
-export function installedUser(conf = DEFAULT_PRIVILEGES_CONF): string | undefined {
+/** The installed config's user or group, so `--remove` needs neither flag when there is one. */
+export function installedFor(conf = DEFAULT_PRIVILEGES_CONF): { user?: string; group?: string } {
   try {
-    return /^user=(.+)$/m.exec(readFileSync(conf, 'utf8'))?.[1];
+    const text = readFileSync(conf, 'utf8');
+    return { user: /^user=(.+)$/m.exec(text)?.[1], group: /^group=(.+)$/m.exec(text)?.[1] };
   } catch {
-    return undefined;
+    return {};
   }
 }

@@ -20,6 +20,7 @@ export interface PrivilegesConf {
   bpftrace?: string;
   chroot?: string;
   user?: string;
+  group?: string;
   tools: string[];
   scripts: string[];
   caps: string[];
@@ -47,6 +48,7 @@ export function parsePrivilegesConf(text: string, file: string): PrivilegesConf 
     else if (key === 'bpftrace') conf.bpftrace = value;
     else if (key === 'chroot') conf.chroot = value || undefined;
     else if (key === 'user') conf.user = value;
+    else if (key === 'group') conf.group = value;
     else if (key === 'tool') conf.tools.push(value);
     else if (key === 'script') conf.scripts.push(value);
     else if (key === 'caps') conf.caps = value.split(',').filter(Boolean);
@@ -68,6 +70,7 @@ export function renderPrivilegesConf(conf: Omit<PrivilegesConf, 'file'>): string
     `mode=${conf.mode}`,
     `helper=${conf.helper}`,
     ...(conf.user ? [`user=${conf.user}`] : []),
+    ...(conf.group ? [`group=${conf.group}`] : []),
     ...(conf.bpftrace ? [`bpftrace=${conf.bpftrace}`] : []),
     ...(conf.chroot ? [`chroot=${conf.chroot}`] : []),
     ...(conf.caps.length ? [`caps=${conf.caps.join(',')}`] : []),

@@ -339,13 +339,15 @@ describeKernel('tracefs auto-mount', () => {
 });
 
 describeKernel('without privileges', () => {
-  it('as an unprivileged user, says bpftrace needs privileges and names the sudoers line', async () => {
+  it('as an unprivileged user, says bpftrace needs privileges and how to set up the helper', async () => {
     // nobody, with no sudo rights: the server must explain, not crash or claim tracefs is missing.
     await withServer({ env: { HOME: '/tmp', USER: 'nobody' }, wrapper: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] }, async (s) => {
       const r = await s.call('exec_program', { program: 'BEGIN { exit(); }', wait: true });
       expect(r.isError).toBe(true);
-      expect(textOf(r)).toMatch(/^bpftrace needs privileges: not root and /);
-      expect(textOf(r)).toContain(`"nobody ALL=(root) NOPASSWD: ${BPFTRACE_PATH}"`);
+      expect(textOf(r)).toMatch(/^bpftrace needs privileges: not root, /);
+      expect(textOf(r)).toContain('sudo mcptrace setup privileges --user nobody --apply');
+      // Never the old advice: a sudoers rule for bpftrace itself makes the user root.
+      expect(textOf(r)).not.toContain(`NOPASSWD: ${BPFTRACE_PATH}`);
       const info = await s.call('bpf_info', {});
       const checks = Object.fromEntries(info.structuredContent.environment.map((c: any) => [c.name, c]));
       expect(checks.tracefs.ok).toBe(true);

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -231,6 +231,42 @@ describeKernel('an unprivileged server, through the privileged helper', () => {
       expect(text(command)).toMatch(/pid instead of command/);
       expect(text(command)).not.toMatch(/uid=0/);
     });
+
+    it('a bcc spec that names another binary is refused, even where the operator allowed its directory', async () => {
+      const dir = path.join(user.home, 'tools');
+      const bin = path.join(user.home, 'bin');
+      for (const d of [dir, path.join(dir, 'bcc'), bin]) mkdirSync(d, { recursive: true, mode: 0o755 });
+      copyFileSync('/usr/bin/id', path.join(bin, 'mysnoop'));
+      chmodSync(path.join(bin, 'mysnoop'), 0o755);
+      writeFileSync(path.join(dir, 'bcc', 'mysnoop.yaml'), 'tool: mysnoop\npurpose: A home-made tool.\nvariants:\n  - command: mysnoop\n');
+      writeFileSync(
+        path.join(dir, 'mysnoop.yaml'),
+        [
+          'name: mysnoop_tool',
+          'title: A user tool',
+          'kind: bcc',
+          'description: A user catalog entry naming a binary the privileged helper does not allow.',
+          'annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false }',
+          'input:',
+          '  type: object',
+          '  additionalProperties: false',
+          '  properties:',
+          '    timeout: { $ref: common.json#/$defs/timeout }',
+          '    wait: { $ref: common.json#/$defs/wait }',
+          'run: { tool: mysnoop }',
+          '',
+        ].join('\n'),
+      );
+      const s = await startServer(['--tools-dir', dir], { ...userEnv(user.home), MCPTRACE_BCC_ALLOW_DIRS: bin }, asUser());
+      try {
+        const r = await s.call('mysnoop_tool', { timeout: 5, wait: true });
+        expect(r.isError).toBe(true);
+        expect(text(r)).toMatch(/mysnoop is not among the tracers the privileged helper may run/);
+        expect(text(r)).not.toMatch(/uid=0/);
+      } finally {
+        await s.close();
+      }
+    }, 60_000);
 
     it('direct calls to the helper cannot be stretched', () => refusedDirectly(user.home, ['sudo', '-n', '--']), 60_000);
 

@@ -107,8 +107,8 @@ describe('setup privileges: the plan', () => {
     const text = renderPlan(plan);
     expect(text).toContain('groupadd --system -f mcptrace');
     expect(text).toContain('chmod 0750 /usr/local/libexec/mcptrace/mcptrace-tracer.new');
-    expect(text).toContain(`install -m 0440 -o root -g root /dev/stdin ${sudoersFile('alice')} <<'EOF'`);
-    expect(text).toContain(`visudo -c -q -f ${sudoersFile('alice')}`);
+    expect(text).toContain(`install -m 0440 -o root -g root /dev/stdin ${sudoersFile({ user: 'alice' })} <<'EOF'`);
+    expect(text).toContain(`visudo -c -q -f ${sudoersFile({ user: 'alice' })}`);
     expect(text).not.toContain('setcap');
   });
 
@@ -122,7 +122,19 @@ describe('setup privileges: the plan', () => {
   });
 
   it('a user name sudo would skip as a file name is made safe', () => {
-    expect(sudoersFile('j.doe')).toBe('/etc/sudoers.d/mcptrace-j_doe');
+    expect(sudoersFile({ user: 'j.doe' })).toBe('/etc/sudoers.d/mcptrace-j_doe');
+  });
+
+  it('a group instead of a user: %group in sudoers, the helper is the group’s, nobody joins ours', () => {
+    const plan = planPrivileges({ mode: 'sudo', group: 'tracers', bpftrace: '/usr/bin/bpftrace' });
+    expect(plan.who).toBe('group tracers');
+    expect(plan.sudoers).toContain('%tracers ALL=(root) NOPASSWD: /usr/local/libexec/mcptrace/mcptrace-tracer\n');
+    const text = renderPlan(plan);
+    expect(text).toContain('chown root:tracers /usr/local/libexec/mcptrace/mcptrace-tracer.new');
+    expect(text).not.toContain('usermod');
+    expect(text).toContain(`/dev/stdin ${sudoersFile({ group: 'tracers' })} <<'EOF'`);
+    expect(sudoersFile({ group: 'tracers' })).toBe('/etc/sudoers.d/mcptrace-group-tracers');
+    expect(text).toContain('group=tracers');
   });
 });
 

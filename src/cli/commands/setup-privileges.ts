@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { userInfo } from 'node:os';
 import { BaseCommand } from '../base-command.js';
 import { EXIT } from '../exit-codes.js';
-import { applyPlan, checkAsUser, installedUser, planPrivileges, removePrivileges, renderPlan, type PrivilegeSetupMode } from '../privileges-setup.js';
+import { applyPlan, checkAsUser, installedFor, planPrivileges, removePrivileges, renderPlan, type PrivilegeSetupMode } from '../privileges-setup.js';
 import { bpftracePath, isRoot } from '../../runtime/environment.js';
 import { DEFAULT_HELPER, DEFAULT_PRIVILEGES_CONF } from '../../runtime/privileges.js';
 import { runToCompletion } from '../../runtime/subprocess.js';
@@ -23,7 +23,8 @@ export default class SetupPrivileges extends BaseCommand {
   // Operator flags only: the history and safety flags of a tracing command mean nothing here.
   static baseFlags = {} as typeof BaseCommand.baseFlags;
   static flags = {
-    user: Flags.string({ description: 'The user the server runs as (default: the user who ran sudo).' }),
+    user: Flags.string({ description: 'The user the server runs as (default: the user who ran sudo); with --group, the member to check as.' }),
+    group: Flags.string({ description: 'Allow every member of this existing group instead of one user.' }),
     mode: Flags.string({ description: 'How the helper gets its privileges.', options: ['sudo', 'caps'], default: 'sudo' }),
     apply: Flags.boolean({ description: 'Install it and check it (needs root).' }),
     remove: Flags.boolean({ description: 'Remove the sudoers drop-in, the helper and its config (needs root).', exclusive: ['apply'] }),
@@ -37,20 +38,23 @@ export default class SetupPrivileges extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(SetupPrivileges);
-    const user =
-      flags.user ?? (flags.remove ? installedUser(flags.config) : undefined) ?? process.env.SUDO_USER ?? (isRoot() ? undefined : userInfo().username);
+    const installed = flags.remove && !flags.user && !flags.group ? installedFor(flags.config) : {};
+    const group = flags.group ?? installed.group;
+    const user = flags.user ?? installed.user ?? (group ? undefined : (process.env.SUDO_USER ?? (isRoot() ? undefined : userInfo().username)));
     const fail = (message: string, code: number = EXIT.input) => {
       process.stderr.write(`Error: ${message}\n`);
       process.exitCode = code;
     };
-    if (!user) return fail('name the user the server runs as: --user NAME');
+    if (!user && !group) return fail('name who may trace: --user NAME (the user the server runs as), or --group NAME');
     if (user === 'root') return fail('root needs no helper: name the unprivileged user the server runs as, with --user NAME');
     if ((flags.apply || flags.remove) && !isRoot())
       return fail(`${flags.apply ? '--apply' : '--remove'} changes system files: run it as root (sudo mcptrace setup privileges ...)`);
-    if ((await runToCompletion('id', ['-u', user])).exitCode !== 0)
+    if (user && (await runToCompletion('id', ['-u', user])).exitCode !== 0)
       return fail(`there is no user "${user}" on this machine: create it first, or name another with --user`);
+    if (group && (await runToCompletion('getent', ['group', group])).exitCode !== 0)
+      return fail(`there is no group "${group}" on this machine: create it first (groupadd ${group}), or name another with --group`);
     if (flags.remove) {
-      const done = await removePrivileges({ user, helper: flags.helper, conf: flags.config });
+      const done = await removePrivileges({ user, group, helper: flags.helper, conf: flags.config });
       process.stdout.write(done.length ? `${done.join('\n')}\n` : 'nothing to remove\n');
       return;
     }
@@ -59,6 +63,7 @@ export default class SetupPrivileges extends BaseCommand {
     const plan = planPrivileges({
       mode: flags.mode as PrivilegeSetupMode,
       user,
+      group,
       bpftrace,
       chroot: flags.chroot,
       helper: flags.helper,
@@ -73,7 +78,9 @@ export default class SetupPrivileges extends BaseCommand {
     const applied = await applyPlan(plan);
     if (!applied.ok) return fail(applied.message, EXIT.environment);
     const checked = await checkAsUser(plan);
-    process.stdout.write(`installed ${flags.mode} mode for ${user}: ${plan.opts.helper}, ${plan.opts.conf}${plan.sudoers ? ', the sudoers drop-in' : ''}\n`);
+    process.stdout.write(
+      `installed ${flags.mode} mode for ${plan.who}: ${plan.opts.helper}, ${plan.opts.conf}${plan.sudoers ? ', the sudoers drop-in' : ''}\n`,
+    );
     if (!checked.ok) return fail(`installed, but the check failed: ${checked.message}`, EXIT.environment);
     process.stdout.write(`checked: ${checked.message}\n`);
   }
