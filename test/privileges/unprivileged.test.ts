@@ -148,6 +148,14 @@ async function noTracerOutlivesKill9(home: string): Promise<void> {
   expect(left, `tracers left after kill -9 of the server: ${left.join(', ')}`).toEqual([]);
 }
 
+// Caps mode needs a bpftrace that accepts a non-root user (0.17 does not): 0.27 from the Debian
+// sid root. CI has it, so there its absence fails; elsewhere the skip is announced.
+const sidRoot = existsSync(`${SID_ROOT}/usr/bin/bpftrace`);
+if (!sidRoot) {
+  if (process.env.CI === 'true') throw new Error(`caps mode is tested with bpftrace 0.27 from ${SID_ROOT}: bash scripts/setup-bpftrace-roots.sh`);
+  process.stderr.write(`\n!!! SKIPPING the caps-mode tests: ${SID_ROOT} is missing (bash scripts/setup-bpftrace-roots.sh)\n\n`);
+}
+
 describeKernel('an unprivileged server, through the privileged helper', () => {
   let user: { uid: number; gid: number; home: string };
 
@@ -286,11 +294,9 @@ describeKernel('an unprivileged server, through the privileged helper', () => {
     it('kill -9 of the server leaves no tracer', async () => noTracerOutlivesKill9(user.home), 60_000);
   });
 
-  describe('caps mode', () => {
+  describe.skipIf(!sidRoot)('caps mode', () => {
     let server: TestServer;
     beforeAll(async () => {
-      if (!existsSync(`${SID_ROOT}/usr/bin/bpftrace`))
-        throw new Error(`caps mode is tested with bpftrace 0.27 from ${SID_ROOT}: bash scripts/setup-bpftrace-roots.sh`);
       setup(['--remove']);
       const r = setup(['--mode', 'caps', '--bpftrace', '/usr/bin/bpftrace', '--chroot', SID_ROOT, '--apply']);
       expect(r.out).toMatch(/checked: mcptrace-t traced through/);

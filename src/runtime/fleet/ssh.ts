@@ -1,0 +1,129 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { FleetHost } from './inventory.js';
+
+/**
+ * Running a tracer on another host with the system's OpenSSH client, with nothing of mcptrace
+ * installed there. SSH hands the remote side one command string for its shell, so that string is
+ * a constant (REMOTE_SCRIPT below): no value of the call ever becomes shell text. The tracer's
+ * argv, its deadline and its grace period travel on stdin, one base64 word per line, and stdin
+ * then stays open as the lifeline: closing it is how a run is stopped (the script sends the
+ * tracer SIGINT, so its maps print and come back over the same connection), and a connection
+ * that drops closes it too, so no remote tracer lingers. A deadline on the remote side stops the
+ * tracer even when the connection is cut without the remote sshd noticing.
+ */
+
+/** The first line on stdin: the protocol, so a mismatched script fails loudly (exit 90). */
+export const REMOTE_MAGIC = 'mcptrace-run 1';
+
+/** Exit codes the script uses for its own failures; anything else is the tracer's. */
+export const REMOTE_EXIT = { badRequest: 90, badEncoding: 91, notFound: 127 } as const;
+
+/**
+ * POSIX sh, no bashisms (Debian's dash runs it). fd 3 keeps stdin for the lifeline: an
+ * asynchronous list in a non-interactive shell gets /dev/null as its stdin otherwise. SIGINT is
+ * ignored in asynchronous lists, but bpftrace and the libbpf-tools install their own handler.
+ */
+export const REMOTE_SCRIPT = [
+  'exec 3<&0',
+  'IFS= read -r m <&3 || exit 90',
+  `[ "$m" = "${REMOTE_MAGIC}" ] || exit 90`,
+  'IFS= read -r d <&3 && IFS= read -r g <&3 && IFS= read -r n <&3 || exit 90',
+  'case "$d$g$n" in *[!0-9]*|"") exit 90;; esac',
+  'set --',
+  'while [ "$n" -gt 0 ]; do',
+  '  IFS= read -r x <&3 || exit 90',
+  '  v=$(printf "%s" "$x" | base64 -d && printf .) || exit 91',
+  '  set -- "$@" "${v%.}"',
+  '  n=$((n-1))',
+  'done',
+  'command -v "$1" >/dev/null 2>&1 || { echo "mcptrace: $1 is not installed on $(hostname)" >&2; exit 127; }',
+  '"$@" </dev/null 3<&- &',
+  'p=$!',
+  // Each watcher stops the tracer its way: SIGINT (the maps print), SIGKILL after the grace. A
+  // watcher's own sleep or cat is killed with it (the trap), so nothing of ours outlives the run.
+  '( trap "kill \\$c 2>/dev/null; exit 0" TERM; sleep "$d" & c=$!; wait $c; kill -INT "$p" 2>/dev/null; sleep "$g" & c=$!; wait $c; kill -KILL "$p" 2>/dev/null ) </dev/null >/dev/null 2>&1 3<&- &',
+  't=$!',
+  '( trap "kill \\$c 2>/dev/null; exit 0" TERM; cat <&3 >/dev/null & c=$!; wait $c; kill -INT "$p" 2>/dev/null; sleep "$g" & c=$!; wait $c; kill -KILL "$p" 2>/dev/null ) </dev/null >/dev/null 2>&1 &',
+  'l=$!',
+  'exec 3<&-',
+  'wait "$p"; rc=$?',
+  'kill "$t" "$l" 2>/dev/null',
+  'exit "$rc"',
+].join('\n');
+
+export interface RemoteRequest {
+  argv: readonly string[];
+  /** Seconds after which the remote side stops the tracer by itself. */
+  deadlineSec: number;
+  /** Seconds between that SIGINT (or the lifeline's) and SIGKILL. */
+  graceSec: number;
+}
+
+/** What the run writes on the ssh process's stdin before it holds it open as the lifeline. */
+export function encodeRequest(r: RemoteRequest): string {
+  const words = r.argv.map((a) => Buffer.from(a, 'utf8').toString('base64'));
+  return [REMOTE_MAGIC, String(Math.ceil(r.deadlineSec)), String(Math.ceil(r.graceSec)), String(words.length), ...words, ''].join('\n');
+}
+
+export interface SshOptions {
+  /** Directory for ControlMaster sockets (the user's, mode 0700). */
+  controlDir: string;
+  connectTimeoutSec?: number;
+  /** The ssh binary; tests may point it elsewhere. */
+  ssh?: string;
+}
+
+/**
+ * The local argv: BatchMode (never a password prompt), the user's own known_hosts and keys, one
+ * master connection per host reused by every run (ControlMaster), keep-alives so a dead peer is
+ * noticed in 15 s. `--` ends ssh's options: the address can never be read as one.
+ */
+export function sshArgv(host: FleetHost, o: SshOptions): string[] {
+  return [
+    o.ssh ?? 'ssh',
+    '-T',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ControlMaster=auto',
+    '-o',
+    `ControlPath=${o.controlDir}/%C`,
+    '-o',
+    'ControlPersist=60',
+    '-o',
+    `ConnectTimeout=${o.connectTimeoutSec ?? 10}`,
+    '-o',
+    'ServerAliveInterval=5',
+    '-o',
+    'ServerAliveCountMax=3',
+    ...(host.port ? ['-p', String(host.port)] : []),
+    ...(host.user ? ['-l', host.user] : []),
+    ...(host.identityFile ? ['-i', host.identityFile, '-o', 'IdentitiesOnly=yes'] : []),
+    ...(host.sshArgs ?? []),
+    '--',
+    host.address,
+    `sh -c '${REMOTE_SCRIPT}'`,
+  ];
+}
+
+export interface RemoteRun {
+  child: ChildProcessWithoutNullStreams;
+  /** Stops the tracer as a local one is stopped: SIGINT on the host, so its maps come back. */
+  stop(): void;
+  /** Resolves with the ssh exit (255: ssh itself failed; 90/91: the request; else the tracer's). */
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `req.argv` on `host`: the request goes on stdin, which then stays open as the lifeline. */
+export function startRemote(host: FleetHost, req: RemoteRequest, o: SshOptions): RemoteRun {
+  const argv = sshArgv(host, o);
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (code, signal) => resolve({ code, signal }));
+    child.once('error', () => resolve({ code: 255, signal: null }));
+  });
+  // A host that is gone closes the pipe first: that is its exit's to report, not an error here.
+  child.stdin.on('error', () => {});
+  child.stdin.write(encodeRequest(req));
+  return { child, stop: () => child.stdin.end(), exit };
+}
