@@ -168,14 +168,29 @@ static const char *reads_files(const char *prog) {
 
 #define UNSAFE_FIX "it runs or reads what the tracer's privileges allow; the operator may set allow_unsafe=yes in " CONF_PATH ", which makes this user root-equivalent"
 
+/* "type:..." as a probe pattern starts: letters, digits, _ or - before the first ':'. */
+static int probe_typed(const char *s) {
+  const char *c = strchr(s, ':');
+  if (!c || c == s) return 0;
+  for (const char *p = s; p < c; p++)
+    if (!word_char(*p) && *p != '-') return 0;
+  return 1;
+}
+
 /* Exactly the options mcptrace passes to bpftrace; anything else is refused. */
 static void check_bpftrace_args(int argc, char **argv) {
-  int program = 0, listing = 0, positional = 0, script = 0;
+  int program = 0, listing = 0, positional = 0, script = 0, operands = 0;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--")) { positional += argc - i - 1; break; }
-    if (a[0] != '-' || !a[1]) {
+    /* After "--" every word is an operand, but the first one is still the program file when
+     * there is no -e: `bpftrace -- /etc/shadow` would read it. */
+    if (!operands && !strcmp(a, "--")) { operands = 1; continue; }
+    if (operands || a[0] != '-' || !a[1]) {
+      /* Newer bpftrace lists the probes of a program FILE given to -l: a pattern may name a
+       * path only after a probe type (uprobe:/usr/bin/bash:*), never be one. */
+      if (listing && !program && strchr(a, '/') && !probe_typed(a))
+        refuse("give -l a probe pattern such as tracepoint:sched:* or uprobe:/usr/bin/bash:*", "listing pattern \"%s\" names a file", a);
       if (!program && !listing && !script) {
         if (!listed(a, conf_scripts, n_scripts))
           refuse("pass the program with -e, or run one of the script= files in " CONF_PATH, "program file \"%s\" is not an allowed script", a);
@@ -332,6 +347,9 @@ int main(int argc, char **argv) {
     sigprocmask(SIG_SETMASK, &none, NULL);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
+    /* The caller's directory means nothing to the tracer, and a relative name there (bpftrace
+     * 0.17 reads `-d types` as "-d" and a program file "types") must not resolve to its files. */
+    if (chdir("/") != 0) _exit(127);
     /* chroot= is where the configured bpftrace lives (e.g. a newer one from a Debian root); the
      * tools run on the host. CAP_SYS_CHROOT must be effective for chroot(). */
     int enter = conf_chroot && path == conf_bpftrace;

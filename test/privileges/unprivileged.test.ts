@@ -99,6 +99,9 @@ function refusedDirectly(home: string, via: string[]): void {
     [['--', 'bpftrace', '-e', '#include "/etc/shadow"\nBEGIN { exit(); }'], /#include of a file/],
     [['--', 'bpftrace', '-e', 'BEGIN { cat("/etc/shadow"); exit(); }'], /cat\(\)/],
     [['--', 'bpftrace', '/etc/shadow'], /not an allowed script/],
+    [['--', 'bpftrace', '--', '/etc/shadow'], /not an allowed script/],
+    [['--', 'bpftrace', '-l', '/etc/shadow'], /listing pattern "\/etc\/shadow" names a file/],
+    [['--', 'bpftrace', '-l', '--', 'etc/shadow'], /names a file/],
     [['--', 'bpftrace', '--emit-elf', '/etc/mcptrace-pwned', '-e', 'BEGIN { exit(); }'], /--emit-elf/],
     [['--env', 'LD_PRELOAD=/tmp/x.so', '--', 'bpftrace', '--version'], /environment/],
   ];
