@@ -100,10 +100,13 @@ describeKernel('serve --http under a loopback load', () => {
     );
     // The clients' idle keep-alive sockets stay open (the server leaves closing them to the
     // client), but a second thousand requests reuse them: no more open files than after the
-    // first, and no growth of the server either (a leak of 20 KB a request would show here).
+    // first, and no growth of the server either. RSS moves with V8's heap sizing, not only with
+    // what is kept: between the two rounds it grew 6, 11 and 46 MB in three CI runs, and across
+    // the first round alone from -32 to +57 MB. So the bound is 64 MB, which a leak of 64 KB a
+    // request would still cross.
     expect(afterSecond.fds).toBeLessThanOrEqual(afterFirst.fds + 5);
     expect(afterSecond.fds).toBeLessThanOrEqual(before.fds + CLIENTS);
-    expect(afterSecond.rssMb - afterFirst.rssMb).toBeLessThan(20);
+    expect(afterSecond.rssMb - afterFirst.rssMb).toBeLessThan(64);
     expect(afterSecond.rssMb).toBeLessThan(400);
   }, 180_000);
 
