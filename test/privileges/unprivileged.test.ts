@@ -56,6 +56,14 @@ function userEnv(home: string): Record<string, string> {
   return { HOME: home, MCPTRACE_STATE_DIR: path.join(home, 'state'), MCPTRACE_PRIVILEGES: CONF, USER, LOGNAME: USER };
 }
 
+/** Installs a mode with `setup privileges --apply` (which checks it as the user), then serves as the user. */
+async function installAndServe(args: string[], home: string): Promise<TestServer> {
+  const r = setup([...args, '--apply']);
+  expect(r.out).toMatch(/checked: mcptrace-t traced through/);
+  expect(r.status).toBe(0);
+  return startServer([], userEnv(home), asUser());
+}
+
 const text = (r: { content: unknown }) => (r.content as { type: string; text?: string }[]).map((c) => c.text ?? '').join('\n');
 
 /** What every mode must do: the tracing tools work through the helper, as the user. */
@@ -180,10 +188,7 @@ describeKernel('an unprivileged server, through the privileged helper', () => {
   describe('sudo mode', () => {
     let server: TestServer;
     beforeAll(async () => {
-      const r = setup(['--mode', 'sudo', '--bpftrace', BPFTRACE_PATH, '--apply']);
-      expect(r.out).toMatch(/checked: mcptrace-t traced through/);
-      expect(r.status).toBe(0);
-      server = await startServer([], userEnv(user.home), asUser());
+      server = await installAndServe(['--mode', 'sudo', '--bpftrace', BPFTRACE_PATH], user.home);
     }, 180_000);
     afterAll(async () => server?.close());
 
@@ -301,10 +306,7 @@ describeKernel('an unprivileged server, through the privileged helper', () => {
     let server: TestServer;
     beforeAll(async () => {
       setup(['--remove']);
-      const r = setup(['--mode', 'caps', '--bpftrace', '/usr/bin/bpftrace', '--chroot', SID_ROOT, '--apply']);
-      expect(r.out).toMatch(/checked: mcptrace-t traced through/);
-      expect(r.status).toBe(0);
-      server = await startServer([], userEnv(user.home), asUser());
+      server = await installAndServe(['--mode', 'caps', '--bpftrace', '/usr/bin/bpftrace', '--chroot', SID_ROOT], user.home);
     }, 180_000);
     afterAll(async () => server?.close());
 
