@@ -28,3 +28,17 @@ export function findExecution(runs: RunsView, id: string): RunState | ToolResult
 }
 
 export const isToolResult = (x: RunState | ToolResult): x is ToolResult => !('id' in x);
+
+/**
+ * With `host`, the run that host did within the fleet run `id` (its hosts[]), or why there is
+ * none; without it, the run `id` itself.
+ */
+export function findRunOrHost(runs: RunsView, id: string, host: string | undefined): RunState | ToolResult {
+  const e = findExecution(runs, id);
+  if (!host || isToolResult(e)) return e;
+  if (!e.fleet) return errorResult(`${id} is not a fleet run (it ran on ${e.host ?? 'this machine'}): call again without host`, 'input');
+  const h = e.fleet.find((x) => x.host === host);
+  if (!h) return errorResult(`${id} did not run on "${host}"; its hosts: ${e.fleet.map((x) => x.host).join(', ')}`, 'not_found');
+  if (!h.execution_id) return errorResult(`${host} never started its run in ${id}: ${h.error ?? h.status}${h.hint ? `. ${h.hint}` : ''}`, 'failed');
+  return findExecution(runs, h.execution_id);
+}

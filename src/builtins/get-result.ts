@@ -1,6 +1,6 @@
 import { executionResult, waitForExecution } from '../results/execution-view.js';
 import { defineBuiltin, type RunsView } from './builtin.js';
-import { findExecution, isToolResult } from './find-execution.js';
+import { findRunOrHost, isToolResult } from './find-execution.js';
 
 interface Input {
   execution_id: string;
@@ -8,6 +8,7 @@ interface Input {
   limit: number;
   wait: number;
   include_maps: boolean;
+  host?: string;
 }
 
 /** How often a run of another process is read again from the history while a caller waits. */
@@ -17,7 +18,7 @@ export default defineBuiltin<Input>({
   sessionScoped: true,
   handler: 'get_result',
   async run(input, ctx, call) {
-    let e = findExecution(ctx.runs, input.execution_id);
+    let e = findRunOrHost(ctx.runs, input.execution_id, input.host);
     if (isToolResult(e)) return e;
     const live = ctx.runs.get(e.id);
     if (input.wait && !e.finished) {

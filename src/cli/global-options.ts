@@ -14,6 +14,11 @@ export const GLOBAL_FLAGS = {
     description:
       'Answer yes when the safety policy asks a person to confirm a run (a script has no terminal to ask on). Not at safety level strict, where a person must answer.',
   }),
+  inventory: Flags.string({
+    description: 'An Ansible inventory (INI or YAML) whose host and group names --hosts takes. Default $MCPTRACE_INVENTORY.',
+    helpValue: 'file',
+    helpGroup: 'FLEET',
+  }),
   'no-history': Flags.boolean({ description: HISTORY_FLAGS['no-history'].description, helpGroup: 'HISTORY' }),
   'history-max-runs': Flags.integer({ description: HISTORY_FLAGS['history-max-runs'].description, min: 1, helpGroup: 'HISTORY' }),
   'history-max-age': Flags.integer({ description: HISTORY_FLAGS['history-max-age'].description, min: 1, helpValue: 'days', helpGroup: 'HISTORY' }),
@@ -57,5 +62,11 @@ export function coreOptionsFromArgv(argv: string[] = process.argv): CoreOptions 
   const dir = argvFlag(argv, 'state-dir');
   const stateDir = typeof dir === 'string' && dir ? dir : defaultStateDir();
   // A command's calls are audited as a server's are (mcptrace audit reads both); nothing opens until one is made.
-  return { toolsDirs: toolsDirsFromArgv(argv), history, audit: openAudit({ history: history?.enabled ? history : undefined, stateDir }) };
+  const inventory = argvFlag(argv, 'inventory');
+  return {
+    toolsDirs: toolsDirsFromArgv(argv),
+    history,
+    audit: openAudit({ history: history?.enabled ? history : undefined, stateDir }),
+    ...(typeof inventory === 'string' && inventory ? { inventory } : {}),
+  };
 }

@@ -25,6 +25,10 @@ export interface RunnerSettings {
   /** The most output a call may ask one run to keep (max_lines, max_bytes inputs). */
   maxOutputLines: number;
   maxOutputBytes: number;
+  /** Hosts a fleet run talks to at once (SSH connections, probes and runs), as pssh's -p. */
+  fleetParallelism: number;
+  /** Seconds a host may take to answer its probe (connection included) before it counts as unreachable. */
+  fleetHostTimeoutSec: number;
 }
 
 export const RUNNER_DEFAULTS: Readonly<RunnerSettings> = {
@@ -38,6 +42,9 @@ export const RUNNER_DEFAULTS: Readonly<RunnerSettings> = {
   maxOutputLines: 1_000_000,
   // As much as the retention budget: one run may use all of it, never more.
   maxOutputBytes: 256 * 1024 * 1024,
+  // pssh's default; a remote run costs the server a process and a pipe, not a core.
+  fleetParallelism: 32,
+  fleetHostTimeoutSec: 15,
 };
 
 /** The environment variable behind each runner setting that people can set. */
@@ -49,6 +56,8 @@ export const RUNNER_ENV: Readonly<Partial<Record<keyof RunnerSettings, string>>>
   maxTimeoutSec: 'MCPTRACE_MAX_TIMEOUT',
   maxOutputLines: 'MCPTRACE_MAX_OUTPUT_LINES',
   maxOutputBytes: 'MCPTRACE_MAX_OUTPUT_BYTES',
+  fleetParallelism: 'MCPTRACE_FLEET_PARALLELISM',
+  fleetHostTimeoutSec: 'MCPTRACE_FLEET_HOST_TIMEOUT',
 };
 
 /**

@@ -26,6 +26,8 @@ import { policyHook } from '../policy/hook.js';
 import { withDiagnosis } from '../validation/exec-diagnosis.js';
 import { ProgramValidator } from '../validation/validator.js';
 import { dryRunResult } from './dry-run.js';
+import { FleetLauncher } from './fleet.js';
+import type { PreRunHook } from './pre-run.js';
 import { loadTools, type LoadOptions, type LoadResult } from './tool-loader.js';
 
 export interface CoreOptions extends LoadOptions {
@@ -46,6 +48,8 @@ export interface CoreOptions extends LoadOptions {
   history?: LazyHistory;
   /** Where every call is recorded (who, what, the verdict, the outcome): the server's audit log. */
   audit?: AuditSink;
+  /** The Ansible inventory that `hosts` names are read from (--inventory; else MCPTRACE_INVENTORY). */
+  inventory?: string;
 }
 
 /** One call as the audit log records it (src/history/audit.ts stores it). */
@@ -77,25 +81,7 @@ interface RunNote {
   verdict?: string;
 }
 
-/** Everything a pre-run hook sees: the tool, its validated input, and what would run. */
-export interface PreRun {
-  tool: Tool;
-  input: Record<string, unknown>;
-  launch: Launch;
-  /** A hook that lets the run go may still say something: it shows in the run's warnings. */
-  warn(message: string): void;
-  /** Asks a person to approve the run (the call's CallContext.confirm). */
-  confirm?: CallContext['confirm'];
-  /** A hook names the verdict it reached (allow, warn, confirmed, refuse...) for the audit log. */
-  verdict?(verdict: string): void;
-}
-
-/**
- * Called before every run of every runnable tool, after rendering and before anything starts
- * (and before a dry run answers). A hook that returns a result refuses the run with it. This is
- * the one place a policy plugs in, so no tool can go around it.
- */
-export type PreRunHook = (run: PreRun) => ToolResult | undefined | Promise<ToolResult | undefined>;
+export type { PreRun, PreRunHook } from './pre-run.js';
 
 /**
  * The one core behind both faces: MCP and the CLI call `callTool` with raw arguments and get the
@@ -120,6 +106,7 @@ export class Core {
   private readonly audit?: AuditSink;
   /** Each caller's running runs, for the per-caller quota (Caller.maxRuns). */
   private readonly running = new Map<string, Set<string>>();
+  private readonly fleet: FleetLauncher;
 
   constructor(opts: CoreOptions = {}) {
     this.loaded = loadTools(opts);
@@ -135,6 +122,26 @@ export class Core {
     this.policy = opts.policy instanceof Policy ? opts.policy : loadPolicy(opts.policy);
     this.addPreRunHook(policyHook(this.policy, this.probes));
     this.knowledge = new KnowledgeBase(this.probes, () => this.preflight(), opts.knowledge);
+    this.fleet = new FleetLauncher({
+      runner: this.runner,
+      hooks: this.hooks,
+      runSpec: (tool, input, launch, pre, ctx) => this.runSpec(tool, input, launch, pre, ctx),
+      record: (exec, m) =>
+        this.historyRecorder()?.record(exec, {
+          id: exec.id,
+          tool: m.tool,
+          input: m.input,
+          program: m.program,
+          argv: m.argv,
+          bpftraceVersion: m.version,
+          kernel: m.kernel,
+          // The machine that runs and records it (a stop from another process goes there).
+          host: hostname(),
+          policyVerdict: m.verdict,
+        }),
+      tools: () => this.tools,
+      inventoryFile: opts.inventory ?? (this.env.MCPTRACE_INVENTORY || undefined),
+    });
   }
 
   get tools(): Tool[] {
@@ -261,6 +268,7 @@ export class Core {
 
   private async run(tool: Tool, input: Record<string, unknown>, ctx: CallContext, note: RunNote): Promise<ToolResult> {
     if (!tool.kind.runnable) throw new Error(`${tool.def.name} is not runnable`);
+    if (Array.isArray(input.hosts)) return this.runFleet(tool, input, ctx, note);
     const bad = this.checkRunInput(tool, input);
     if (bad) return errorResult(bad, 'input');
     const denied = this.checkCaller(tool, input, ctx);
@@ -302,6 +310,38 @@ export class Core {
       kernel: release(),
       host: hostname(),
       policyVerdict: note.verdict ?? (warnings.length ? 'warn' : 'allow'),
+      session: ctx.session,
+    });
+    this.holdFor(ctx.caller, exec);
+    if (input.wait || ctx.signal?.aborted) {
+      await waitForExecution(exec, ctx, { onAbort: () => this.runner.stop(exec, 'cancel') });
+    }
+    return executionResult(exec, { offset: 0, limit: Number(input.limit ?? pageSize()), includeMaps: Boolean(input.include_maps) });
+  }
+
+  /** The same call on every host of `hosts` (core/fleet.ts): one fleet run, each host's run in it. */
+  private async runFleet(tool: Tool, input: Record<string, unknown>, ctx: CallContext, note: RunNote): Promise<ToolResult> {
+    // A pid names a process on each host, which this machine cannot check.
+    const bad = this.checkRunInput(tool, { ...input, pid: undefined });
+    if (bad) return errorResult(bad, 'input');
+    const denied = this.checkCaller(tool, input, ctx);
+    if (denied) {
+      note.verdict = denied.verdict;
+      return errorResult(denied.text, 'policy');
+    }
+    const plan = this.fleet.plan(input, ctx);
+    if ('error' in plan) return plan.error;
+    const { fleet, result } = await this.fleet.run(tool, input, plan.hosts, ctx);
+    if (result) return result;
+    const exec = fleet!.exec;
+    this.historyRecorder()?.record(exec, {
+      id: exec.id,
+      tool: tool.def.name,
+      input,
+      argv: [],
+      kernel: 'fleet',
+      host: hostname(),
+      policyVerdict: 'per host',
       session: ctx.session,
     });
     this.holdFor(ctx.caller, exec);

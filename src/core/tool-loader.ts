@@ -2,7 +2,7 @@ import type { ValidateFunction } from 'ajv';
 import { RUN_VALIDATORS } from '../generated/validators.js';
 import { kindNamed, allKinds } from '../kinds/registry.js';
 import type { PrepareContext, Tool } from '../kinds/kind.js';
-import { RUNTIME_INPUTS } from '../kinds/runnable.js';
+import { RUNTIME_INPUTS, TARGET_INPUTS } from '../kinds/runnable.js';
 import { ajv } from '../manifest/ajv.js';
 import { manifestFiles, NameRegistry, readDefinition, toolDirectories, type DirectoryOptions, type ToolDirectory } from '../manifest/loader.js';
 import type { Problem, ProblemKind } from '../manifest/problem.js';
@@ -123,6 +123,8 @@ function runValidator(kind: string, schema: JsonSchema): ValidateFunction {
 function injectDryRun(def: { input: JsonSchema; output?: JsonSchema }): void {
   const props = (def.input.properties ??= {}) as Record<string, unknown>;
   props.dry_run ??= structuredClone(commonDefs().dry_run);
+  // Where the run goes: this machine, or hosts of a fleet (over SSH, or Kubernetes nodes).
+  for (const k of TARGET_INPUTS) props[k] ??= structuredClone(commonDefs()[k]);
   const out = def.output;
   if (!out || out.anyOf) return;
   const dry = commonDefs().dry_run_result as { properties: Record<string, unknown>; required: string[] };

@@ -9,7 +9,7 @@ export type StoredRunState = RunState & {
   readonly stored: true;
   /** The process that ran it (a server or a CLI command), and the host. */
   readonly ownerPid: number;
-  readonly host: string;
+  readonly ownerHost: string;
 };
 
 export function storedRunState(run: StoredRun, lineCount?: number): StoredRunState {
@@ -21,7 +21,7 @@ export function storedRunState(run: StoredRun, lineCount?: number): StoredRunSta
     mapPrints: new Map(r.mapPrints),
     stored: true as const,
     ownerPid: run.meta.pid,
-    host: run.meta.host,
+    ownerHost: run.meta.host,
     finished: FINAL_STATUSES.has(r.status),
     durationMs: (now = Date.now()) => durationMs(r, now),
   };
@@ -97,7 +97,7 @@ export class RunsWithHistory {
     if (!isStored(run)) return 'it is a run of this process';
     if (run.finished) return undefined;
     // A shared state directory (NFS) may hold another machine's runs: its pids mean nothing here.
-    if (run.host !== hostname()) return `it runs on ${run.host}; stop it there (mcptrace stop ${run.id})`;
+    if (run.ownerHost !== hostname()) return `it runs on ${run.ownerHost}; stop it there (mcptrace stop ${run.id})`;
     if (!processExists(run.ownerPid))
       return `the process that ran it (pid ${run.ownerPid}) is gone; the run will be marked interrupted the next time mcptrace starts`;
     if (!run.pid) return `it has not started yet in process ${run.ownerPid}: stop it there, or try again in a moment`;

@@ -8,8 +8,10 @@ import type { Tool } from './kind.js';
 export const RUNTIME_INPUTS: readonly string[] = ['timeout', 'wait'];
 /** Keys that shape the result or the call rather than the program. */
 export const RESULT_INPUTS: readonly string[] = ['include_maps', 'limit', 'dry_run', 'max_lines', 'max_bytes'];
+/** Keys that say where a run goes (a fleet run); the core consumes them. */
+export const TARGET_INPUTS: readonly string[] = ['hosts', 'target', 'node_selector'];
 /** Keys a template or a tool's argv never sees. */
-export const NON_PROGRAM_INPUTS: ReadonlySet<string> = new Set([...RUNTIME_INPUTS, ...RESULT_INPUTS]);
+export const NON_PROGRAM_INPUTS: ReadonlySet<string> = new Set([...RUNTIME_INPUTS, ...RESULT_INPUTS, ...TARGET_INPUTS]);
 
 /**
  * The run's safety stop in ms. A run with a planned duration gets it extended past that
@@ -41,7 +43,7 @@ export function bpftraceSpec(pre: Preflight, args: string[], timing: { timeoutMs
     // Resending relies on seeing map events as they arrive; from 0.24 the decoder holds the exit
     // maps back (to place the blank lines), and a SIGINT during that print would cut it short.
     resendStop: !pre.features.outputLayer2024,
-    diagnose: (stderr) => diagnoseFailure(stderr, kernelFeatures()),
+    diagnose: (stderr) => diagnoseFailure(stderr, pre.remote?.kernelFeatures ?? kernelFeatures()),
     ...timing,
   };
 }

@@ -121,6 +121,12 @@ export const SERVE_OPTIONS: Record<string, ServeOption> = {
     description:
       'A safety policy file whose rules add to (or, by id, replace) the defaults in knowledge/policy.yaml. Default $XDG_CONFIG_HOME/mcptrace/policy.yaml when it exists, or $MCPTRACE_POLICY.',
   },
+  inventory: {
+    type: 'string',
+    helpValue: 'file',
+    description:
+      'An Ansible inventory (INI or YAML): the hosts and groups a call may name in hosts, run on over SSH with your keys and known_hosts (BatchMode). Without one, calls run on this machine only. Default $MCPTRACE_INVENTORY.',
+  },
   'safety-level': {
     type: 'string',
     choices: SAFETY_LEVELS,
@@ -207,6 +213,7 @@ export function toCoreOptions(v: ServeValues): CoreOptions {
     toolsDirs: (v['tools-dir'] as string[] | undefined) ?? [],
     runner,
     policy: { file: v.policy as string | undefined, level: v['safety-level'] as string | undefined },
+    ...(typeof v.inventory === 'string' && v.inventory ? { inventory: v.inventory } : {}),
     history: lazy,
     // Every call is audited: into the history when it is on, else audit.jsonl in the state directory.
     audit: openAudit({ history: lazy?.enabled ? lazy : undefined, stateDir: (history && 'enabled' in history && history.stateDir) || defaultStateDir(), log }),

@@ -1,7 +1,15 @@
 import { MAPS_PAGE_MAX_BYTES, PAGE_MAX_BYTES, pageSize } from '../config/defaults.js';
 import { MAP_KEYS_MAX } from '../runtime/bpftrace/command.js';
 import { harmlessNotice } from '../runtime/bpftrace/notices.js';
-import { durationMs, isFinished, type CompileError, type Execution, type ExecutionState, type ExecutionStatus } from '../runtime/execution.js';
+import {
+  durationMs,
+  isFinished,
+  type CompileError,
+  type Execution,
+  type ExecutionState,
+  type ExecutionStatus,
+  type FleetHostState,
+} from '../runtime/execution.js';
 import type { Column, HistBucket, Histogram, Row, TypedMap } from '../runtime/output-decoder.js';
 import { phaseText } from './phase-text.js';
 import type { CallContext, Progress, ToolResult } from './tool-result.js';
@@ -49,6 +57,10 @@ export type ExecutionResult = {
   variant?: string;
   /** Providers the kernel refused at start-up before `variant` ran in this run, with their diagnosis. */
   refused_variants?: { variant: string; command: string; exit_code: number | null; error: string; hint?: string; stderr: string[] }[];
+  /** The host this run traced (a fleet run's member). */
+  host?: string;
+  /** A fleet run: each host's own run and how it went. */
+  hosts?: FleetHostState[];
   /** The run this one retries (exec_program's attempt_of), and which attempt this is. */
   attempt_of?: string;
   attempt?: number;
@@ -96,6 +108,8 @@ export const EXECUTION_RESULT_FIELDS: Record<keyof ExecutionResult, true> = {
   notices: true,
   variant: true,
   refused_variants: true,
+  host: true,
+  hosts: true,
   attempt_of: true,
   attempt: true,
   maps: true,
@@ -185,6 +199,8 @@ export function executionView(e: ExecutionState, page: PageOptions = {}): Execut
     ],
   };
   if (e.variant) view.variant = e.variant;
+  if (e.host) view.host = e.host;
+  if (e.fleet) view.hosts = e.fleet.map((h) => ({ ...h }));
   if (e.refusedProviders?.length) {
     view.refused_variants = e.refusedProviders.map((r) => ({
       variant: r.variant,
@@ -291,6 +307,10 @@ export function renderExecutionText(v: ExecutionResult, opts: { omitLines?: bool
     notes.push(
       `the whole output, ${v.full_output.lines_total} lines, is kept: read it in pages from the resource ${v.full_output.uri}?offset=0&limit=1000 (MCP resources/read)`,
     );
+  for (const h of v.hosts ?? []) {
+    const what = [h.bpftrace_version, h.execution_id].filter(Boolean).join(', ');
+    notes.push(`${h.host}: ${h.status}${what ? ` (${what})` : ''}${h.error ? `: ${h.error}` : ''}${h.hint ? `; fix: ${h.hint}` : ''}`);
+  }
   if (v.lost_events) notes.push(`bpftrace reported ${v.lost_events} lost events (the kernel ring buffer overflowed)`);
   for (const w of v.warnings ?? []) notes.push(`warning: ${w}`);
   if (v.stderr.length && !v.error_message) notes.push(`stderr:\n${v.stderr.join('\n')}`);

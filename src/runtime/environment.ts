@@ -193,6 +193,21 @@ export interface Preflight {
   helper?: PrivilegesConf;
   /** What this bpftrace version does differently (detected once per binary). */
   features: BpftraceFeatures;
+  /** Set when the run goes to another host (a fleet run): what its probe found there. */
+  remote?: RemoteTarget;
+}
+
+/** Another host as a run there needs to know it: its kernel, and which tracers it has. */
+export interface RemoteTarget {
+  /** The inventory name, as results label the host. */
+  host: string;
+  kernel: string;
+  /** The bpftrace version line, e.g. "bpftrace v0.17.0". */
+  bpftraceVersion: string;
+  kernelFeatures: { kprobes: boolean; kfunc: boolean; btf: boolean };
+  /** Provider candidates that exist there, and those of them a tracing package installed. */
+  files: ReadonlySet<string>;
+  tools: ReadonlySet<string>;
 }
 
 /**

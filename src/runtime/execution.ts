@@ -116,6 +116,22 @@ export interface ExecutionState {
   readonly overflowLines?: number;
   /** Providers the kernel refused at start-up before `variant` ran (a bcc tool's fallback), in order. */
   readonly refusedProviders?: readonly RefusedProvider[];
+  /** The host this run traced, when it ran on another one (a fleet run's member). */
+  readonly host?: string;
+  /** A fleet run: each host's own run, and how it went. */
+  readonly fleet?: readonly FleetHostState[];
+}
+
+/** One host of a fleet run. */
+export interface FleetHostState {
+  host: string;
+  /** The host's own run (absent when it never started: unreachable, refused). */
+  execution_id?: string;
+  status: ExecutionStatus;
+  error?: string;
+  hint?: string;
+  bpftrace_version?: string;
+  kernel?: string;
 }
 
 /** A provider the kernel refused as it started (load or attach), and mcptrace's diagnosis of it. */
@@ -187,6 +203,8 @@ export class Execution extends EventEmitter implements RunState {
     pid?: number;
     attachedProbes?: number;
     lostEvents: number;
+    host?: string;
+    fleet?: FleetHostState[];
   } = { status: 'queued', phase: 'queued', killed: false, lostEvents: 0 };
 
   private readonly out: string[] = [];
@@ -324,6 +342,32 @@ export class Execution extends EventEmitter implements RunState {
   get attachedProbes(): number | undefined {
     return this.s.attachedProbes;
   }
+  get host(): string | undefined {
+    return this.s.host;
+  }
+  get fleet(): readonly FleetHostState[] | undefined {
+    return this.s.fleet;
+  }
+  /** Labels the run with the host it traces. */
+  setHost(host: string): void {
+    this.s.host = host;
+  }
+  /** A fleet run's hosts as they stand; set again as each one changes. */
+  setFleet(hosts: FleetHostState[]): void {
+    this.s.fleet = hosts;
+    this.changed();
+  }
+
+  /** A map's value without text lines of its own (a fleet run's merge of its hosts' maps). */
+  putMap(map: TypedMap): void {
+    this.typedMaps.set(map.name, map);
+  }
+
+  /** A histogram's value without text lines of its own (a fleet run's merge). */
+  putHistogram(h: Histogram): void {
+    this.hists.set(h.name, h);
+  }
+
   get lostEvents(): number {
     return this.s.lostEvents;
   }
@@ -530,9 +574,11 @@ export class Execution extends EventEmitter implements RunState {
     }
   }
 
-  pushStderr(raw: string): StderrLine {
-    const text = raw.length > MAX_DIAGNOSTIC_CHARS ? `${raw.slice(0, MAX_DIAGNOSTIC_CHARS)}… (${raw.length - MAX_DIAGNOSTIC_CHARS} more characters cut)` : raw;
-    const line = { text, level: classifyStderr(text) };
+  /** `label` goes before the kept text (a fleet run's `[host] `); the line is classified without it. */
+  pushStderr(raw: string, label = ''): StderrLine {
+    const cut = raw.length > MAX_DIAGNOSTIC_CHARS ? `${raw.slice(0, MAX_DIAGNOSTIC_CHARS)}… (${raw.length - MAX_DIAGNOSTIC_CHARS} more characters cut)` : raw;
+    const text = label + cut;
+    const line = { text, level: classifyStderr(cut) };
     if (this.errs.length < MAX_STDERR_LINES && this.stderrBytes + text.length <= MAX_STDERR_BYTES) {
       this.errs.push(line);
       this.stderrBytes += text.length;

@@ -5,6 +5,7 @@ import { MemoryExecutionStore, type ExecutionStore } from './execution-store.js'
 import { requestStop, runProcess, type LaunchSpec } from './process-lifecycle.js';
 import { processSpawner, type Spawner } from './spawner.js';
 import { OutputFiles } from './output-files.js';
+import { FleetRun } from './fleet/fleet-run.js';
 
 export class QueueFullError extends Error {}
 
@@ -20,6 +21,8 @@ export interface RunRequest {
   attemptOf?: string;
   /** What the pre-run hooks found worth saying without refusing (a policy rule at "warn"). */
   warnings?: readonly string[];
+  /** A run on another host (a fleet member): its spawner, and the host it is labelled with. */
+  remote?: { host: string; spawner: Spawner };
 }
 
 export interface RunnerDeps {
@@ -35,6 +38,9 @@ export class Runner {
   readonly store: ExecutionStore;
   private readonly spawner: Spawner;
   private readonly queue: PQueue;
+  /** Runs on other hosts: they cost this machine a process and a pipe, not a tracer's CPU. */
+  private readonly remoteQueue: PQueue;
+  private readonly fleets = new Map<string, FleetRun>();
   private readonly idTaken: (id: string) => boolean;
   /** The whole output of runs that overflowed their caps, file-backed, readable in pages. */
   readonly outputs = new OutputFiles();
@@ -46,6 +52,7 @@ export class Runner {
     this.spawner = deps.spawner ?? processSpawner;
     this.idTaken = deps.idTaken ?? (() => false);
     this.queue = new PQueue({ concurrency: this.options.concurrency });
+    this.remoteQueue = new PQueue({ concurrency: this.options.fleetParallelism });
   }
 
   /**
@@ -53,7 +60,8 @@ export class Runner {
    * the add cannot be separated by another call.
    */
   start(req: RunRequest): Execution {
-    if (this.queue.size >= this.options.maxQueued) {
+    const queue = req.remote ? this.remoteQueue : this.queue;
+    if (!req.remote && this.queue.size >= this.options.maxQueued) {
       throw new QueueFullError(
         `the run queue is full: ${this.queue.pending} runs are executing and ${this.queue.size} are waiting (limit ${this.options.maxQueued}). ` +
           'Stop one with stop_execution, or wait for one to finish (list_executions shows them).',
@@ -61,6 +69,7 @@ export class Runner {
     }
     const id = this.newId();
     const exec = new Execution(id, req.tool, req.limits, req.spec.argv.join(' '), req.variant, req.summary);
+    if (req.remote) exec.setHost(req.remote.host);
     if (req.attemptOf) exec.linkAttempt(req.attemptOf, this.store.get(req.attemptOf)?.attempt);
     if (req.warnings?.length) exec.preRunWarnings = [...req.warnings];
     exec.overflow = () => this.outputs.open(id);
@@ -68,9 +77,31 @@ export class Runner {
     this.forgetOld();
     // p-queue starts a task at once when a slot is free: say so now, so the caller (and an
     // MCPtrace client polling while "running") never sees a run that is starting as queued.
-    if (this.queue.pending + this.queue.size < this.options.concurrency) exec.spawning();
-    void this.queue.add(() => runProcess(exec, req.spec, { graceMs: this.options.graceMs, spawner: this.spawner }));
+    if (queue.pending + queue.size < queue.concurrency) exec.spawning();
+    const spawner = req.remote?.spawner ?? this.spawner;
+    void queue.add(() => runProcess(exec, req.spec, { graceMs: this.options.graceMs, spawner }));
     return exec;
+  }
+
+  /**
+   * A run on many hosts: one Execution that gathers its members' output (FleetRun). It is
+   * running from the start; its members are started with `start` and added to it.
+   */
+  startFleet(tool: string, limits: RunRequest['limits'], summary: string | undefined, program: string | undefined, hosts: readonly string[]): FleetRun {
+    const exec = new Execution(this.newId().replace(/^exec-/, 'fleet-'), tool, limits, `fleet: ${hosts.join(' ')}`, undefined, summary);
+    exec.overflow = () => this.outputs.open(exec.id);
+    exec.spawning();
+    this.store.add(exec);
+    const fleet = new FleetRun(exec, program);
+    this.fleets.set(exec.id, fleet);
+    exec.once('end', () => this.fleets.delete(exec.id));
+    this.forgetOld();
+    return fleet;
+  }
+
+  /** The fleet run with this id, while it runs. */
+  fleet(id: string): FleetRun | undefined {
+    return this.fleets.get(id);
   }
 
   /**
@@ -95,6 +126,12 @@ export class Runner {
 
   stop(exec: Execution, reason: StopReason): void {
     if (exec.finished) return;
+    const fleet = this.fleets.get(exec.id);
+    if (fleet) {
+      exec.stopping(reason, this.options.graceMs, false);
+      for (const run of fleet.runs) this.stop(run, reason);
+      return;
+    }
     if (exec.status === 'queued') {
       exec.cancelQueued(reason);
       return;

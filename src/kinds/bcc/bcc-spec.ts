@@ -91,6 +91,25 @@ export function locateVariant(v: BccVariant, env: NodeJS.ProcessEnv = process.en
   return optional(found && isTracingTool(found, env) ? found : undefined);
 }
 
+/** Every path locateVariant could find a provider at on a host without an operator's extra directories. */
+export function variantCandidates(v: BccVariant): { path: string; mode: 'exec' | 'read' }[] {
+  if (v.bpftrace_script) return SCRIPT_DIRS.map((d) => ({ path: path.join(d, v.bpftrace_script!), mode: 'read' as const }));
+  const names = variantPackage(v) === 'libbpf-tools' ? [v.command!, `${v.command!}-libbpf`] : [v.command!];
+  return names.flatMap((n) => COMMAND_DIRS.map((d) => ({ path: path.join(d, n), mode: 'exec' as const })));
+}
+
+/**
+ * locateVariant for another host, from what its probe found: `files` exist there, and `tools` of
+ * them are tracing tools (a tracing package's file, or in bcc's tools directory), as isTracingTool
+ * asks here. The first candidate in locateVariant's order wins.
+ */
+export function locateRemoteVariant(v: BccVariant, files: ReadonlySet<string>, tools: ReadonlySet<string>): string[] | undefined {
+  for (const c of variantCandidates(v)) {
+    if (c.mode === 'read' ? files.has(c.path) : tools.has(c.path)) return [c.path];
+  }
+  return undefined;
+}
+
 /**
  * A spec runs as root, so what it may name is a tracing tool, never any binary: one a tracing
  * package installed (libbpf-tools, bpfcc-tools, bpftrace: their dpkg file lists), one in bcc's

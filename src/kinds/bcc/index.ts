@@ -7,11 +7,13 @@ import { findBeside } from '../files.js';
 import {
   BccUnavailableError,
   loadBccSpec,
+  locateRemoteVariant,
   locateVariant,
   resolveBccCommand,
   variantName,
   variantPackage,
   type BccSpec,
+  type BccVariant,
   type ResolvedBccCommand,
 } from './bcc-spec.js';
 import { diagnoseBccFailure } from './diagnose.js';
@@ -78,7 +80,12 @@ export const bccKind: RunnableKind<Prepared> = {
   },
   launch(tool, input, pre) {
     try {
-      return launchResolved(tool, input, pre, resolveBccCommand(tool.prepared.spec, input, runtimeKeys(tool), { duration: duration(tool, input) }));
+      return launchResolved(
+        tool,
+        input,
+        pre,
+        resolveBccCommand(tool.prepared.spec, input, runtimeKeys(tool), { duration: duration(tool, input), locate: locator(pre) }),
+      );
     } catch (e) {
       if (e instanceof BccUnavailableError) throw new RenderError(e.message);
       throw e;
@@ -87,8 +94,8 @@ export const bccKind: RunnableKind<Prepared> = {
   fallback(tool, input, pre, refused) {
     // What the entry needs (kprobes) every provider of it needs: on a kernel without it the
     // next one would be refused the same, and the first refusal says why more plainly.
-    if (missingKernelFeatures(tool.prepared.spec).length) return undefined;
-    const next = nextUsable(tool, input, refused);
+    if (missingKernelFeatures(tool.prepared.spec, pre).length) return undefined;
+    const next = nextUsable(tool, input, refused, pre);
     return next && 'resolved' in next ? launchResolved(tool, input, pre, next.resolved) : undefined;
   },
 };
@@ -102,14 +109,20 @@ const runtimeKeys = (tool: Tool<Prepared>) => new Set([...NON_PROGRAM_INPUTS, ..
  * this input, else why it cannot (the next one is not tried then: the caller can drop the
  * option, and the earlier provider's refusal says so).
  */
-function nextUsable(tool: Tool<Prepared>, input: Record<string, unknown>, after: string): { resolved: ResolvedBccCommand } | { cannot: string } | undefined {
+function nextUsable(
+  tool: Tool<Prepared>,
+  input: Record<string, unknown>,
+  after: string,
+  pre: Preflight,
+): { resolved: ResolvedBccCommand } | { cannot: string } | undefined {
   const { spec } = tool.prepared;
+  const locate = locator(pre);
   const from = spec.variants.findIndex((v) => variantName(v) === after);
   if (from < 0) return undefined;
   for (const v of spec.variants.slice(from + 1)) {
-    if (!locateVariant(v)) continue;
+    if (!locate(v)) continue;
     try {
-      return { resolved: resolveBccCommand({ ...spec, variants: [v] }, input, runtimeKeys(tool), { duration: duration(tool, input) }) };
+      return { resolved: resolveBccCommand({ ...spec, variants: [v] }, input, runtimeKeys(tool), { duration: duration(tool, input), locate }) };
     } catch (e) {
       if (!(e instanceof BccUnavailableError)) throw e;
       return {
@@ -141,7 +154,7 @@ function launchResolved(tool: Tool<Prepared>, input: Record<string, unknown>, pr
   };
   // Said only when no fallback can happen: the next provider exists but cannot take this input.
   const instead = () => {
-    const next = nextUsable(tool, input, resolved.variant);
+    const next = nextUsable(tool, input, resolved.variant, pre);
     return next && 'cannot' in next ? next.cannot : undefined;
   };
   // bpftrace's .bt port is the last provider of every catalog entry, so nothing follows its refusal.
@@ -176,7 +189,13 @@ function launchResolved(tool: Tool<Prepared>, input: Record<string, unknown>, pr
 const kprobesFix =
   'run it on a kernel with CONFIG_KPROBES=y (most distribution kernels), or use a tool that attaches to tracepoints instead (list_bcc_tools shows which run here)';
 
-function missingKernelFeatures(spec: BccSpec): string[] {
-  const k = kernelFeatures();
+/** Where a provider is found: on this machine, or on the run's host from what its probe found. */
+function locator(pre: Preflight): (v: BccVariant) => string[] | undefined {
+  const remote = pre.remote;
+  return remote ? (v) => locateRemoteVariant(v, remote.files, remote.tools) : (v) => locateVariant(v);
+}
+
+function missingKernelFeatures(spec: BccSpec, pre?: Preflight): string[] {
+  const k = pre?.remote?.kernelFeatures ?? kernelFeatures();
   return (spec.needs ?? []).filter((n) => n === 'kprobes' && !k.kprobes).map(() => 'kprobes');
 }

@@ -81,9 +81,9 @@ export const templateKind: RunnableKind<PreparedTemplate> = {
     };
   },
   launch(tool, input, pre) {
-    assertRequirements(tool.def.name, tool.prepared.requires, tool.prepared.instead);
+    assertRequirements(tool.def.name, tool.prepared.requires, tool.prepared.instead, pre.remote);
     const program = renderProgram(tool, input);
-    assertTracepointsExist(tool.def.name, probesOf(program));
+    if (!pre.remote) assertTracepointsExist(tool.def.name, probesOf(program));
     // A template ends itself after its duration (interval + exit()), once compiled.
     const duration = typeof input.duration === 'number' ? input.duration + tool.prepared.compileGraceSec : 0;
     return { program, spec: bpftraceSpec(pre, ['-e', program], { timeoutMs: timeoutMs(tool, input, duration) }, program) };

@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
-import { EnvironmentError, kernelFeatures, TRACEFS } from '../../runtime/environment.js';
+import { EnvironmentError, kernelFeatures, TRACEFS, type RemoteTarget } from '../../runtime/environment.js';
 
 /** What a template may declare it needs beyond tracepoints every kernel has. */
 export const REQUIREMENT_PATTERN = '^(kprobes|kfunc|btf|tracepoint:[A-Za-z0-9_]+:[A-Za-z0-9_]+)$';
@@ -24,10 +24,12 @@ const tracefsReadable = (): boolean => {
 const tracepointExists = (category: string, event: string) => !tracefsReadable() || existsSync(path.join(TRACEFS, 'events', category, event));
 
 /** The first requirement this machine does not meet, as a message, or undefined. */
-export function unmetRequirement(requires: readonly string[]): string | undefined {
-  const features = kernelFeatures();
+export function unmetRequirement(requires: readonly string[], remote?: RemoteTarget): string | undefined {
+  const features = remote?.kernelFeatures ?? kernelFeatures();
   for (const r of requires) {
     if (r.startsWith('tracepoint:')) {
+      // Another host's tracepoints are its tracer's to report (the run's diagnosis names them).
+      if (remote) continue;
       const [, category, event] = r.split(':');
       if (!tracepointExists(category, event)) return `tracepoint ${category}:${event} does not exist on this kernel (${TRACEFS}/events/${category}/${event})`;
     } else if (!features[r as keyof typeof features]) return FEATURE_TEXT[r];
@@ -54,7 +56,11 @@ export function assertTracepointsExist(tool: string, probes: readonly string[]):
 }
 
 /** Refuses a run whose template needs something this kernel lacks, saying what to use instead. */
-export function assertRequirements(tool: string, requires: readonly string[], instead: string | undefined): void {
-  const unmet = unmetRequirement(requires);
-  if (unmet) throw new EnvironmentError(`${tool} cannot run here: ${unmet}`, instead ?? 'Use a tracepoint-based tool instead (list_templates lists them).');
+export function assertRequirements(tool: string, requires: readonly string[], instead: string | undefined, remote?: RemoteTarget): void {
+  const unmet = unmetRequirement(requires, remote);
+  if (unmet)
+    throw new EnvironmentError(
+      `${tool} cannot run ${remote ? `on ${remote.host}` : 'here'}: ${unmet}`,
+      instead ?? 'Use a tracepoint-based tool instead (list_templates lists them).',
+    );
 }

@@ -13,7 +13,7 @@ import type { FleetHost } from './inventory.js';
  */
 
 /** The first line on stdin: the protocol, so a mismatched script fails loudly (exit 90). */
-export const REMOTE_MAGIC = 'mcptrace-run 1';
+export const REMOTE_MAGIC = 'mcptrace-run 2';
 
 /** Exit codes the script uses for its own failures; anything else is the tracer's. */
 export const REMOTE_EXIT = { badRequest: 90, badEncoding: 91, notFound: 127 } as const;
@@ -22,13 +22,19 @@ export const REMOTE_EXIT = { badRequest: 90, badEncoding: 91, notFound: 127 } as
  * POSIX sh, no bashisms (Debian's dash runs it). fd 3 keeps stdin for the lifeline: an
  * asynchronous list in a non-interactive shell gets /dev/null as its stdin otherwise. SIGINT is
  * ignored in asynchronous lists, but bpftrace and the libbpf-tools install their own handler.
+ *
+ * After the request, each line on stdin asks for one SIGINT (bpftrace 0.17 loses some, and the
+ * local lifecycle decides when to send another, as it does for a local tracer). EOF means the
+ * server is gone or gave up: SIGKILL at once if a SIGINT was already sent (the grace is over),
+ * else SIGINT and SIGKILL after the grace. Environment words must be NAME=VALUE with a plain
+ * name, or the request is refused.
  */
 export const REMOTE_SCRIPT = [
   'exec 3<&0',
   'IFS= read -r m <&3 || exit 90',
   `[ "$m" = "${REMOTE_MAGIC}" ] || exit 90`,
-  'IFS= read -r d <&3 && IFS= read -r g <&3 && IFS= read -r n <&3 || exit 90',
-  'case "$d$g$n" in *[!0-9]*|"") exit 90;; esac',
+  'IFS= read -r d <&3 && IFS= read -r g <&3 && IFS= read -r n <&3 && IFS= read -r e <&3 || exit 90',
+  'case "$d$g$n$e" in *[!0-9]*|"") exit 90;; esac',
   'set --',
   'while [ "$n" -gt 0 ]; do',
   '  IFS= read -r x <&3 || exit 90',
@@ -36,24 +42,40 @@ export const REMOTE_SCRIPT = [
   '  set -- "$@" "${v%.}"',
   '  n=$((n-1))',
   'done',
+  'while [ "$e" -gt 0 ]; do',
+  '  IFS= read -r x <&3 || exit 90',
+  '  v=$(printf "%s" "$x" | base64 -d && printf .) || exit 91',
+  '  v=${v%.}; k=${v%%=*}',
+  '  case "$k" in ""|[0-9]*|*[!A-Za-z0-9_]*) exit 90;; esac',
+  '  [ "$k" != "$v" ] || exit 90',
+  '  export "$v"',
+  '  e=$((e-1))',
+  'done',
   'command -v "$1" >/dev/null 2>&1 || { echo "mcptrace: $1 is not installed on $(hostname)" >&2; exit 127; }',
   '"$@" </dev/null 3<&- &',
   'p=$!',
-  // Each watcher stops the tracer its way: SIGINT (the maps print), SIGKILL after the grace. A
-  // watcher's own sleep or cat is killed with it (the trap), so nothing of ours outlives the run.
-  '( trap "kill \\$c 2>/dev/null; exit 0" TERM; sleep "$d" & c=$!; wait $c; kill -INT "$p" 2>/dev/null; sleep "$g" & c=$!; wait $c; kill -KILL "$p" 2>/dev/null ) </dev/null >/dev/null 2>&1 3<&- &',
-  't=$!',
-  '( trap "kill \\$c 2>/dev/null; exit 0" TERM; cat <&3 >/dev/null & c=$!; wait $c; kill -INT "$p" 2>/dev/null; sleep "$g" & c=$!; wait $c; kill -KILL "$p" 2>/dev/null ) </dev/null >/dev/null 2>&1 &',
+  // The deadline watcher stops the tracer its way: SIGINT (the maps print), SIGKILL after the
+  // grace. Its sleep is killed with it (the trap), so nothing of ours outlives the run. 0: none.
+  't=',
+  'if [ "$d" -gt 0 ]; then',
+  '  ( trap "kill \\$c 2>/dev/null; exit 0" TERM; sleep "$d" & c=$!; wait $c; kill -INT "$p" 2>/dev/null; sleep "$g" & c=$!; wait $c; kill -KILL "$p" 2>/dev/null ) </dev/null >/dev/null 2>&1 3<&- &',
+  '  t=$!',
+  'fi',
+  '( s=0; while IFS= read -r c <&3; do kill -INT "$p" 2>/dev/null; s=1; done; if [ "$s" = 0 ]; then kill -INT "$p" 2>/dev/null; sleep "$g"; fi; kill -KILL "$p" 2>/dev/null ) </dev/null >/dev/null 2>&1 &',
   'l=$!',
   'exec 3<&-',
   'wait "$p"; rc=$?',
-  'kill "$t" "$l" 2>/dev/null',
+  // The lifeline watcher may sit in a read, which a trapped signal need not interrupt: SIGKILL.
+  '[ -z "$t" ] || kill "$t" 2>/dev/null',
+  'kill -KILL "$l" 2>/dev/null',
   'exit "$rc"',
 ].join('\n');
 
 export interface RemoteRequest {
   argv: readonly string[];
-  /** Seconds after which the remote side stops the tracer by itself. */
+  /** Environment for the tracer (NAME=VALUE), set by the script, never written as shell text. */
+  env?: Readonly<Record<string, string>>;
+  /** Seconds after which the remote side stops the tracer by itself; 0: never (a terminal run). */
   deadlineSec: number;
   /** Seconds between that SIGINT (or the lifeline's) and SIGKILL. */
   graceSec: number;
@@ -61,8 +83,11 @@ export interface RemoteRequest {
 
 /** What the run writes on the ssh process's stdin before it holds it open as the lifeline. */
 export function encodeRequest(r: RemoteRequest): string {
-  const words = r.argv.map((a) => Buffer.from(a, 'utf8').toString('base64'));
-  return [REMOTE_MAGIC, String(Math.ceil(r.deadlineSec)), String(Math.ceil(r.graceSec)), String(words.length), ...words, ''].join('\n');
+  const b64 = (a: string) => Buffer.from(a, 'utf8').toString('base64');
+  const words = r.argv.map(b64);
+  const env = Object.entries(r.env ?? {}).map(([k, v]) => b64(`${k}=${v}`));
+  const secs = (x: number) => String(Number.isFinite(x) ? Math.max(0, Math.ceil(x)) : 0);
+  return [REMOTE_MAGIC, secs(r.deadlineSec), secs(r.graceSec), String(words.length), String(env.length), ...words, ...env, ''].join('\n');
 }
 
 export interface SshOptions {
