@@ -14,6 +14,7 @@ import type { LaunchSpec } from '../runtime/process-lifecycle.js';
 import type { Runner } from '../runtime/runner.js';
 import { errorResult, type CallContext, type ToolResult } from '../results/tool-result.js';
 import type { PreRunHook } from './pre-run.js';
+import { didYouMean } from '../util/did-you-mean.js';
 import { dryRunResult } from './dry-run.js';
 
 /**
@@ -70,11 +71,12 @@ export class FleetLauncher {
     // An assistant reaches only the hosts its operator listed; a person at the CLI, any host ssh can.
     if (ctx.caller && ctx.caller.via !== 'cli') {
       const outside = hosts.filter((h) => !inv?.hosts.has(h.name)).map((h) => h.name);
+      const near = inv ? didYouMean(outside[0] ?? '', [...inv.groups.keys(), ...inv.hosts.keys()]) : [];
       if (outside.length)
         return {
           error: errorResult(
             inv
-              ? `${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the inventory ${inv.file}: over MCP a run can go only to the hosts the server's operator listed. Name hosts or groups of it (groups: ${[...inv.groups.keys()].join(', ')}), or ask the operator to add the host.`
+              ? `${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the inventory ${inv.file}: over MCP a run can go only to the hosts the server's operator listed. ${near.length ? `The closest: ${near.join(', ')}. ` : ''}Name hosts or groups of it (groups: ${[...inv.groups.keys()].join(', ')}), or ask the operator to add the host.`
               : `this server has no inventory, so over MCP it runs on no other host. The operator starts it with --inventory FILE (or MCPTRACE_INVENTORY), an Ansible inventory of the hosts it may trace.`,
             'policy',
           ),
