@@ -138,8 +138,9 @@ export class FleetLauncher {
     if (input.dry_run) {
       const first = ready[0];
       const hostsView = [
-        ...ready.map((r) => ({ host: r.h.name, bpftrace_version: r.pre.remote?.bpftraceVersion, argv: r.launch.spec.argv })),
-        ...failed.map((f) => ({ host: f.h.name, error: f.error })),
+        // The shape of a fleet run's hosts[]: each would start (queued) with this argv, or cannot.
+        ...ready.map((r) => ({ host: r.h.name, status: 'queued', bpftrace_version: r.pre.remote?.bpftraceVersion, argv: r.launch.spec.argv })),
+        ...failed.map((f) => ({ host: f.h.name, status: 'failed', error: f.error, ...(f.hint ? { hint: f.hint } : {}) })),
       ];
       if (!first) return { result: errorResult(`no host can run ${tool.def.name}: ${failed.map((f) => `${f.h.name}: ${f.error}`).join('; ')}`, 'environment') };
       const dry = dryRunResult(tool, first.launch);

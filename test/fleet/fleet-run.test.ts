@@ -6,6 +6,7 @@ import { Core } from '../../src/core/core.js';
 import type { ExecutionResult } from '../../src/results/execution-view.js';
 import type { CallContext } from '../../src/results/tool-result.js';
 import { runCli } from '../helpers/cli.js';
+import { withServer } from '../helpers/mcp.js';
 import { kernel, pidsWith, waitFor } from '../helpers/kernel.js';
 import { expectConforms } from '../helpers/output-schema.js';
 
@@ -185,5 +186,28 @@ describe.skipIf(!kernel.ok || !sshd)('fleet runs on real SSH hosts', () => {
     expect(text.stdout()).toContain('[host3] x\n');
     expect(text.stderr()).toMatch(/-- host1: completed \(bpftrace v0\.\d+\.\d+, exec-/);
     expect(readFileSync(INVENTORY, 'utf8')).toContain('[three]');
+  }, 90_000);
+
+  it('over a real MCP connection: every runnable tool lists hosts; a call with hosts returns the fleet run and get_result pages it', async () => {
+    await withServer({ args: ['--inventory', INVENTORY, '--toolsets', 'all'] }, async (s) => {
+      const { tools } = await s.client.listTools();
+      const runnable = tools.filter((t) => t.inputSchema.properties && 'dry_run' in t.inputSchema.properties);
+      expect(runnable.length).toBeGreaterThan(20);
+      for (const t of runnable) expect(Object.keys(t.inputSchema.properties ?? {}), t.name).toEqual(expect.arrayContaining(['hosts', 'target']));
+      const r = await s.call('exec_program', { program: 'BEGIN { @n = count(); exit(); }', hosts: ['host1', 'host3'] });
+      const id = r.structuredContent.execution_id as string;
+      expect(id).toMatch(/^fleet-/);
+      // Long-polling as a client does: past the lines it has, until the run ends.
+      let v = (await s.call('get_result', { execution_id: id, wait: 30, include_maps: true })).structuredContent as ExecutionResult;
+      for (let i = 0; i < 20 && v.status === 'running'; i++)
+        v = (await s.call('get_result', { execution_id: id, offset: v.lines_total, wait: 5, include_maps: true })).structuredContent;
+      expect(v.status).toBe('completed');
+      expect(v.maps?.['@n'].value).toBe(2);
+      expect(v.hosts?.map((h) => h.host)).toEqual(['host1', 'host3']);
+      // A dry run probes the hosts and shows each one's argv, running nothing.
+      const dry = await s.call('exec_program', { program: 'BEGIN { exit(); }', hosts: ['three'], dry_run: true });
+      expect(dry.structuredContent.dry_run).toBe(true);
+      expect(dry.structuredContent.hosts.map((h: { host: string }) => h.host)).toEqual(['host1', 'host2', 'host3']);
+    });
   }, 90_000);
 });
