@@ -127,4 +127,23 @@ describe.skipIf(!kernel.ok || !sshd)('the SSH engine, on real sshd hosts', () =>
     expect(missing.code).toBe(127);
     expect(missing.err).toMatch(/no-such-tracer is not installed on /);
   }, 60_000);
+
+  it('the environment arrives as NAME=VALUE words; a name that is not one refuses the request (exit 90)', async () => {
+    const ok = await collect(
+      startRemote(
+        host(1),
+        {
+          argv: ['bpftrace', '-e', 'BEGIN { printf("%s\\n", str($1)); exit(); }', '--', 'x'],
+          env: { BPFTRACE_MAX_STRLEN: '64' },
+          deadlineSec: 30,
+          graceSec: 2,
+        },
+        opts,
+      ),
+    );
+    expect(ok.code, ok.err).toBe(0);
+    const bad = await collect(startRemote(host(1), { argv: ['true'], env: { 'X;touch /tmp/pwned': '1' }, deadlineSec: 10, graceSec: 1 }, opts));
+    expect(bad.code).toBe(90);
+    expect(existsSync('/tmp/pwned')).toBe(false);
+  }, 60_000);
 });
