@@ -41,8 +41,13 @@ export interface FleetDeps {
 /** What a fleet call needs to know before anything runs, or the error that ends it. */
 export type FleetPlan = { hosts: FleetHost[] } | { error: ToolResult };
 
-/** How long a host's successful probe is reused: a burst of calls to one fleet probes once. */
-const PROBE_TTL_MS = 30_000;
+/**
+ * How long a host's successful probe is reused. A probe is one SSH session per host (measured:
+ * 2 s for 20 hosts sharing this machine's 2 cores), and what it finds (the bpftrace version, the
+ * kernel) changes with a package upgrade or a reboot, which a failed run then reports; a probe
+ * that failed is never reused.
+ */
+const PROBE_TTL_MS = 300_000;
 
 export class FleetLauncher {
   private readonly probes = new Map<string, { at: number; pre: Promise<Preflight> }>();

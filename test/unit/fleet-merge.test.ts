@@ -103,7 +103,7 @@ describe('merging what hosts printed', () => {
 });
 
 describe('the SSH protocol and the host probe', () => {
-  it('encodes argv and env as base64 words after the magic, deadline, grace and counts', () => {
+  it('encodes argv and env as plain or base64 words after the magic, deadline, grace and counts', () => {
     const text = encodeRequest({
       argv: ['bpftrace', '-e', 'BEGIN { printf("$(id)\'\\n"); }'],
       env: { BPFTRACE_MAX_STRLEN: '200' },
@@ -112,8 +112,16 @@ describe('the SSH protocol and the host probe', () => {
     });
     const lines = text.split('\n');
     expect(lines.slice(0, 5)).toEqual([REMOTE_MAGIC, '13', '5', '3', '1']);
-    expect(Buffer.from(lines[7], 'base64').toString()).toBe('BEGIN { printf("$(id)\'\\n"); }');
-    expect(Buffer.from(lines[8], 'base64').toString()).toBe('BPFTRACE_MAX_STRLEN=200');
+    // Plain words go as they are; anything a shell or a terminal could read specially, in base64.
+    expect(lines.slice(5, 7)).toEqual(['=bpftrace', '=-e']);
+    expect(lines[7][0]).toBe('b');
+    expect(Buffer.from(lines[7].slice(1), 'base64').toString()).toBe('BEGIN { printf("$(id)\'\\n"); }');
+    expect(lines[8]).toBe('=BPFTRACE_MAX_STRLEN=200');
+    expect(
+      encodeRequest({ argv: ['a b', '', '-x;y'], deadlineSec: 1, graceSec: 1 })
+        .split('\n')
+        .slice(5, 8),
+    ).toEqual(['bYSBi', '=', 'bLXg7eQ==']);
     // No deadline (a terminal run until Ctrl-C) is 0 on the wire: the host sets none.
     expect(encodeRequest({ argv: ['x'], deadlineSec: Infinity, graceSec: 1 }).split('\n')[1]).toBe('0');
   });
@@ -128,15 +136,18 @@ describe('the SSH protocol and the host probe', () => {
         'btf',
         'ftrace',
         'file /usr/sbin/execsnoop',
-        'tool /usr/sbin/execsnoop',
         'file /usr/sbin/sh',
+        'file /usr/share/bcc/tools/biolatency',
+        'pkg /usr/sbin/execsnoop',
+        'pkg /usr/sbin/opensnoop',
       ].join('\n'),
     );
     expect(t.kernel).toBe('6.1.0-18-amd64');
     expect(t.bpftraceVersion).toBe('bpftrace v0.20.2');
     expect(t.kernelFeatures).toEqual({ kprobes: true, btf: true, kfunc: true });
-    expect([...t.files]).toEqual(['/usr/sbin/execsnoop', '/usr/sbin/sh']);
-    expect([...t.tools]).toEqual(['/usr/sbin/execsnoop']);
+    expect([...t.files]).toEqual(['/usr/sbin/execsnoop', '/usr/sbin/sh', '/usr/share/bcc/tools/biolatency']);
+    // A tracing package's file, or one in bcc's tools directory: never /usr/sbin/sh.
+    expect([...t.tools]).toEqual(['/usr/sbin/execsnoop', '/usr/share/bcc/tools/biolatency']);
     expect(parseProbe('x', 'kernel 6\nmissing bpftrace').missing).toBe('bpftrace');
   });
 
