@@ -141,6 +141,7 @@ export class Core {
         }),
       tools: () => this.tools,
       inventoryFile: opts.inventory ?? (this.env.MCPTRACE_INVENTORY || undefined),
+      env: this.env,
     });
   }
 
@@ -268,7 +269,7 @@ export class Core {
 
   private async run(tool: Tool, input: Record<string, unknown>, ctx: CallContext, note: RunNote): Promise<ToolResult> {
     if (!tool.kind.runnable) throw new Error(`${tool.def.name} is not runnable`);
-    if (Array.isArray(input.hosts)) return this.runFleet(tool, input, ctx, note);
+    if (Array.isArray(input.hosts) || input.target === 'k8s' || input.node_selector !== undefined) return this.runFleet(tool, input, ctx, note);
     const bad = this.checkRunInput(tool, input);
     if (bad) return errorResult(bad, 'input');
     const denied = this.checkCaller(tool, input, ctx);
@@ -329,7 +330,7 @@ export class Core {
       note.verdict = denied.verdict;
       return errorResult(denied.text, 'policy');
     }
-    const plan = this.fleet.plan(input, ctx);
+    const plan = await this.fleet.plan(input, ctx);
     if ('error' in plan) return plan.error;
     const { fleet, result } = await this.fleet.run(tool, input, plan.hosts, ctx);
     if (result) return result;
