@@ -60,8 +60,16 @@ export function sourceFromExecution(e: ExecutionState): AnalysisSource {
     inPrint.fill(1, line, Math.min(e.lines.length, line + p.count));
   }
   const text: string[] = [];
-  // bpftrace's own "Attaching N probes..." line is not an event of the program.
-  for (let i = 0; i < e.lines.length; i++) if (!inPrint[i] && !ATTACHING.test(e.lines[i])) text.push(e.lines[i]);
+  // A fleet run's lines carry their host's label; its events are what follows the label, and a
+  // host's blank exit lines are not events.
+  const unlabel = e.fleet ? (l: string) => l.replace(/^\[[^\]]*\] ?/, '') : (l: string) => l;
+  for (let i = 0; i < e.lines.length; i++) {
+    if (inPrint[i]) continue;
+    const line = unlabel(e.lines[i]);
+    // bpftrace's own "Attaching N probes..." line is not an event of the program.
+    if (ATTACHING.test(line) || (e.fleet && line === '')) continue;
+    text.push(e.fleet ? e.lines[i] : line);
+  }
   const exitAt = exitBoundary(e.lines, inPrint);
   for (const p of prints) if (p.line > exitAt) p.atExit = true;
   const duration = e.startedAt !== undefined && e.endedAt !== undefined ? (e.endedAt - e.startedAt) / 1000 : undefined;

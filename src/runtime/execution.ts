@@ -363,6 +363,20 @@ export class Execution extends EventEmitter implements RunState {
     this.typedMaps.set(map.name, map);
   }
 
+  /**
+   * The text lines of a map print that is not this run's own map (a fleet run's host's map,
+   * labelled): kept as lines are, under the caps, and known as a print so that analysis reads
+   * them as a map, not as printf output; `maps` is left alone. A terminal gets them as text.
+   */
+  pushForeignMap(map: TypedMap, lines: string[]): void {
+    this.tap?.lines(lines);
+    const at = this.out.length;
+    let kept = 0;
+    for (const l of lines) if (this.pushSized(l, Buffer.byteLength(l) + 1, false)) kept++;
+    if (kept === lines.length && lines.length) this.prints.set(at, { map, count: lines.length });
+    this.record(lines, kept === lines.length);
+  }
+
   /** A histogram's value without text lines of its own (a fleet run's merge). */
   putHistogram(h: Histogram): void {
     this.hists.set(h.name, h);

@@ -146,6 +146,25 @@ describe.skipIf(!kernel.ok || !sshd)('fleet runs on real SSH hosts', () => {
     expect(await waitFor(() => pidsWith(marker).length === 0, 20_000), `left: ${pidsWith(marker).join(',')}`).toBe(true);
   }, 120_000);
 
+  it('analyze_output reads a fleet run with its stacks merged (samples add up), and each host’s run apart; the flame graph is of the merged stacks', async () => {
+    const v = view(
+      await core.callTool('exec_program', { program: 'profile:hz:49 { @[kstack(4)] = count(); }', hosts: ['host1', 'host2'], timeout: 2, wait: true }, mcp),
+    );
+    expect(v.hosts?.map((h) => h.status)).toEqual(['timed_out', 'timed_out']);
+    const samples = async (id: string) => {
+      const a = await core.callTool('analyze_output', { execution_id: id, png: false }, mcp);
+      expectConforms(core, 'analyze_output', a);
+      return { a, n: (a.structured as { stacks: { samples: number }[] }).stacks[0].samples };
+    };
+    const fleet = await samples(v.execution_id);
+    const perHost = await Promise.all((v.hosts ?? []).map((h) => samples(h.execution_id!)));
+    expect(perHost.every((p) => p.n > 0)).toBe(true);
+    expect(fleet.n).toBe(perHost[0].n + perHost[1].n);
+    // The labelled map lines are map prints, not printf events.
+    expect((fleet.a.structured as { events: unknown }).events).toBeNull();
+    expect(fleet.a.attachments?.some((x) => x.mimeType === 'image/svg+xml')).toBe(true);
+  }, 60_000);
+
   it(`a fan-out to ${N} hosts: every host's lines labelled, the merged count is ${N}`, async () => {
     const r = await core.callTool(
       'exec_program',

@@ -103,7 +103,10 @@ export class FleetRun {
         f.apply({ kind: 'text', text: tag + ev.text });
         return;
       case 'map': {
-        for (const l of ev.lines) f.apply({ kind: 'text', text: tag + l });
+        f.pushForeignMap(
+          { ...ev.map, name: `${ev.map.name} [${host}]` },
+          ev.lines.map((l) => tag + l),
+        );
         let byHost = this.hostMaps.get(ev.map.name);
         if (!byHost) this.hostMaps.set(ev.map.name, (byHost = new Map()));
         byHost.set(host, ev.map);
@@ -172,7 +175,10 @@ export class FleetRun {
       if (byHost.size < 2) continue;
       const merged = this.exec.maps.get(name);
       if (!merged || merged.type === 'tseries') continue;
-      for (const l of renderMap(merged)) this.exec.apply({ kind: 'text', text: `[merged] ${l}` });
+      this.exec.pushForeignMap(
+        merged,
+        renderMap(merged).map((l) => `[merged] ${l}`),
+      );
     }
   }
 
