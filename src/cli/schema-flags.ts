@@ -62,7 +62,8 @@ export function flagsFromSchema(
       const items = (p.items ?? {}) as JsonSchema;
       flags[flagName] = Flags.custom<number | string>({
         description,
-        helpValue: common.helpValue,
+        // An item's title names one value (--hosts host...); else its type.
+        helpValue: typeof items.title === 'string' ? items.title : helpValue(items),
         multiple: true,
         parse: items.type === 'integer' || items.type === 'number' ? asNumberIfNumeric : async (v: string) => v,
       })();
