@@ -100,6 +100,9 @@ export class RunsWithHistory {
     if (run.ownerHost !== hostname()) return `it runs on ${run.ownerHost}; stop it there (mcptrace stop ${run.id})`;
     if (!processExists(run.ownerPid))
       return `the process that ran it (pid ${run.ownerPid}) is gone; the run will be marked interrupted the next time mcptrace starts`;
+    // A remote tracer's local pid is ssh's: a SIGINT there cuts the connection, and the maps with it.
+    if (run.fleet || run.host)
+      return `it runs on ${run.fleet ? `${run.fleet.length} hosts` : run.host} for process ${run.ownerPid}, which alone can stop it with its maps: stop it there (Ctrl-C in its terminal, or stop_execution through that server)`;
     if (!run.pid) return `it has not started yet in process ${run.ownerPid}: stop it there, or try again in a moment`;
     try {
       process.kill(run.pid, 'SIGINT');
