@@ -4,7 +4,7 @@ import { sourceFromExecution, type AnalysisSource } from '../analysis/model.js';
 import { SavedOutputError, sourceFromSavedText } from '../analysis/saved-output.js';
 import { errorResult, type ToolResult } from '../results/tool-result.js';
 import type { RunsView } from './builtin.js';
-import { findExecution, isToolResult } from './find-execution.js';
+import { findExecution, findRunOrHost, isToolResult } from './find-execution.js';
 
 /** A saved output is read whole; past this it is surely not one (the output caps are 16 MiB). */
 const MAX_FILE_BYTES = 256 * 2 ** 20;
@@ -14,7 +14,12 @@ const MAX_FILE_BYTES = 256 * 2 ** 20;
  * result or bpftrace's own `-f json` lines), so analysis works from a terminal too, where no
  * run outlives its command.
  */
-export async function analysisSource(runs: RunsView, ref: string): Promise<AnalysisSource | ToolResult> {
+export async function analysisSource(runs: RunsView, ref: string, host?: string): Promise<AnalysisSource | ToolResult> {
+  // One host of a fleet run: its own run, or why there is none.
+  if (host) {
+    const one = findRunOrHost(runs, ref, host);
+    return isToolResult(one) ? one : sourceFromExecution(one);
+  }
   const run = findExecution(runs, ref);
   if (!isToolResult(run)) return sourceFromExecution(run);
   const file = path.resolve(ref);

@@ -9,6 +9,7 @@ import { defineBuiltin } from './builtin.js';
 
 interface Input {
   execution_id: string;
+  host?: string;
   focus?: string;
   top: number;
   picture: PictureKind | 'none';
@@ -19,7 +20,7 @@ interface Input {
 export default defineBuiltin<Input>({
   handler: 'analyze_output',
   async run(input, ctx) {
-    const src = await analysisSource(ctx.runs, input.execution_id);
+    const src = await analysisSource(ctx.runs, input.execution_id, input.host);
     if (isError(src)) return src;
     let analysis;
     try {

@@ -158,6 +158,9 @@ describe.skipIf(!kernel.ok || !sshd)('fleet runs on real SSH hosts', () => {
     };
     const fleet = await samples(v.execution_id);
     const perHost = await Promise.all((v.hosts ?? []).map((h) => samples(h.execution_id!)));
+    // The same host's run, named by the fleet run and the host.
+    const byName = await core.callTool('analyze_output', { execution_id: v.execution_id, host: 'host2', png: false }, mcp);
+    expect((byName.structured as { stacks: { samples: number }[] }).stacks[0].samples).toBe(perHost[1].n);
     expect(perHost.every((p) => p.n > 0)).toBe(true);
     expect(fleet.n).toBe(perHost[0].n + perHost[1].n);
     // The labelled map lines are map prints, not printf events.

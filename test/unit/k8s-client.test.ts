@@ -1,124 +1,26 @@
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renderK8sTrace } from '../../src/runtime/fleet/k8s.js';
 import { k8sSpawner, listNodes, type K8sSpawnerOptions } from '../../src/runtime/fleet/k8s-client.js';
 import type { ProcessExit, SpawnedProcess } from '../../src/runtime/spawner.js';
+import { rec, ReplayApi, writeKubeconfig, type Handler, type Reply, type Seen } from '../helpers/k8s-replay.js';
 
 /**
  * The Kubernetes client against the API server's recorded behaviour: a node:http server on
  * 127.0.0.1 replays the responses in test/fixtures/k8s/recorded (status, headers, JSON bodies; the
  * log as a chunked text stream) and records every request the real @kubernetes/client-node makes,
- * reached through a kubeconfig file that points at it. Nothing of the client is mocked.
+ * reached through a kubeconfig file that points at it (test/helpers/k8s-replay.ts). Nothing of the
+ * client is mocked.
  */
 
-const REC = path.resolve(__dirname, '../fixtures/k8s/recorded');
 const NS = 'mcptrace';
 const NAME = 'mcptrace-r1-kind-worker';
 const POD = `${NAME}-x7k2p`;
 const PROGRAM = 'interval:ms:50 { @ticks = count(); @bycpu[cpu] = count(); }';
 const ARGV = ['bpftrace', '-f', 'json', '-e', PROGRAM];
 const ENV = { BPFTRACE_PERF_RB_PAGES: '1024', __BPFTRACE_NOTIFY_PROBES_ATTACHED: '1' };
-
-interface Reply {
-  status: number;
-  headers: Record<string, string>;
-  body?: unknown;
-  before?: string[];
-  after?: string[];
-}
-const rec = (file: string): Reply => JSON.parse(readFileSync(path.join(REC, `${file}.json`), 'utf8')) as Reply;
-
-interface Seen {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body?: unknown;
-  auth?: string;
-}
-type Handler = (seen: Seen, res: http.ServerResponse) => void;
-
-/** The API server's recorded answers, by method and path; a list is served in order, its last answer repeated. */
-class ReplayApi {
-  readonly seen: Seen[] = [];
-  private readonly routes = new Map<string, Reply[] | Handler>();
-  private readonly server = http.createServer((req, res) => void this.handle(req, res));
-  private readonly waiters: Array<{ test: (s: Seen) => boolean; resolve: (s: Seen) => void }> = [];
-  port = 0;
-
-  async start(): Promise<void> {
-    this.server.listen(0, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    this.server.close();
-  }
-
-  reset(): void {
-    this.seen.length = 0;
-    this.routes.clear();
-    this.waiters.length = 0;
-  }
-
-  on(method: string, p: string, answer: Reply[] | Handler): this {
-    this.routes.set(`${method} ${p}`, answer);
-    return this;
-  }
-
-  /** Resolves when a request that passes `test` has arrived. */
-  request(test: (s: Seen) => boolean): Promise<Seen> {
-    const hit = this.seen.find(test);
-    return hit ? Promise.resolve(hit) : new Promise((resolve) => this.waiters.push({ test, resolve }));
-  }
-
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
-    let raw = '';
-    for await (const chunk of req) raw += chunk;
-    const seen: Seen = {
-      method: req.method ?? '',
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      ...(raw ? { body: JSON.parse(raw) as unknown } : {}),
-      auth: req.headers.authorization,
-    };
-    this.seen.push(seen);
-    for (const w of [...this.waiters])
-      if (w.test(seen)) {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        w.resolve(seen);
-      }
-    const route = this.routes.get(`${seen.method} ${seen.path}`);
-    if (typeof route === 'function') return route(seen, res);
-    const reply = route && (route.length > 1 ? route.shift()! : route[0]);
-    if (!reply) {
-      // As the API server answers a path it does not serve.
-      res.writeHead(404, { 'Content-Type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          kind: 'Status',
-          apiVersion: 'v1',
-          metadata: {},
-          status: 'Failure',
-          message: 'the server could not find the requested resource',
-          reason: 'NotFound',
-          details: {},
-          code: 404,
-        }),
-      );
-      return;
-    }
-    res.writeHead(reply.status, reply.headers);
-    res.end(JSON.stringify(reply.body));
-  }
-}
 
 /**
  * The log endpoint: `before` in chunks; then, when `hold` is set, nothing more until the pod is
@@ -163,31 +65,8 @@ const onRejection = (e: unknown) => rejections.push(e);
 beforeAll(async () => {
   await api.start();
   dir = mkdtempSync(path.join(tmpdir(), 'mcptrace-k8s-'));
-  kubeconfig = path.join(dir, 'kubeconfig');
   // What `kind get kubeconfig` writes, pointed at the replay server over plain http.
-  writeFileSync(
-    kubeconfig,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      '- name: replay',
-      '  cluster:',
-      `    server: http://127.0.0.1:${api.port}`,
-      '    insecure-skip-tls-verify: true',
-      'users:',
-      '- name: replay-user',
-      '  user:',
-      '    token: replay-token',
-      'contexts:',
-      '- name: replay',
-      '  context:',
-      '    cluster: replay',
-      '    user: replay-user',
-      'current-context: replay',
-      '',
-    ].join('\n'),
-  );
+  kubeconfig = writeKubeconfig(path.join(dir, 'kubeconfig'), api.port);
   process.on('unhandledRejection', onRejection);
 });
 
