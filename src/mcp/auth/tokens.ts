@@ -212,7 +212,11 @@ export class TokenStore {
         reason: 'malformed',
         message: `the bearer token is not an mcptrace token: expected "${TOKEN_PREFIX}" and 43 base64url characters, as mcptrace token create prints them; check that the whole token was copied`,
       };
-    const s = this.read(false);
+    let s = this.read(false);
+    // A token nobody here knows may have been created since the last look (token create right
+    // after the server started, then a client at once): look at the file again before refusing.
+    // A revoke is still seen within RESTAT_MS: a known token is never looked up again here.
+    if (s.error === undefined && !s.openToOthers && !this.knows(s, token)) s = this.read(true);
     if (s.error !== undefined)
       return {
         ok: false,
@@ -251,6 +255,11 @@ export class TokenStore {
         ...(match.maxRuns !== undefined ? { maxRuns: match.maxRuns } : {}),
       },
     };
+  }
+
+  private knows(s: Snapshot, token: string): boolean {
+    const presented = createHash('sha256').update(token).digest();
+    return s.data!.tokens.some((t) => timingSafeEqual(presented, Buffer.from(t.sha256, 'hex')));
   }
 
   /**
