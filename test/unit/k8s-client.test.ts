@@ -290,7 +290,7 @@ describe('failures are a failed exit with the reason and the fix, never a reject
     const lines = stderr.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^mcptrace: pod mcptrace-r1-kind-worker-x7k2p on node kind-worker: ErrImagePull: rpc error: code = NotFound/);
     expect(lines[1]).toMatch(/^mcptrace: pod mcptrace-r1-kind-worker-x7k2p on node kind-worker: ImagePullBackOff: Back-off pulling image/);
-    expect(exit.spawnError!.message).toMatch(/Check that the image exists and the node can pull it .*--k8s-image, MCPTRACE_K8S_IMAGE/);
+    expect(exit.spawnError!.message).toMatch(/Check that the image exists and the node can pull it .*\(MCPTRACE_K8S_IMAGE\)/);
   });
 
   it('a pod that never appears fails after the start timeout, with what to check', async () => {

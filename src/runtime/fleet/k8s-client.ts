@@ -84,7 +84,7 @@ export function apiFailure(what: string, e: unknown, ctx: { namespace: string; n
         : err.code === 403
           ? `Grant your user the mcptrace Role of docs/kubernetes.md in namespace ${ns} (configmaps and jobs: create, delete; pods: get, list, delete; pods/log: get); check with kubectl auth can-i create jobs -n ${ns}`
           : err.code === 404 && /namespaces? "?[^ ]*"? not found/.test(status.message ?? '')
-            ? `Create the namespace (kubectl create namespace ${ns}) or pick another (--k8s-namespace, MCPTRACE_K8S_NAMESPACE)`
+            ? `Create the namespace (kubectl create namespace ${ns}) or pick another (MCPTRACE_K8S_NAMESPACE)`
             : err.code === 409
               ? `A Job or ConfigMap named ${ctx.name} is left from an earlier run with the id ${ctx.runId}: delete it (kubectl delete job,configmap -n ${ns} -l mcptrace.dev/run=${ctx.runId}) or run again`
               : err.code === 422 || err.code === 400
@@ -198,7 +198,7 @@ const sentence = (why: string) => `${why.trim().replace(/[.\s]+$/, '')}.`;
 /** The fix that goes with a reason the pod gave. */
 function podFix(why: string, o: K8sSpawnerOptions): string {
   if (/Image|ErrImage/.test(why))
-    return `Check that the image exists and the node can pull it (registry access, imagePullSecrets), or use another (--k8s-image, MCPTRACE_K8S_IMAGE); now: ${o.image}`;
+    return `Check that the image exists and the node can pull it (registry access, imagePullSecrets), or use another (MCPTRACE_K8S_IMAGE); now: ${o.image}`;
   if (/Unschedulable|NodeAffinity|node\(s\)/.test(why))
     return `Check the node (kubectl describe node ${o.node}): it must exist, be Ready and have room for one more pod`;
   if (/CreateContainer|RunContainer|StartError|executable file not found/.test(why))
