@@ -153,6 +153,7 @@ export class FleetLauncher {
     const confirm: CallContext['confirm'] = ctx.confirm ? (q2) => (asked ??= ctx.confirm!(q2)) : undefined;
     const ready: { h: FleetHost; pre: Preflight; launch: Launch; warnings: string[]; verdict?: string }[] = [];
     const failed: { h: FleetHost; error: string; hint?: string }[] = [];
+    const refusals: ToolResult[] = [];
     for (const p of probed) {
       if (!p) continue;
       if ('error' in p) {
@@ -180,10 +181,14 @@ export class FleetLauncher {
       if (refused?.confirm) return { result: refused };
       if (refused) {
         failed.push({ h: p.h, error: refused.text });
+        refusals.push(refused);
         continue;
       }
       ready.push({ h: p.h, pre: p.pre, launch, warnings, verdict });
     }
+    // The policy refused the program on every host it reached: that is the call's answer, as for
+    // a local run (what to change in the program), not a fleet of failed runs.
+    if (!ready.length && refusals.length && refusals.length === probed.filter((p) => p && !('error' in p)).length) return { result: refusals[0] };
     if (input.dry_run) {
       const first = ready[0];
       const hostsView = [

@@ -182,6 +182,40 @@ describe.skipIf(!kernel.ok || !sshd)('fleet runs on real SSH hosts', () => {
     expect(v.maps?.['@hosts'].value).toBe(N);
   }, 180_000);
 
+  it('every runnable tool renders for a remote host: a dry run with hosts probes it and shows that host’s argv, or says why that host cannot run it', async () => {
+    const runnable = core.tools.filter((t) => t.kind.runnable);
+    expect(runnable.length).toBeGreaterThan(30);
+    const outcomes: string[] = [];
+    for (const t of runnable) {
+      // funclatency's manifest has no example: a libc function every host has.
+      const needs = t.def.name === 'funclatency' ? { function: '/lib/x86_64-linux-gnu/libc.so.6:getpwnam' } : {};
+      const input = { ...needs, ...(t.def.examples?.[0]?.input ?? {}), hosts: ['host1'], dry_run: true };
+      const r = await core.callTool(t.def.name, input, mcp);
+      const s = r.structured as { dry_run?: boolean; hosts?: { host: string; argv?: string[] }[] };
+      if (r.isError) {
+        // Only what the host lacks may stop a tool here (this kernel has no kprobes), said for that host.
+        expect(r.errorKind, `${t.def.name}: ${r.text}`).toBe('environment');
+        expect(r.text, t.def.name).toMatch(/host1/);
+        outcomes.push(`${t.def.name}: cannot`);
+        continue;
+      }
+      expect(s.dry_run, t.def.name).toBe(true);
+      expect(s.hosts?.[0]?.host, t.def.name).toBe('host1');
+      expect(s.hosts?.[0]?.argv?.length, t.def.name).toBeGreaterThan(0);
+      outcomes.push(`${t.def.name}: ok`);
+    }
+    // Most run on this kernel; the few that need kprobes say so.
+    expect(outcomes.filter((o) => o.endsWith('ok')).length, outcomes.join('\n')).toBeGreaterThan(runnable.length * 0.7);
+  }, 120_000);
+
+  it('a program the safety policy refuses is refused for the fleet as for one machine, and nothing starts', async () => {
+    const before = core.runner.list().length;
+    const r = await core.callTool('exec_program', { program: 'kprobe:do_sys_open { signal("KILL"); }', hosts: ['three'] }, mcp);
+    expect(r.isError).toBe(true);
+    expect(r.errorKind).toBe('policy');
+    expect(core.runner.list().length).toBe(before);
+  }, 60_000);
+
   it('over MCP only the inventory’s hosts can be named; an unknown name gets the closest ones', async () => {
     const outside = await core.callTool('exec_program', { program: 'BEGIN { exit(); }', hosts: ['root@127.0.0.11:2222'] }, mcp);
     expect(outside.isError).toBe(true);

@@ -26,8 +26,8 @@ export const REMOTE_EXIT = { badRequest: 90, badEncoding: 91, notFound: 127 } as
  * After the request, each line on stdin asks for one SIGINT (bpftrace 0.17 loses some, and the
  * local lifecycle decides when to send another, as it does for a local tracer). EOF means the
  * server is gone or gave up: SIGKILL at once if a SIGINT was already sent (the grace is over),
- * else SIGINT and SIGKILL after the grace. Environment words must be NAME=VALUE with a plain
- * name, or the request is refused.
+ * else SIGINT each second until the tracer is gone, and SIGKILL after the grace. Environment
+ * words must be NAME=VALUE with a plain name, or the request is refused.
  */
 export const REMOTE_SCRIPT = [
   'exec 3<&0',
@@ -64,7 +64,9 @@ export const REMOTE_SCRIPT = [
   '  ( trap "kill \\$c 2>/dev/null; exit 0" TERM; sleep "$d" & c=$!; wait $c; kill -INT "$p" 2>/dev/null; sleep "$g" & c=$!; wait $c; kill -KILL "$p" 2>/dev/null ) </dev/null >/dev/null 2>&1 3<&- &',
   '  t=$!',
   'fi',
-  '( s=0; while IFS= read -r c <&3; do kill -INT "$p" 2>/dev/null; s=1; done; if [ "$s" = 0 ]; then kill -INT "$p" 2>/dev/null; sleep "$g"; fi; kill -KILL "$p" 2>/dev/null ) </dev/null >/dev/null 2>&1 &',
+  // On EOF nobody reads the maps any more: SIGINT each second (bpftrace 0.17 loses some, and a
+  // second one only cuts maps nobody will see), SIGKILL after the grace.
+  '( s=0; while IFS= read -r c <&3; do kill -INT "$p" 2>/dev/null; s=1; done; if [ "$s" = 0 ]; then i=0; while [ "$i" -lt "$g" ] && kill -INT "$p" 2>/dev/null; do sleep 1; i=$((i+1)); done; fi; kill -KILL "$p" 2>/dev/null ) </dev/null >/dev/null 2>&1 &',
   'l=$!',
   'exec 3<&-',
   'wait "$p"; rc=$?',
