@@ -313,11 +313,7 @@ export class Core {
       policyVerdict: note.verdict ?? (warnings.length ? 'warn' : 'allow'),
       session: ctx.session,
     });
-    this.holdFor(ctx.caller, exec);
-    if (input.wait || ctx.signal?.aborted) {
-      await waitForExecution(exec, ctx, { onAbort: () => this.runner.stop(exec, 'cancel') });
-    }
-    return executionResult(exec, { offset: 0, limit: Number(input.limit ?? pageSize()), includeMaps: Boolean(input.include_maps) });
+    return this.started(exec, input, ctx);
   }
 
   /** The same call on every host of `hosts` (core/fleet.ts): one fleet run, each host's run in it. */
@@ -345,6 +341,11 @@ export class Core {
       policyVerdict: 'per host',
       session: ctx.session,
     });
+    return this.started(exec, input, ctx);
+  }
+
+  /** A run that has started, local or a fleet's: counted against its caller, waited for if asked, answered. */
+  private async started(exec: Execution, input: Record<string, unknown>, ctx: CallContext): Promise<ToolResult> {
     this.holdFor(ctx.caller, exec);
     if (input.wait || ctx.signal?.aborted) {
       await waitForExecution(exec, ctx, { onAbort: () => this.runner.stop(exec, 'cancel') });

@@ -35,7 +35,7 @@ export interface FleetDeps {
   /** Starts recording a run in the history, when there is one. */
   record(
     exec: Execution,
-    meta: { tool: string; input: Record<string, unknown>; program?: string; argv: string[]; version?: string; kernel: string; host: string; verdict?: string },
+    meta: { tool: string; input: Record<string, unknown>; program?: string; argv: string[]; version?: string; kernel: string; verdict?: string },
   ): void;
   tools(): readonly Tool[];
   inventoryFile?: string;
@@ -56,6 +56,7 @@ const PROBE_TTL_MS = 300_000;
 export class FleetLauncher {
   private readonly probes = new Map<string, { at: number; pre: Promise<Preflight> }>();
   private controlDir?: string;
+  private candidatePaths?: string[];
 
   constructor(private readonly deps: FleetDeps) {}
 
@@ -261,7 +262,6 @@ export class FleetLauncher {
         argv: spec.argv,
         version: r.pre.features.version,
         kernel: r.pre.remote?.kernel ?? 'unknown',
-        host: r.h.name,
         verdict: r.verdict ?? (r.warnings.length ? 'warn' : 'allow'),
       });
     }
@@ -282,15 +282,16 @@ export class FleetLauncher {
     return pre;
   }
 
-  /** Every path a bcc provider of a loaded tool may be at on a host. */
+  /** Every path a bcc provider of a loaded tool may be at on a host (the tools are loaded once). */
   private candidates(): string[] {
+    if (this.candidatePaths) return this.candidatePaths;
     const out = new Set<string>();
     for (const t of this.deps.tools()) {
       const spec = (t.prepared as { spec?: { variants?: Parameters<typeof variantCandidates>[0][] } } | undefined)?.spec;
       if (t.def.kind !== 'bcc' || !spec?.variants) continue;
       for (const v of spec.variants) for (const c of variantCandidates(v)) out.add(c.path);
     }
-    return [...out];
+    return (this.candidatePaths = [...out]);
   }
 
   /**
@@ -411,6 +412,6 @@ export function splitJsonLog(log: NodeJS.ReadableStream, err: NodeJS.ReadableStr
 }
 
 function split(e: Error): { error: string; hint?: string } {
-  if (e instanceof EnvironmentError) return { error: e.message.slice(0, e.message.length - e.fix.length - 2), hint: e.fix };
+  if (e instanceof EnvironmentError) return { error: e.problem, hint: e.fix };
   return { error: e.message };
 }

@@ -8,10 +8,11 @@ import { runToCompletion } from './subprocess.js';
 /** A problem with the machine rather than with the call; its message carries the fix. */
 export class EnvironmentError extends Error {
   constructor(
-    message: string,
+    /** What is wrong, without the fix (a fleet run's host shows the two apart). */
+    readonly problem: string,
     readonly fix: string,
   ) {
-    super(`${message}. ${fix}`);
+    super(`${problem}. ${fix}`);
   }
 }
 

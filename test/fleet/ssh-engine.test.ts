@@ -33,7 +33,7 @@ async function collect(run: RemoteRun): Promise<{ code: number | null; out: stri
   let err = '';
   run.child.stdout.on('data', (d) => (out += d));
   run.child.stderr.on('data', (d) => (err += d));
-  const { code } = await run.exit;
+  const { exitCode: code } = await run.exit;
   return { code, out, err };
 }
 

@@ -1,8 +1,10 @@
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 
 /**
  * The Kubernetes API server's recorded behaviour, replayed: a node:http server on 127.0.0.1
@@ -191,4 +193,30 @@ export function renamed(reply: Reply, to: { runId: string; node: string; namespa
     return v;
   };
   return { ...reply, body: walk(reply.body) };
+}
+
+/**
+ * One replay server for a test file: started before its tests, reset before each, closed after
+ * them, with a kubeconfig pointing at it in a temporary directory. Unhandled rejections during
+ * the file are collected in `rejections`: the client must never leave one (each file asserts it).
+ */
+export function useReplayApi(prefix: string): { api: ReplayApi; dir: () => string; kubeconfig: () => string; rejections: unknown[] } {
+  const api = new ReplayApi();
+  const rejections: unknown[] = [];
+  const onRejection = (e: unknown) => rejections.push(e);
+  let dir = '';
+  let kubeconfig = '';
+  beforeAll(async () => {
+    await api.start();
+    dir = mkdtempSync(path.join(tmpdir(), prefix));
+    kubeconfig = writeKubeconfig(path.join(dir, 'kubeconfig'), api.port);
+    process.on('unhandledRejection', onRejection);
+  });
+  afterAll(async () => {
+    process.off('unhandledRejection', onRejection);
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => api.reset());
+  return { api, dir: () => dir, kubeconfig: () => kubeconfig, rejections };
 }

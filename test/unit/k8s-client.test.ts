@@ -1,11 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { renderK8sTrace } from '../../src/runtime/fleet/k8s.js';
 import { k8sSpawner, listNodes, type K8sSpawnerOptions } from '../../src/runtime/fleet/k8s-client.js';
 import type { ProcessExit, SpawnedProcess } from '../../src/runtime/spawner.js';
-import { rec, ReplayApi, writeKubeconfig, type Handler, type Reply, type Seen } from '../helpers/k8s-replay.js';
+import { rec, useReplayApi, type Handler, type ReplayApi, type Reply, type Seen } from '../helpers/k8s-replay.js';
 
 /**
  * The Kubernetes client against the API server's recorded behaviour: a node:http server on
@@ -56,28 +55,23 @@ const P = {
   configmap: `/api/v1/namespaces/${NS}/configmaps/${NAME}`,
 };
 
-const api = new ReplayApi();
-let dir: string;
-let kubeconfig: string;
-const rejections: unknown[] = [];
-const onRejection = (e: unknown) => rejections.push(e);
+const replay = useReplayApi('mcptrace-k8s-');
+const { api, rejections } = replay;
 
-beforeAll(async () => {
-  await api.start();
-  dir = mkdtempSync(path.join(tmpdir(), 'mcptrace-k8s-'));
-  // What `kind get kubeconfig` writes, pointed at the replay server over plain http.
-  kubeconfig = writeKubeconfig(path.join(dir, 'kubeconfig'), api.port);
-  process.on('unhandledRejection', onRejection);
-});
-
-afterAll(async () => {
-  process.off('unhandledRejection', onRejection);
-  await api.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-beforeEach(() => api.reset());
 afterEach(() => expect(rejections).toEqual([]));
+
+/**
+ * The answers every run that gets as far as its pod needs: the ConfigMap and the Job created, the
+ * pod's states in `pods` (the last one repeated), and the Job and ConfigMap deleted at the end.
+ */
+function createdRun(pods: Reply[]): ReplayApi {
+  return api
+    .on('POST', P.configmaps, [rec('configmap-create-201')])
+    .on('POST', P.jobs, [rec('job-create-201')])
+    .on('GET', P.pods, pods)
+    .on('DELETE', P.job, [rec('job-delete-200')])
+    .on('DELETE', P.configmap, [rec('configmap-delete-200')]);
+}
 
 const opts = (over: Partial<K8sSpawnerOptions> = {}): K8sSpawnerOptions => ({
   namespace: NS,
@@ -86,7 +80,7 @@ const opts = (over: Partial<K8sSpawnerOptions> = {}): K8sSpawnerOptions => ({
   node: 'kind-worker',
   deadlineSec: 30,
   graceSec: 10,
-  kubeconfig,
+  kubeconfig: replay.kubeconfig(),
   timings: { pollMs: 5, requestMs: 3000, startSec: 5 },
   ...over,
 });
@@ -125,13 +119,7 @@ const waitFor = async (cond: () => boolean, ms = 3000) => {
 
 describe('a run on a node, against the recorded API server', () => {
   it('creates the ConfigMap then the Job, follows the log to its end in order, exits 0, then deletes both', async () => {
-    api
-      .on('POST', P.configmaps, [rec('configmap-create-201')])
-      .on('POST', P.jobs, [rec('job-create-201')])
-      .on('GET', P.pods, [rec('pods-pending'), rec('pods-running'), rec('pods-succeeded')])
-      .on('GET', P.log, logStream(api, log, false))
-      .on('DELETE', P.job, [rec('job-delete-200')])
-      .on('DELETE', P.configmap, [rec('configmap-delete-200')]);
+    createdRun([rec('pods-pending'), rec('pods-running'), rec('pods-succeeded')]).on('GET', P.log, logStream(api, log, false));
     const child = await k8sSpawner(opts()).spawn(ARGV, ENV);
     expect(child.pid).toBeUndefined();
     const { exit, stdout, stderr } = await collect(child).done;
@@ -163,14 +151,9 @@ describe('a run on a node, against the recorded API server', () => {
   });
 
   it("kill('SIGINT') deletes the pod with its grace period; the maps printed by the preStop's SIGINT still arrive", async () => {
-    api
-      .on('POST', P.configmaps, [rec('configmap-create-201')])
-      .on('POST', P.jobs, [rec('job-create-201')])
-      .on('GET', P.pods, [rec('pods-pending'), rec('pods-running'), rec('pods-terminated-after-delete')])
+    createdRun([rec('pods-pending'), rec('pods-running'), rec('pods-terminated-after-delete')])
       .on('GET', P.log, logStream(api, log, true))
-      .on('DELETE', P.pod, [rec('pod-delete-200')])
-      .on('DELETE', P.job, [rec('job-delete-200')])
-      .on('DELETE', P.configmap, [rec('configmap-delete-200')]);
+      .on('DELETE', P.pod, [rec('pod-delete-200')]);
     const child = await k8sSpawner(opts()).spawn(ARGV, ENV);
     const { text, done } = collect(child);
     await waitFor(() => text.stdout === log.before!.join(''));
@@ -187,14 +170,9 @@ describe('a run on a node, against the recorded API server', () => {
   });
 
   it("kill('SIGKILL') deletes the pod with gracePeriodSeconds 0: no maps, no exit status, still cleaned up", async () => {
-    api
-      .on('POST', P.configmaps, [rec('configmap-create-201')])
-      .on('POST', P.jobs, [rec('job-create-201')])
-      .on('GET', P.pods, [rec('pods-pending'), rec('pods-running'), rec('pods-empty')])
+    createdRun([rec('pods-pending'), rec('pods-running'), rec('pods-empty')])
       .on('GET', P.log, logStream(api, log, true))
-      .on('DELETE', P.pod, [rec('pod-delete-200')])
-      .on('DELETE', P.job, [rec('job-delete-200')])
-      .on('DELETE', P.configmap, [rec('configmap-delete-200')]);
+      .on('DELETE', P.pod, [rec('pod-delete-200')]);
     const child = await k8sSpawner(opts()).spawn(ARGV, ENV);
     const { text, done } = collect(child);
     await waitFor(() => text.stdout === log.before!.join(''));
@@ -209,13 +187,7 @@ describe('a run on a node, against the recorded API server', () => {
   });
 
   it("kill('SIGINT') before the pod runs deletes the pod, and nothing is followed", async () => {
-    api
-      .on('POST', P.configmaps, [rec('configmap-create-201')])
-      .on('POST', P.jobs, [rec('job-create-201')])
-      .on('GET', P.pods, [rec('pods-pending')])
-      .on('DELETE', P.pod, [rec('pod-delete-200')])
-      .on('DELETE', P.job, [rec('job-delete-200')])
-      .on('DELETE', P.configmap, [rec('configmap-delete-200')]);
+    createdRun([rec('pods-pending')]).on('DELETE', P.pod, [rec('pod-delete-200')]);
     const child = await k8sSpawner(opts()).spawn(ARGV, ENV);
     const { done } = collect(child);
     await api.request((s) => s.method === 'GET' && s.path === P.pods);
@@ -264,12 +236,7 @@ describe('failures are a failed exit with the reason and the fix, never a reject
   });
 
   it('an unschedulable pod (PodScheduled False, Unschedulable) is reported with the scheduler message, then cleaned up', async () => {
-    api
-      .on('POST', P.configmaps, [rec('configmap-create-201')])
-      .on('POST', P.jobs, [rec('job-create-201')])
-      .on('GET', P.pods, [rec('pods-unschedulable')])
-      .on('DELETE', P.job, [rec('job-delete-200')])
-      .on('DELETE', P.configmap, [rec('configmap-delete-200')]);
+    createdRun([rec('pods-unschedulable')]);
     const { exit, stderr } = await collect(await k8sSpawner(opts()).spawn(ARGV, ENV)).done;
     expect(exit.exitCode).toBeNull();
     expect(stderr).toMatch(
@@ -280,12 +247,7 @@ describe('failures are a failed exit with the reason and the fix, never a reject
   });
 
   it('ErrImagePull is shown as it happens; ImagePullBackOff ends the run with the image fix', async () => {
-    api
-      .on('POST', P.configmaps, [rec('configmap-create-201')])
-      .on('POST', P.jobs, [rec('job-create-201')])
-      .on('GET', P.pods, [rec('pods-pending'), rec('pods-errimagepull'), rec('pods-imagepullbackoff')])
-      .on('DELETE', P.job, [rec('job-delete-200')])
-      .on('DELETE', P.configmap, [rec('configmap-delete-200')]);
+    createdRun([rec('pods-pending'), rec('pods-errimagepull'), rec('pods-imagepullbackoff')]);
     const { exit, stderr } = await collect(await k8sSpawner(opts()).spawn(ARGV, ENV)).done;
     const lines = stderr.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^mcptrace: pod mcptrace-r1-kind-worker-x7k2p on node kind-worker: ErrImagePull: rpc error: code = NotFound/);
@@ -294,12 +256,7 @@ describe('failures are a failed exit with the reason and the fix, never a reject
   });
 
   it('a pod that never appears fails after the start timeout, with what to check', async () => {
-    api
-      .on('POST', P.configmaps, [rec('configmap-create-201')])
-      .on('POST', P.jobs, [rec('job-create-201')])
-      .on('GET', P.pods, [rec('pods-empty')])
-      .on('DELETE', P.job, [rec('job-delete-200')])
-      .on('DELETE', P.configmap, [rec('configmap-delete-200')]);
+    createdRun([rec('pods-empty')]);
     const { exit } = await collect(await k8sSpawner(opts({ timings: { pollMs: 20, requestMs: 3000, startSec: 0.2 } })).spawn(ARGV, ENV)).done;
     expect(exit.spawnError!.message).toMatch(/Job mcptrace-r1-kind-worker has no pod after 0.2 s: check that node kind-worker exists and is Ready/);
   });
@@ -317,8 +274,8 @@ describe('failures are a failed exit with the reason and the fix, never a reject
   });
 
   it('an API server that is not there: a failed exit, not a rejection', async () => {
-    const dead = path.join(dir, 'dead-kubeconfig');
-    writeFileSync(dead, readFileSync(kubeconfig, 'utf8').replace(`127.0.0.1:${api.port}`, '127.0.0.1:9'));
+    const dead = path.join(replay.dir(), 'dead-kubeconfig');
+    writeFileSync(dead, readFileSync(replay.kubeconfig(), 'utf8').replace(`127.0.0.1:${api.port}`, '127.0.0.1:9'));
     const { exit } = await collect(await k8sSpawner(opts({ kubeconfig: dead })).spawn(ARGV, ENV)).done;
     expect(exit.spawnError!.message).toMatch(/creating the ConfigMap .* failed.*reachable/);
   });
@@ -334,7 +291,7 @@ describe('failures are a failed exit with the reason and the fix, never a reject
 describe('listNodes', () => {
   it('lists the nodes matching a label selector', async () => {
     api.on('GET', '/api/v1/nodes', [rec('nodes-role-db')]);
-    expect(await listNodes('role=db', { kubeconfig })).toEqual(['kind-worker', 'kind-worker2']);
+    expect(await listNodes('role=db', { kubeconfig: replay.kubeconfig() })).toEqual(['kind-worker', 'kind-worker2']);
     expect(api.seen.map((s) => [s.path, s.query.labelSelector])).toEqual([['/api/v1/nodes', 'role=db']]);
   });
 
@@ -348,7 +305,7 @@ describe('listNodes', () => {
         },
       },
     ]);
-    await expect(listNodes(undefined, { kubeconfig })).rejects.toThrow(/nodes is forbidden.*Grant your user list on nodes/);
+    await expect(listNodes(undefined, { kubeconfig: replay.kubeconfig() })).rejects.toThrow(/nodes is forbidden.*Grant your user list on nodes/);
   });
 });
 

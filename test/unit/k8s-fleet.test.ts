@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import type http from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/core.js';
 import type { ExecutionResult } from '../../src/results/execution-view.js';
 import type { CallContext, ToolResult } from '../../src/results/tool-result.js';
-import { rec, renamed, ReplayApi, send, writeKubeconfig, type Reply, type Seen } from '../helpers/k8s-replay.js';
+import { rec, renamed, send, useReplayApi, type ReplayApi, type Reply, type Seen } from '../helpers/k8s-replay.js';
 import { expectConforms } from '../helpers/output-schema.js';
 
 /**
@@ -152,27 +149,9 @@ function notFound(res: http.ServerResponse): void {
   res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'not found', reason: 'NotFound', code: 404 }));
 }
 
-const api = new ReplayApi();
-let dir: string;
-let kubeconfig: string;
+const replay = useReplayApi('mcptrace-k8s-fleet-');
+const { api, rejections } = replay;
 let core: Core | undefined;
-const rejections: unknown[] = [];
-const onRejection = (e: unknown) => rejections.push(e);
-
-beforeAll(async () => {
-  await api.start();
-  dir = mkdtempSync(path.join(tmpdir(), 'mcptrace-k8s-fleet-'));
-  kubeconfig = writeKubeconfig(path.join(dir, 'kubeconfig'), api.port);
-  process.on('unhandledRejection', onRejection);
-});
-
-afterAll(async () => {
-  process.off('unhandledRejection', onRejection);
-  await api.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-beforeEach(() => api.reset());
 afterEach(async () => {
   await core?.shutdown();
   core = undefined;
@@ -182,7 +161,7 @@ afterEach(async () => {
 /** A Core as the CLI or the server makes it, its Kubernetes settings from its environment. */
 function makeCore(env: Record<string, string> = {}): Core {
   // graceMs 5000: a stop deletes each pod with a 5 s grace period.
-  core = new Core({ env: { HOME: '/nonexistent', MCPTRACE_KUBECONFIG: kubeconfig, ...env }, runner: { graceMs: 5000 } });
+  core = new Core({ env: { HOME: '/nonexistent', MCPTRACE_KUBECONFIG: replay.kubeconfig(), ...env }, runner: { graceMs: 5000 } });
   return core;
 }
 

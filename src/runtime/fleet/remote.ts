@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { featuresOf, OLDEST_SUPPORTED, parseVersion } from '../bpftrace/version.js';
 import { EnvironmentError, type Preflight, type RemoteTarget } from '../environment.js';
-import type { ProcessExit, Spawner } from '../spawner.js';
+import type { Spawner } from '../spawner.js';
 import type { FleetHost } from './inventory.js';
-import { encodeRequest, sshArgv, startRemote, type SshOptions } from './ssh.js';
+import { startRemote, type SshOptions } from './ssh.js';
 
 /**
  * What a run on another host needs before it starts: that host's bpftrace version (its output is
@@ -94,8 +93,9 @@ export async function remotePreflight(host: FleetHost, o: ProbeOptions): Promise
   run.child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   run.child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const timer = setTimeout(() => run.child.kill('SIGKILL'), (o.timeoutSec + 2) * 1000);
-  const { code, signal } = await run.exit;
+  const { exitCode: code, signal, spawnError } = await run.exit;
   clearTimeout(timer);
+  if (spawnError) throw new EnvironmentError(`cannot start ssh: ${spawnError.message}`, 'install the OpenSSH client: apt-get install -y openssh-client');
   if (code === 255 || signal) {
     const f = signal
       ? { problem: `${host.name} did not answer within ${o.timeoutSec} s`, fix: 'check the host and the network, or raise ConnectTimeout' }
@@ -131,10 +131,6 @@ export async function remotePreflight(host: FleetHost, o: ProbeOptions): Promise
 
 const isTrue = (v: unknown) => v === true || (typeof v === 'string' && /^(true|yes|1)$/i.test(v));
 
-// As the local spawner does: the kernel kills ssh when the server dies, even by SIGKILL, and the
-// host then sees the connection close (the lifeline) and stops its tracer.
-const PDEATHSIG_PREFIX = ['setpriv', '--pdeathsig', 'KILL', '--'];
-
 /**
  * A Spawner that runs the tracer on `host`. The lifecycle's SIGINT becomes one line on stdin (the
  * host sends its tracer SIGINT, and the lifecycle may ask again, as bpftrace 0.17 needs); its
@@ -143,26 +139,13 @@ const PDEATHSIG_PREFIX = ['setpriv', '--pdeathsig', 'KILL', '--'];
 export function sshSpawner(host: FleetHost, o: SshOptions, timing: { deadlineSec: number; graceSec: number }): Spawner {
   return {
     async spawn(argv, env) {
-      const full = [...PDEATHSIG_PREFIX, ...sshArgv(host, o)];
-      const child = spawn(full[0], full.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-      const exit = new Promise<ProcessExit>((resolve) => {
-        child.once('close', (code, signal) => resolve({ exitCode: code, signal }));
-        child.on('error', (e: NodeJS.ErrnoException) => {
-          if (child.pid === undefined) resolve({ exitCode: null, signal: null, spawnError: { code: e.code, message: `ssh: ${e.message}` } });
-        });
-      });
-      child.stdin.on('error', () => {});
-      child.stdin.write(encodeRequest({ argv, env, ...timing }));
+      const run = startRemote(host, { argv, env, ...timing }, o);
       return {
-        pid: child.pid,
-        stdout: child.stdout,
-        stderr: child.stderr,
-        kill(s) {
-          if (s === 'SIGINT') {
-            if (child.stdin.writable) child.stdin.write('i\n');
-          } else child.kill(s);
-        },
-        exit,
+        pid: run.child.pid,
+        stdout: run.child.stdout,
+        stderr: run.child.stderr,
+        kill: (s) => (s === 'SIGINT' ? run.interrupt() : void run.child.kill(s)),
+        exit: run.exit,
       };
     },
   };

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { startChild, type PipedChild, type ProcessExit } from '../spawner.js';
 import type { FleetHost } from './inventory.js';
 
 /**
@@ -144,23 +144,28 @@ export function sshArgv(host: FleetHost, o: SshOptions): string[] {
 }
 
 export interface RemoteRun {
-  child: ChildProcessWithoutNullStreams;
-  /** Stops the tracer as a local one is stopped: SIGINT on the host, so its maps come back. */
+  child: PipedChild;
+  /** Asks the host for one SIGINT to the tracer (its maps come back over the connection). */
+  interrupt(): void;
+  /** Closes the lifeline: the host stops the tracer by itself (SIGINT, then SIGKILL after the grace). */
   stop(): void;
-  /** Resolves with the ssh exit (255: ssh itself failed; 90/91: the request; else the tracer's). */
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The ssh exit (255: ssh itself failed; 90/91: the request; else the tracer's); never rejects. */
+  exit: Promise<ProcessExit>;
 }
 
-/** Starts `req.argv` on `host`: the request goes on stdin, which then stays open as the lifeline. */
+/**
+ * Starts `req.argv` on `host`: the request goes on stdin, which then stays open as the lifeline.
+ * ssh runs under the parent-death signal as a local tracer does (startChild), so the host sees
+ * the connection close when the server dies, however it dies, and stops its tracer.
+ */
 export function startRemote(host: FleetHost, req: RemoteRequest, o: SshOptions): RemoteRun {
-  const argv = sshArgv(host, o);
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('close', (code, signal) => resolve({ code, signal }));
-    child.once('error', () => resolve({ code: 255, signal: null }));
-  });
-  // A host that is gone closes the pipe first: that is its exit's to report, not an error here.
-  child.stdin.on('error', () => {});
-  child.stdin.write(encodeRequest(req));
-  return { child, stop: () => child.stdin.end(), exit };
+  const { child, exit } = startChild(sshArgv(host, o), { stdin: 'pipe' });
+  const stdin = child.stdin!;
+  stdin.write(encodeRequest(req));
+  return {
+    child,
+    interrupt: () => void (stdin.writable && stdin.write('i\n')),
+    stop: () => stdin.end(),
+    exit,
+  };
 }
