@@ -1,4 +1,4 @@
-// ESLint (typescript-eslint) for src, test, bench and scripts. Import direction between the
+// ESLint (typescript-eslint) for src, ui, test, bench and scripts. Import direction between the
 // layers of src/ is checked by dependency-cruiser (.dependency-cruiser.cjs), which also finds
 // cycles; formatting is Prettier's (.prettierrc.json).
 import js from '@eslint/js';
@@ -17,6 +17,11 @@ export default tseslint.config(
       // Lazy-loaded libraries are typed with import() annotations on purpose (src/manifest/lazy-libs.ts).
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
     },
+  },
+  {
+    // The views run in a browser; the screenshot script's callbacks run in one too.
+    files: ['ui/**/*.ts', 'scripts/ui-screenshots.mjs', 'bench/ui.js'],
+    languageOptions: { globals: { ...globals.browser, ...globals.node } },
   },
   {
     // Tests poke at results with ad-hoc shapes; src may not.

@@ -13,6 +13,7 @@ import SetupPrivileges from './commands/setup-privileges.js';
 import { TokenCreate, TokenList, TokenRevoke } from './commands/token.js';
 import ToolsList from './commands/tools-list.js';
 import ToolsValidate from './commands/tools-validate.js';
+import Ui from './commands/ui.js';
 import { sharedCore } from './shared-core.js';
 import { commandForTool, commandId } from './tool-command.js';
 
@@ -30,6 +31,7 @@ function buildCommands(): Record<string, Command.Class> {
     'setup:privileges': SetupPrivileges,
     'tools:list': ToolsList,
     'tools:validate': ToolsValidate,
+    ui: Ui,
     'resources:read': ResourcesRead,
     'prompts:get': PromptsGet,
     history: History,

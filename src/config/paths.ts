@@ -14,3 +14,5 @@ export const EXAMPLES_DIR = path.join(PACKAGE_ROOT, 'examples');
 export const MACHINE_TOOL_DIRS = ['/usr/sbin', '/usr/share/bpftrace/tools'];
 /** The build's parse and index of the examples library (scripts/build-examples.mjs). */
 export const EXAMPLES_CACHE = path.join(PACKAGE_ROOT, 'dist/generated/examples-cache.json');
+/** The views, each one self-contained HTML file built from ui/ (scripts/build-ui.mjs). */
+export const UI_DIR = path.join(PACKAGE_ROOT, 'dist/ui');

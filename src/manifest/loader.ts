@@ -168,6 +168,7 @@ export function readDefinition(file: string): DefinitionResult {
     kind: raw.kind,
     toolset: raw.toolset ?? DEFAULT_TOOLSETS[raw.kind] ?? 'core',
     aliases: raw.aliases ?? [],
+    ...viewOf(raw),
     examples: raw.examples ?? [],
     annotations: raw.annotations,
     input,
@@ -201,10 +202,17 @@ let key: string | undefined;
  * change to either, say a test run against edited sources without a rebuild, misses the cache.
  */
 export const definitionKey = (): string =>
-  (key ??= contentHash(`${readFileSync(path.join(SCHEMAS_DIR, 'common.json'), 'utf8')}\0${JSON.stringify([TOOL_LIMITS, DEFAULT_TOOLSETS])}`));
+  (key ??= contentHash(`${readFileSync(path.join(SCHEMAS_DIR, 'common.json'), 'utf8')}\0${JSON.stringify([TOOL_LIMITS, DEFAULT_TOOLSETS, DEFAULT_VIEWS])}`));
 
 /** A manifest without `toolset:` joins its kind's group: the raw and built-in tools are core. */
 const DEFAULT_TOOLSETS: Readonly<Record<string, string>> = { bcc: 'bcc', template: 'templates' };
+
+/** A tool that starts a run shows the live run unless its manifest says otherwise; a builtin shows none. */
+const DEFAULT_VIEWS: Readonly<Record<string, string>> = { bpftrace: 'live-run', template: 'live-run', bcc: 'live-run' };
+const viewOf = (raw: ManifestYaml): { view?: string } => {
+  const view = raw.view ?? DEFAULT_VIEWS[raw.kind];
+  return view && view !== 'none' ? { view } : {};
+};
 
 /**
  * The one check that names and aliases are unique, for the server and for `tools validate`

@@ -23,6 +23,8 @@ export interface ToolDefinition {
   /** The group `serve --toolsets` selects by; defaulted by kind when the manifest is silent. */
   toolset: string;
   aliases: string[];
+  /** The MCP Apps view shown with this tool's result (src/mcp/apps.ts); defaulted by kind, absent for none. */
+  view?: string;
   examples: { description: string; input: Record<string, unknown> }[];
   annotations: Annotations;
   /** Self-contained JSON Schema: common.json references are inlined. */
@@ -51,6 +53,7 @@ export interface ManifestYaml {
   kind: string;
   toolset?: string;
   aliases?: string[];
+  view?: string;
   examples?: { description: string; input: Record<string, unknown> }[];
   annotations: Annotations;
   input: JsonSchema;

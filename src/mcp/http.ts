@@ -12,6 +12,7 @@ import { principalLabel, SCOPES, type Principal, type Scope } from './auth/princ
 import { RateLimiter } from './auth/rate-limit.js';
 import { LegacySessions, type SessionLimits } from './http-sessions.js';
 import { createServerFactory, type ServerOptions } from './server.js';
+import { createUiRoutes, UI_PATH } from './ui-http.js';
 
 export const DEFAULT_HTTP_PORT = 8722;
 export const MCP_PATH = '/mcp';
@@ -230,16 +231,16 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
   const inFlight = new Map<string, AbortController>();
   const flightKey = (who: string, id: unknown) => `${who}\u0000${JSON.stringify(id)}`;
 
+  const callerFor = (p: Principal, remote: string | undefined): Caller => ({
+    who: principalLabel(p),
+    via: 'http',
+    remote,
+    maxRuns: p.maxRuns ?? o.maxRunsPerCaller,
+    admin: holds(p.scopes, 'trace:admin'),
+  });
   const callerOf = (made: McpRequestContext): Caller => {
     const extra = made.authInfo?.extra as { principal?: Principal; remote?: string } | undefined;
-    const p = extra?.principal ?? anonymous(extra?.remote);
-    return {
-      who: principalLabel(p),
-      via: 'http',
-      remote: extra?.remote,
-      maxRuns: p.maxRuns ?? o.maxRunsPerCaller,
-      admin: holds(p.scopes, 'trace:admin'),
-    };
+    return callerFor(extra?.principal ?? anonymous(extra?.remote), extra?.remote);
   };
   const factory = createServerFactory(core, o, callerOf);
   const sessions = new LegacySessions(factory, (res, status, code, message, headers) => jsonError(res, status, code, message, null, headers), o.sessions);
@@ -253,6 +254,18 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
     o.auth.kind === 'oauth'
       ? `an access token from ${o.auth.resourceMetadata?.authorization_servers ?? 'the authorization server'}`
       : 'a token from mcptrace token create NAME';
+  const ui = createUiRoutes(core, {
+    verify: o.auth.kind === 'none' ? undefined : (t) => o.auth.verify(t),
+    anonymous,
+    secure: !!o.tls,
+    callerOf: callerFor,
+    refusal: (p, name, args) => {
+      const need = scopeFor(core, { id: null, method: 'tools/call', name, args });
+      return holds(p.scopes, need) ? undefined : `${name} needs the ${need} scope; ${principalLabel(p)} has ${p.scopes.join(', ') || 'none'}`;
+    },
+    take: (p) => limiter.take(principalLabel(p), p.requestsPerMinute),
+    log: o.log,
+  });
   const challenge = (req: IncomingMessage, error?: string, description?: string, scope?: string) =>
     [
       ...(error ? [`error="${error}"`, `error_description=${quote(description ?? '')}`] : ['realm="mcptrace"']),
@@ -288,7 +301,8 @@ export function createHttpServer(core: Core, o: HttpOptions): { server: http.Ser
     if (req.method === 'GET' && path === metadataPath && o.auth.resourceMetadata) return sendJson(res, o.auth.resourceMetadata);
     if (req.method === 'GET' && path === '/.well-known/oauth-authorization-server' && o.auth.authorizationServerMetadata)
       return sendJson(res, o.auth.authorizationServerMetadata);
-    if (path !== MCP_PATH) return jsonError(res, 404, -32601, `nothing at ${path}; the MCP endpoint is ${MCP_PATH}`);
+    if (path === UI_PATH || path.startsWith(`${UI_PATH}/`)) return ui(req, res, path);
+    if (path !== MCP_PATH) return jsonError(res, 404, -32601, `nothing at ${path}; the MCP endpoint is ${MCP_PATH}, the views are at ${UI_PATH}/`);
 
     let principal = anonymous(req.socket.remoteAddress);
     if (o.auth.kind !== 'none') {

@@ -1,10 +1,11 @@
-import { ProtocolError, type ReadResourceResult, type Resource, type Server } from '@modelcontextprotocol/server';
+import { ProtocolError, type ReadResourceResult, type Resource, type Server, type ServerContext } from '@modelcontextprotocol/server';
 import type { Core } from '../core/core.js';
 import { documents, readDocument } from '../knowledge/documents.js';
 import { PROMPTS, promptText } from '../knowledge/prompts.js';
 import { describe as describeProbe, pairOf, subsystemOf, tracepointArgs } from '../knowledge/probe-discovery.js';
 import type { Example } from '../knowledge/examples.js';
 import { TRACEFS } from '../runtime/environment.js';
+import { readView, viewResources } from './apps.js';
 import { readOutputPage } from './output-resource.js';
 
 /** JSON-RPC code for a resource that does not exist (MCP specification). */
@@ -115,7 +116,17 @@ export async function readResource(core: Core, uri: string): Promise<ReadResourc
   } catch {
     throw notFound(uri, 'not a URI; mcptrace resources look like mcptrace://examples/{id}');
   }
-  if (url.protocol !== 'mcptrace:') throw notFound(uri, 'mcptrace serves only mcptrace:// resources');
+  if (url.protocol === 'ui:') {
+    const view = readView(uri);
+    if (view) return view;
+    throw notFound(
+      uri,
+      `the views are ${viewResources()
+        .map((r) => r.uri)
+        .join(', ')}`,
+    );
+  }
+  if (url.protocol !== 'mcptrace:') throw notFound(uri, 'mcptrace serves only mcptrace:// resources and its ui:// views');
   const rest = decodeURIComponent(url.pathname.replace(/^\//, ''));
   switch (url.host) {
     case 'examples':
@@ -155,8 +166,9 @@ export function getPrompt(
 }
 
 /** Resources and prompts: the examples, probes, our guides, run outputs, and the workflows. */
-export function registerKnowledge(server: Server, core: Core): void {
-  server.setRequestHandler('resources/list', async () => ({ resources: await listResources(core) }));
+/** `apps` says whether the requesting client renders MCP Apps: only such a client is offered the views. */
+export function registerKnowledge(server: Server, core: Core, apps: (ctx: ServerContext) => boolean): void {
+  server.setRequestHandler('resources/list', async (_request, ctx) => ({ resources: [...(await listResources(core)), ...(apps(ctx) ? viewResources() : [])] }));
   server.setRequestHandler('resources/templates/list', async () => ({ resourceTemplates: TEMPLATES }));
   server.setRequestHandler('resources/read', async (request) => readResource(core, request.params.uri));
   server.setRequestHandler('prompts/list', async () => ({ prompts: listPrompts() }));

@@ -2,9 +2,10 @@ import { Core } from '../core/core.js';
 import { defaultStateDir } from '../history/paths.js';
 import { createJwtVerifier, protectedResourceMetadata } from './auth/oauth.js';
 import { TokenStore, tokenFile } from './auth/tokens.js';
-import { createHttpServer, exposureProblem, MCP_PATH, parseListen, type HttpAuth } from './http.js';
+import { createHttpServer, exposureProblem, isLoopback, MCP_PATH, parseListen, type HttpAuth } from './http.js';
 import { checkStart, log, manageProcess, servingLine } from './lifecycle.js';
 import { toCoreOptions, toolsetsFrom, type ServeValues } from './serve-options.js';
+import { UI_PATH } from './ui-http.js';
 
 const DEFAULT_RATE_LIMIT = 600;
 const DEFAULT_MAX_RUNS = 4;
@@ -103,4 +104,62 @@ export async function serveHttp(v: ServeValues): Promise<void> {
     // Tests and scripts read the port from this line when they asked for port 0.
     log(`${servingLine(core, serverOpts, `at ${http.url.replace(`:${listen.port}/`, `:${port}/`)}`)}; auth: ${auth.kind}`);
   });
+}
+
+/**
+ * `mcptrace ui`: the views for the person at this machine, without a server to set up. It
+ * listens on loopback only, and its one credential is a secret made for this start and shown
+ * once, in the link it prints (and opens); the link signs the browser in with a session cookie.
+ */
+export async function serveUi(v: ServeValues & { listen: string; open: boolean }): Promise<void> {
+  const { randomBytes, timingSafeEqual } = await import('node:crypto');
+  const { userInfo } = await import('node:os');
+  const listen = parseListen(v.listen);
+  if ('error' in listen) return fail(listen.error);
+  if (!isLoopback(listen.host))
+    fail(`mcptrace ui listens on this machine only (127.0.0.1, ::1); for a team, serve the views with mcptrace serve --http ${v.listen}`);
+  const secret = randomBytes(24).toString('base64url');
+  const user = (() => {
+    try {
+      return userInfo().username;
+    } catch {
+      return String(process.getuid?.() ?? 'user');
+    }
+  })();
+  const auth: HttpAuth = {
+    kind: 'tokens',
+    verify: async (t) =>
+      t.length === secret.length && timingSafeEqual(Buffer.from(t), Buffer.from(secret))
+        ? { ok: true, principal: { kind: 'cli', name: user, scopes: ['trace:read', 'trace:run', 'trace:admin'] } }
+        : { ok: false, reason: 'unknown', message: 'this is not the link mcptrace ui printed; open that link, or start mcptrace ui again' },
+  };
+  const core = new Core(toCoreOptions(v));
+  const http = createHttpServer(core, { ...listen, auth, requestsPerMinute: DEFAULT_RATE_LIMIT * 10, maxRunsPerCaller: DEFAULT_MAX_RUNS, log });
+  const shutdown = manageProcess(core, http.close);
+  http.server.on('error', (e: NodeJS.ErrnoException) => {
+    log(
+      `Error: cannot listen on ${listen.host}:${listen.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use; choose another with --listen HOST:PORT' : e.message}`,
+    );
+    void shutdown('listen failed').finally(() => process.exit(2));
+  });
+  http.server.listen(listen.port, listen.host, () => {
+    const addr = http.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : listen.port;
+    const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+    const link = `http://${host}:${port}${UI_PATH}/login?token=${secret}`;
+    // The link is the answer: on stdout, alone, so a script can read it.
+    process.stdout.write(`${link}\n`);
+    log(`the views of this machine's runs are at http://${host}:${port}${UI_PATH}/ (sign in with the link above; Ctrl-C stops)`);
+    if (v.open) void openBrowser(link);
+  });
+}
+
+/** The desktop's own opener, if there is one; a server without a desktop just prints the link. */
+async function openBrowser(link: string): Promise<void> {
+  const { execa } = await import('execa');
+  for (const opener of ['xdg-open', 'open']) {
+    const r = await execa(opener, [link], { reject: false, stdio: 'ignore', timeout: 10_000 });
+    if (r.exitCode === 0) return;
+  }
+  log('no browser opener (xdg-open) here: open the link above in a browser');
 }

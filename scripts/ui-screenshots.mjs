@@ -1,0 +1,121 @@
+// npm run ui:screenshots: the pictures of the views in docs/images, taken from real traces on
+// this machine. The MCP Apps views are shown the way a host shows them (ext-apps' AppBridge in
+// the tests' host page, a real `mcptrace serve` behind it); the history page through
+// `mcptrace ui`. Needs root, bpftrace and Debian's chromium (bash scripts/setup-machine.sh).
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { buildView } from './build-ui.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin/run.js');
+const out = path.join(root, 'docs/images');
+mkdirSync(out, { recursive: true });
+const stateDir = mkdtempSync(path.join(tmpdir(), 'mcptrace-shots-'));
+const env = { ...process.env, MCPTRACE_STATE_DIR: stateDir };
+
+const hostHtml = readFileSync(await buildView(path.join(root, 'test/ui/harness/host.html'), mkdtempSync(path.join(tmpdir(), 'mcptrace-host-'))), 'utf8');
+const client = new Client(
+  { name: 'screenshots', version: '1.0.0' },
+  { capabilities: { extensions: { 'io.modelcontextprotocol/ui': { mimeTypes: ['text/html;profile=mcp-app'] } } } },
+);
+await client.connect(new StdioClientTransport({ command: process.execPath, args: [bin, 'serve'], env, stderr: 'inherit' }));
+const call = (name, args) => client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 });
+const browser = await chromium.launch({ executablePath: process.env.MCPTRACE_CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+
+async function view(name, input, result, theme = 'light') {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 760 }, colorScheme: theme });
+  const html = (await client.readResource({ uri: `ui://mcptrace/${name}.html` })).contents[0].text;
+  await page.exposeFunction('mcpCallTool', (p) => call(p.name, p.arguments ?? {}));
+  await page.setContent(hostHtml);
+  await page.evaluate(([h, i, r, t]) => window.openView(h, i, r, t), [html, input, result, theme]);
+  return { page, frame: page.frames().find((f) => f !== page.mainFrame()) };
+}
+
+async function shot(page, frame, file) {
+  // The iframe is as tall as its content, so the picture shows the whole view.
+  const height = await frame.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width: 1100, height: Math.min(Math.max(height, 400), 1600) });
+  await page.evaluate((h) => (document.getElementById('view').style.height = `${h}px`), Math.min(Math.max(height, 400), 1600));
+  await page.screenshot({ path: path.join(out, file) });
+  console.log(`docs/images/${file}`);
+}
+
+const busy = () => spawn(process.execPath, ['-e', 'const end = Date.now() + 4000; while (Date.now() < end) JSON.stringify({ a: Math.random() });']);
+
+// The live run, streaming, then stopped with its maps.
+const program =
+  'tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; } tracepoint:syscalls:sys_exit_read /@start[tid]/ { @read_us = hist((nsecs - @start[tid]) / 1000); @reads[comm] = count(); delete(@start[tid]); } interval:ms:200 { printf("%-8d reads so far: %d\\n", elapsed / 1000000, @n); @n++; }';
+const started = await call('exec_program', { program, timeout: 120 });
+{
+  const { page, frame } = await view('live-run', { program }, started);
+  await frame.waitForFunction(() => (document.getElementById('output')?.textContent ?? '').split('\n').length > 12, undefined, { timeout: 30_000 });
+  await shot(page, frame, 'ui-live-running.png');
+  await frame.click('#stop');
+  await frame.waitForSelector('figure.chart [data-percentile="p50"]', { timeout: 60_000 });
+  await shot(page, frame, 'ui-live-stopped.png');
+  await page.close();
+}
+
+// Flame graphs: one profile, then the differential of two.
+async function profile(hz) {
+  const b = busy();
+  try {
+    const r = await call('exec_program', { program: `profile:hz:${hz} { @[kstack] = count(); }`, timeout: 3, wait: true });
+    return r.structuredContent.execution_id;
+  } finally {
+    b.kill();
+  }
+}
+const a = await profile(499);
+const b = await profile(997);
+{
+  const { page, frame } = await view('flamegraph', { execution_id: b }, undefined);
+  await frame.waitForSelector('.frame');
+  await shot(page, frame, 'ui-flamegraph.png');
+  await page.close();
+}
+{
+  const compared = await call('compare_runs', { a, b, png: false });
+  const { page, frame } = await view('flamegraph', { a, b }, compared, 'dark');
+  await frame.waitForSelector('.frame');
+  await shot(page, frame, 'ui-flamegraph-diff-dark.png');
+  await page.close();
+}
+
+// Charts of an analysis.
+{
+  const run = await call('exec_program', {
+    program:
+      'tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; } tracepoint:syscalls:sys_exit_read /@start[tid]/ { @read_latency_us = hist((nsecs - @start[tid]) / 1000); @bytes[comm] = sum(args->ret > 0 ? args->ret : 0); delete(@start[tid]); } interval:ms:250 { @calls = count(); print(@calls); }',
+    timeout: 3,
+    wait: true,
+  });
+  const id = run.structuredContent.execution_id;
+  const analysed = await call('analyze_output', { execution_id: id, png: false });
+  const { page, frame } = await view('charts', { execution_id: id }, analysed);
+  await frame.waitForSelector('[data-percentile="p99"]');
+  await shot(page, frame, 'ui-charts.png');
+  await page.close();
+}
+
+// The history page in a browser, through mcptrace ui.
+{
+  const ui = spawn(process.execPath, [bin, 'ui', '--no-open'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const link = await new Promise((resolve) => ui.stdout.on('data', (d) => resolve(String(d).trim())));
+  const page = await browser.newPage({ viewport: { width: 1100, height: 560 } });
+  await page.goto(link);
+  await page.waitForSelector('#runs tbody tr');
+  await page.screenshot({ path: path.join(out, 'ui-history.png') });
+  console.log('docs/images/ui-history.png');
+  await page.close();
+  ui.kill('SIGINT');
+}
+
+await browser.close();
+await client.close();

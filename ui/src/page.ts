@@ -1,0 +1,32 @@
+/** The frame every non-live view shares: a title, a summary, an error line, and the drawing. */
+import { textOf, type ToolResult } from './host';
+
+const $ = (id: string) => document.getElementById(id) as HTMLElement;
+
+export const page = {
+  title: (t: string) => ($('title').textContent = t),
+  summary: (t: string) => ($('summary').textContent = t),
+  body: () => $('view'),
+  fail(text: string) {
+    const el = $('error');
+    el.hidden = false;
+    el.textContent = text;
+  },
+};
+
+/** A tool's structured result, or the page shows the tool's own error text (which says what to do). */
+export function structured<T>(r: ToolResult): T | undefined {
+  if (r.isError || !r.structuredContent) {
+    page.fail(textOf(r) || 'The server returned no result.');
+    return undefined;
+  }
+  return r.structuredContent as T;
+}
+
+/** analyze_output's arguments for the views: no PNG or SVG, since the page draws its own. */
+export const analysisArgs = (executionId: string, extra: Record<string, unknown> = {}) => ({
+  execution_id: executionId,
+  png: false,
+  picture: 'none',
+  ...extra,
+});
