@@ -38,19 +38,21 @@ async function view(name, input, result, theme = 'light') {
 }
 
 async function shot(page, frame, file) {
-  // The iframe is as tall as its content, so the picture shows the whole view.
-  const height = await frame.evaluate(() => document.documentElement.scrollHeight);
-  await page.setViewportSize({ width: 1100, height: Math.min(Math.max(height, 400), 1600) });
-  await page.evaluate((h) => (document.getElementById('view').style.height = `${h}px`), Math.min(Math.max(height, 400), 1600));
+  // The iframe is made as tall as the view's content, so the picture shows all of it.
+  await frame.waitForTimeout(500);
+  const height = Math.min(Math.ceil(await frame.evaluate(() => document.querySelector('main').getBoundingClientRect().bottom)) + 16, 2000);
+  await page.evaluate((h) => (document.getElementById('view').style.height = `${h}px`), height);
+  await page.setViewportSize({ width: 1100, height });
   await page.screenshot({ path: path.join(out, file) });
   console.log(`docs/images/${file}`);
 }
 
-const busy = () => spawn(process.execPath, ['-e', 'const end = Date.now() + 4000; while (Date.now() < end) JSON.stringify({ a: Math.random() });']);
+// Kernel work to profile: reading random bytes is CPU time in the kernel's crypto code.
+const busy = () => spawn('dd', ['if=/dev/urandom', 'of=/dev/null', 'bs=64k', 'count=1000000']);
 
 // The live run, streaming, then stopped with its maps.
 const program =
-  'tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; } tracepoint:syscalls:sys_exit_read /@start[tid]/ { @read_us = hist((nsecs - @start[tid]) / 1000); @reads[comm] = count(); delete(@start[tid]); } interval:ms:200 { printf("%-8d reads so far: %d\\n", elapsed / 1000000, @n); @n++; }';
+  'tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; } tracepoint:syscalls:sys_exit_read /@start[tid]/ { @read_us = hist((nsecs - @start[tid]) / 1000); @reads[comm] = count(); delete(@start[tid]); } interval:ms:200 { printf("%-6d ms  tick %d\\n", elapsed / 1000000, @ticks); @ticks++; } END { clear(@start); }';
 const started = await call('exec_program', { program, timeout: 120 });
 {
   const { page, frame } = await view('live-run', { program }, started);
@@ -66,7 +68,7 @@ const started = await call('exec_program', { program, timeout: 120 });
 async function profile(hz) {
   const b = busy();
   try {
-    const r = await call('exec_program', { program: `profile:hz:${hz} { @[kstack] = count(); }`, timeout: 3, wait: true });
+    const r = await call('exec_program', { program: `profile:hz:${hz} /pid > 0/ { @[kstack] = count(); }`, timeout: 3, wait: true });
     return r.structuredContent.execution_id;
   } finally {
     b.kill();
@@ -92,7 +94,7 @@ const b = await profile(997);
 {
   const run = await call('exec_program', {
     program:
-      'tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; } tracepoint:syscalls:sys_exit_read /@start[tid]/ { @read_latency_us = hist((nsecs - @start[tid]) / 1000); @bytes[comm] = sum(args->ret > 0 ? args->ret : 0); delete(@start[tid]); } interval:ms:250 { @calls = count(); print(@calls); }',
+      'tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; } tracepoint:syscalls:sys_exit_read /@start[tid]/ { @read_latency_us = hist((nsecs - @start[tid]) / 1000); @reads[comm] = count(); delete(@start[tid]); } interval:ms:250 { print(@reads); } END { clear(@start); }',
     timeout: 3,
     wait: true,
   });

@@ -2,13 +2,13 @@
  * MCP Apps (the io.modelcontextprotocol/ui extension): each view in dist/ui is a ui:// resource,
  * and a tool whose manifest names a view (`view:`, defaulted by kind) links it through
  * `_meta.ui.resourceUri`, so a host that renders apps shows it next to the tool's result. The
- * result itself never changes: a client without the extension sees exactly what it saw before,
- * since it is offered neither the links nor the resources.
+ * result itself never changes: its text, PNG and SVG are what every client gets, and a client
+ * without the extension ignores the link (as the extension specifies), so it loses nothing.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { getUiCapability, RESOURCE_MIME_TYPE, RESOURCE_URI_META_KEY } from '@modelcontextprotocol/ext-apps/server';
-import { ProtocolError, type ClientCapabilities, type ReadResourceResult, type Resource, type Tool } from '@modelcontextprotocol/server';
+import { RESOURCE_MIME_TYPE, RESOURCE_URI_META_KEY } from '@modelcontextprotocol/ext-apps/server';
+import { ProtocolError, type ReadResourceResult, type Resource, type Tool } from '@modelcontextprotocol/server';
 import { UI_DIR } from '../config/paths.js';
 
 export interface View {
@@ -43,11 +43,6 @@ export const VIEWS: readonly View[] = [
 
 export const viewUri = (name: string) => `ui://mcptrace/${name}.html`;
 const byUri = new Map(VIEWS.map((v) => [viewUri(v.name), v]));
-
-/** Whether a client renders MCP Apps: it declared the extension with the HTML profile. */
-export function rendersApps(caps: ClientCapabilities | undefined): boolean {
-  return getUiCapability(caps as Parameters<typeof getUiCapability>[0])?.mimeTypes?.includes(RESOURCE_MIME_TYPE) ?? false;
-}
 
 /** The listed tools with their views linked (both spellings of the key, as ext-apps' registerAppTool writes them). */
 export function linkViews(tools: Tool[], viewOf: (name: string) => string | undefined): Tool[] {

@@ -1,4 +1,4 @@
-import { ProtocolError, type ReadResourceResult, type Resource, type Server, type ServerContext } from '@modelcontextprotocol/server';
+import { ProtocolError, type ReadResourceResult, type Resource, type Server } from '@modelcontextprotocol/server';
 import type { Core } from '../core/core.js';
 import { documents, readDocument } from '../knowledge/documents.js';
 import { PROMPTS, promptText } from '../knowledge/prompts.js';
@@ -166,9 +166,8 @@ export function getPrompt(
 }
 
 /** Resources and prompts: the examples, probes, our guides, run outputs, and the workflows. */
-/** `apps` says whether the requesting client renders MCP Apps: only such a client is offered the views. */
-export function registerKnowledge(server: Server, core: Core, apps: (ctx: ServerContext) => boolean): void {
-  server.setRequestHandler('resources/list', async (_request, ctx) => ({ resources: [...(await listResources(core)), ...(apps(ctx) ? viewResources() : [])] }));
+export function registerKnowledge(server: Server, core: Core): void {
+  server.setRequestHandler('resources/list', async () => ({ resources: [...(await listResources(core)), ...viewResources()] }));
   server.setRequestHandler('resources/templates/list', async () => ({ resourceTemplates: TEMPLATES }));
   server.setRequestHandler('resources/read', async (request) => readResource(core, request.params.uri));
   server.setRequestHandler('prompts/list', async () => ({ prompts: listPrompts() }));

@@ -18,7 +18,7 @@ import { MODEL_TIMEOUT_MS } from '../config/defaults.js';
 import type { Core } from '../core/core.js';
 import type { SampleFn } from '../model/sampling.js';
 import type { Attachment, Caller, ConfirmAnswer, ConfirmRequest, ToolResult } from '../results/tool-result.js';
-import { linkViews, rendersApps } from './apps.js';
+import { linkViews } from './apps.js';
 import { registerKnowledge } from './resources.js';
 
 export const VERSION = '0.1.0';
@@ -89,25 +89,19 @@ function confirmationAnswer(responses: Record<string, unknown> | undefined): Con
  * answers a call by name, so list_bcc_tools can point at it.
  */
 export function createServerFactory(core: Core, opts: ServerOptions, callerOf: CallerOf): (ctx: McpRequestContext) => Server {
-  const tools = listedTools(core, opts);
+  // Each tool names its MCP Apps view; a client without the extension ignores the link.
+  const tools = linkViews(listedTools(core, opts), (name) => core.tool(name)?.def.view);
   const hasOutputSchema = new Set(core.tools.filter((t) => t.def.output).map((t) => t.def.name));
-  const withViews = linkViews(tools, (name) => core.tool(name)?.def.view);
   return (made) => {
     const server = new Server({ name: 'mcptrace', version: VERSION }, { capabilities: { tools: { listChanged: false }, resources: {}, prompts: {} } });
     const caller = callerOf(made);
     const modern = made.era === 'modern';
-    // A 2026 client declares what it can do on every request; a 2025 one once, at initialize
-    // (an instance on the stateless HTTP leg never saw it, so it cannot ask anything mid-call;
-    // a 2025 session can).
-    const capsOf = (ctx: ServerContext) =>
-      (modern ? ctx.mcpReq.envelope?.[CLIENT_CAPABILITIES_META_KEY as never] : server.getClientCapabilities()) as ClientCapabilities | undefined;
-    const apps = (ctx: ServerContext) => rendersApps(capsOf(ctx));
 
-    server.setRequestHandler('tools/list', async (_request, ctx) => {
+    server.setRequestHandler('tools/list', async () => {
       // A client lists tools right after connecting; once that is answered, load the process
       // library in the background so the first trace does not pay for it.
       setImmediate(() => core.prefetch());
-      return { tools: apps(ctx) ? withViews : tools };
+      return { tools };
     });
 
     server.setRequestHandler('tools/call', async (request, ctx) => {
@@ -119,7 +113,10 @@ export function createServerFactory(core: Core, opts: ServerOptions, callerOf: C
           `Unknown tool: ${name}. The tools are listed by tools/list (every tool answers by name, listed or not).`,
         );
       const token = ctx.mcpReq._meta?.progressToken;
-      const caps = capsOf(ctx);
+      // A 2026 client declares what it can do on every request; a 2025 one once, at initialize
+      // (an instance on the stateless HTTP leg never saw it, so it cannot ask anything mid-call;
+      // a 2025 session can).
+      const caps = (modern ? ctx.mcpReq.envelope?.[CLIENT_CAPABILITIES_META_KEY as never] : server.getClientCapabilities()) as ClientCapabilities | undefined;
       const answered = confirmationAnswer(ctx.mcpReq.inputResponses);
       // Over HTTP the request's own authentication (a 2025 session outlives the request that
       // opened it), and a call also ends when its connection drops or when a 2025 client on
@@ -158,7 +155,7 @@ export function createServerFactory(core: Core, opts: ServerOptions, callerOf: C
       return toCallToolResult(result, hasOutputSchema.has(name));
     });
 
-    registerKnowledge(server, core, apps);
+    registerKnowledge(server, core);
     return server;
   };
 }

@@ -77,17 +77,34 @@ describeBrowser('MCP Apps: views linked, listed and rendered in a real host', ()
     }
   });
 
-  it('leaves a client without MCP Apps exactly as before: same tools, no links, no view resources', async () => {
+  it('gives a client without MCP Apps the same tools and the same results: the link is only metadata it ignores', async () => {
     const [withApps, without] = await Promise.all([apps.listTools(), plain.listTools()]);
-    expect(without.tools.some((t) => t._meta !== undefined)).toBe(false);
-    expect(without.tools).toEqual(withApps.tools.map((t) => strip(t as Record<string, unknown>)));
-    const { resources } = await plain.listResources();
-    expect(resources.some((r) => r.uri.startsWith('ui://'))).toBe(false);
-    // A result carries the same content either way: text (and images), never a view.
+    expect(without.tools).toEqual(withApps.tools);
+    // The link is metadata beside the tool, never in its name, arguments or description.
+    const before = without.tools.map((t) => strip(t as Record<string, unknown>));
+    expect(before.every((t) => !JSON.stringify(t).includes('ui://'))).toBe(true);
     const args = { name: 'list_probes', arguments: { filter: 'tracepoint:sched:sched_switch' } };
     const [a, b] = await Promise.all([apps.callTool(args, CallToolResultSchema), plain.callTool(args, CallToolResultSchema)]);
     expect(b).toEqual(a);
+    expect(JSON.stringify(b)).not.toContain('ui://');
   });
+
+  it.runIf(kernel.ok)(
+    'still returns the text, the PNG and the SVG to a client without MCP Apps',
+    async () => {
+      const run = await plain.callTool(
+        { name: 'exec_program', arguments: { program: 'tracepoint:syscalls:sys_exit_read { @bytes = hist(args->ret); }', timeout: 1, wait: true } },
+        CallToolResultSchema,
+        { timeout: 60_000 },
+      );
+      const id = (run.structuredContent as { execution_id: string }).execution_id;
+      const r = await plain.callTool({ name: 'analyze_output', arguments: { execution_id: id } }, CallToolResultSchema);
+      const kinds = r.content.map((c) => (c.type === 'image' ? c.mimeType : c.type === 'resource' ? (c.resource as { mimeType: string }).mimeType : c.type));
+      expect(kinds.sort()).toEqual(['image/png', 'image/svg+xml', 'text']);
+      expect((r.content[0] as { text: string }).text).toMatch(/@bytes/);
+    },
+    60_000,
+  );
 
   it('an unknown view is a clear not-found error', async () => {
     await expect(apps.readResource({ uri: 'ui://mcptrace/nope.html' })).rejects.toThrow(/the views are ui:\/\/mcptrace\/live-run\.html/);

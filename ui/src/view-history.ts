@@ -46,13 +46,19 @@ function render(rows: Row[], what: string) {
           'tr',
           {},
           h('td', {}, box),
-          h('td', { class: 'mono' }, link(`/ui/live?${q}`, id, `Output of ${id}`)),
+          h('td', { class: 'mono nowrap' }, link(`/ui/live?${q}`, id, `Output of ${id}`)),
           h('td', {}, r.tool),
           h('td', {}, h('span', { class: `badge status-${r.status}` }, r.status)),
-          h('td', {}, when(r.started_at ?? r.created_at)),
+          h('td', { class: 'nowrap' }, when(r.started_at ?? r.created_at)),
           h('td', {}, r.lines_total === undefined ? '' : String(r.lines_total)),
           h('td', { class: 'mono what' }, r.snippet ?? r.summary ?? ''),
-          h('td', {}, link(`/ui/charts?${q}`, 'charts', `Charts of ${id}`), ' ', link(`/ui/flamegraph?${q}`, 'flame graph', `Flame graph of ${id}`)),
+          h(
+            'td',
+            { class: 'nowrap' },
+            link(`/ui/charts?${q}`, 'charts', `Charts of ${id}`),
+            ' · ',
+            link(`/ui/flamegraph?${q}`, 'flame graph', `Flame graph of ${id}`),
+          ),
         );
       }),
     );

@@ -62,7 +62,6 @@ export function renderFlameGraph(container: HTMLElement, folded: string, opts: F
   const minWidth = opts.minWidthPx ?? 0.5;
   // The baseline is scaled to this run's total, so a longer run alone changes nothing.
   const norm = diff && root.base ? total / root.base : 1;
-  const maxDepth = treeStats(root).depth;
   const uid = `flame-${++instances}`;
 
   const input = h('input', { type: 'search', 'aria-label': 'Search functions', placeholder: 'Search (regex)', spellcheck: 'false' });
@@ -74,7 +73,6 @@ export function renderFlameGraph(container: HTMLElement, folded: string, opts: F
     role: 'application',
     'aria-label': 'Flame graph. Up moves to a callee, Down to the caller, Left and Right to siblings; Enter zooms in, Escape resets, slash searches.',
   });
-  graph.style.height = `${(maxDepth + 1) * ROW}px`;
   const details = h('div', { class: 'flame-details' }, h('span', { class: 'muted' }, 'Hover or focus a frame for details.'));
   const hiddenNote = h('div', { class: 'flame-hidden muted' });
   const legend = diff
@@ -140,6 +138,7 @@ export function renderFlameGraph(container: HTMLElement, folded: string, opts: F
   const extend = (path: string, name: string) => (path === '[]' ? `[${JSON.stringify(name)}]` : `${path.slice(0, -1)},${JSON.stringify(name)}]`);
 
   function layout(): void {
+    let deepest = 0;
     drawn.clear();
     byEl.clear();
     const frag = document.createDocumentFragment();
@@ -151,7 +150,10 @@ export function renderFlameGraph(container: HTMLElement, folded: string, opts: F
       el.setAttribute('data-name', n.name);
       el.setAttribute('data-path', path);
       el.title = tip(n);
-      el.style.cssText = `left:${x}px;width:${w}px;top:${(maxDepth - depth) * ROW}px;--c:${colour(n)}`;
+      // Rows count from the top of the deepest drawn frame (--top, set once the walk is done), so
+      // stacks too narrow to draw leave no empty band above the graph.
+      el.style.cssText = `left:${x}px;width:${w}px;top:calc((var(--top) - ${depth}) * ${ROW}px);--c:${colour(n)}`;
+      if (depth > deepest) deepest = depth;
       if (w >= LABEL_MIN) el.textContent = n.name;
       frag.append(el);
       drawn.set(n, { el, parent });
@@ -173,6 +175,8 @@ export function renderFlameGraph(container: HTMLElement, folded: string, opts: F
       }
     };
     walk(zoomed, chain[chain.length - 2] ?? null, chain.length - 1, 0, path);
+    graph.style.setProperty('--top', String(deepest));
+    graph.style.height = `${(deepest + 1) * ROW}px`;
     graph.replaceChildren(frag);
     const hidden = treeStats(zoomed).nodes - (drawn.size - chain.length + 1);
     hiddenNote.textContent = hidden ? `${hidden} ${hidden === 1 ? 'frame' : 'frames'} too narrow to draw` : '';
