@@ -23,6 +23,7 @@ export interface Analysis {
 type RawBucket = { min: number; max: number; count: number };
 const MAX_KEYED_HISTOGRAMS = 8;
 const MAX_TABLE_KEYS = 50;
+const MAX_SERIES = 4;
 
 const isBuckets = (v: unknown): v is RawBucket[] => Array.isArray(v) && v.every((b) => b && typeof b === 'object' && 'count' in b);
 const buckets = (raw: RawBucket[]): Bucket[] => raw.map((b) => ({ low: b.min ?? null, high: b.max ?? null, count: b.count }));
@@ -58,10 +59,11 @@ export function renderMaps(el: HTMLElement, maps: Maps, analysis?: Analysis): vo
       keyedMap(el, name, m.value as Record<string, unknown>, analysis);
     } else scalars.push([name, typeof m.value === 'string' ? m.value : JSON.stringify(m.value)]);
   }
-  for (const s of analysis?.series ?? []) {
-    if (s.points.length > 1)
-      renderSeries(el, { title: `${s.map}${s.key ? `[${s.key}]` : ''} per interval`, points: s.points, intervalSeconds: s.interval_seconds });
+  const series = (analysis?.series ?? []).filter((s) => s.points.length > 1);
+  for (const s of series.slice(0, MAX_SERIES)) {
+    renderSeries(el, { title: `${s.map}${s.key ? `[${s.key}]` : ''} per interval`, points: s.points, intervalSeconds: s.interval_seconds });
   }
+  if (series.length > MAX_SERIES) el.append(h('p', { class: 'muted' }, `${series.length - MAX_SERIES} more series; analyze_output has them all.`));
   if (scalars.length) {
     el.append(
       h('h2', {}, 'Values'),
