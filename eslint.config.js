@@ -20,7 +20,7 @@ export default tseslint.config(
   },
   {
     // The views run in a browser; the screenshot script's callbacks run in one too.
-    files: ['ui/**/*.ts', 'scripts/ui-screenshots.mjs', 'bench/ui.js'],
+    files: ['ui/**/*.ts', 'scripts/ui-*.mjs', 'scripts/eval-views.mjs', 'bench/ui.js'],
     languageOptions: { globals: { ...globals.browser, ...globals.node } },
   },
   {

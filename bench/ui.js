@@ -8,18 +8,12 @@
 //    `mcptrace serve`: time to the first line on screen, lines per second the view took in,
 //    requests, repaints and the longest main-thread task.
 // Run after `npm run build`, as root: node bench/ui.js [--smoke]
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { renderFlameGraph as svgFlameGraph } from '../dist/analysis/flamegraph.js';
-import { buildView } from '../scripts/build-ui.mjs';
+import { REPO, startAppsHost } from '../scripts/ui-host.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SMOKE = process.argv.includes('--smoke');
 const REPEATS = SMOKE ? 2 : 7;
 const LIVE_SECONDS = SMOKE ? 3 : 10;
@@ -48,17 +42,8 @@ function syntheticStacks(n) {
   return stacks;
 }
 
-const html = (view) => fs.readFileSync(path.join(REPO, 'dist/ui', view), 'utf8');
-const hostHtml = fs.readFileSync(await buildView(path.join(REPO, 'test/ui/harness/host.html'), fs.mkdtempSync(path.join(tmpdir(), 'mcptrace-host-'))), 'utf8');
-const browser = await chromium.launch({ executablePath: process.env.MCPTRACE_CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
-const results = { date: new Date().toISOString(), smoke: SMOKE, repeats: REPEATS, chromium: browser.version() };
-
-async function openView(page, view, input, result, call) {
-  await page.exposeFunction('mcpCallTool', call);
-  await page.setContent(hostHtml);
-  await page.evaluate(([h, i, r]) => window.openView(h, i, r), [html(view), input, result]);
-  return page.frames().find((f) => f !== page.mainFrame());
-}
+const host = await startAppsHost({ serveArgs: ['--max-output-lines', '10000000'] });
+const results = { date: new Date().toISOString(), smoke: SMOKE, repeats: REPEATS, chromium: host.browser.version() };
 
 try {
   // Flame graph: the view asks analyze_output for the folded stacks; here it gets these.
@@ -67,10 +52,12 @@ try {
   const view = [];
   const opened = [];
   for (let i = 0; i < REPEATS; i++) {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    const call = async () => ({ content: [{ type: 'text', text: '' }], structuredContent: { folded, stacks: [{ map: '@', samples: 0 }] } });
+    const synthetic = async () => ({ content: [{ type: 'text', text: '' }], structuredContent: { folded, stacks: [{ map: '@', samples: 0 }] } });
     const t0 = Date.now();
-    const frame = await openView(page, 'flamegraph.html', { execution_id: 'exec-bench' }, undefined, call);
+    const { page, frame } = await host.open('flamegraph', { execution_id: 'exec-bench' }, undefined, {
+      viewport: { width: 1200, height: 900 },
+      call: synthetic,
+    });
     await frame.waitForSelector('.frame');
     // Painted: two animation frames after the frames are in the document.
     const painted = await frame.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(Date.now())))));
@@ -97,23 +84,13 @@ try {
   );
 
   // Live run: a real trace at 10,000 lines/s (10 lines every millisecond), through a real server.
-  const client = new Client({ name: 'bench-ui', version: '1.0.0' });
-  await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [path.join(REPO, 'bin/run.js'), 'serve', '--max-output-lines', '10000000'],
-      env: { ...process.env, MCPTRACE_STATE_DIR: fs.mkdtempSync(path.join(tmpdir(), 'mcptrace-bench-ui-')) },
-      stderr: 'ignore',
-    }),
-  );
-  const call = (p) => client.callTool({ name: p.name, arguments: p.arguments ?? {} }, undefined, { timeout: 120_000 });
+  const { call } = host;
   const printf = Array.from({ length: 10 }, (_, i) => `printf("%d line ${i} of a busy trace\\n", @n);`).join(' ');
   const program = `interval:ms:1 { ${printf} @n++; }`;
-  const started = await call({ name: 'exec_program', arguments: { program, timeout: LIVE_SECONDS + 30, max_lines: 10_000_000 } });
+  const started = await call('exec_program', { program, timeout: LIVE_SECONDS + 30, max_lines: 10_000_000 });
   const id = started.structuredContent.execution_id;
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   const t0 = Date.now();
-  const frame = await openView(page, 'live.html', { program }, started, call);
+  const { page, frame } = await host.open('live-run', { program }, started, { viewport: { width: 1200, height: 900 } });
   await frame.evaluate(() => {
     window.__longest = 0;
     new PerformanceObserver((l) => l.getEntries().forEach((e) => (window.__longest = Math.max(window.__longest, e.duration)))).observe({
@@ -126,11 +103,10 @@ try {
   const before = await frame.evaluate(() => ({ ...window.__mcptraceLive, at: Date.now() }));
   await new Promise((r) => setTimeout(r, LIVE_SECONDS * 1000));
   const after = await frame.evaluate(() => ({ ...window.__mcptraceLive, at: Date.now(), longest: window.__longest }));
-  const server = await call({ name: 'get_result', arguments: { execution_id: id, offset: 0, limit: 1 } });
+  const server = await call('get_result', { execution_id: id, offset: 0, limit: 1 });
   const rate = (after.lines - before.lines) / ((after.at - before.at) / 1000);
-  await call({ name: 'stop_execution', arguments: { execution_id: id, wait: 30, include_maps: false, limit: 1 } });
+  await call('stop_execution', { execution_id: id, wait: 30, include_maps: false, limit: 1 });
   await page.close();
-  await client.close();
   results.live = {
     target_lines_per_second: 10_000,
     first_line_ms: firstLine,
@@ -145,7 +121,7 @@ try {
     `live run at 10k lines/s for ${LIVE_SECONDS} s: first line on screen after ${firstLine} ms; the view took in ${Math.round(rate)} lines/s with ${results.live.requests_per_second} requests/s and ${results.live.repaints_per_second} repaints/s; longest main-thread task ${results.live.longest_task_ms} ms`,
   );
 } finally {
-  await browser.close();
+  await host.close();
 }
 
 if (!SMOKE) {

@@ -2,40 +2,17 @@
 // this machine. The MCP Apps views are shown the way a host shows them (ext-apps' AppBridge in
 // the tests' host page, a real `mcptrace serve` behind it); the history page through
 // `mcptrace ui`. Needs root, bpftrace and Debian's chromium (bash scripts/setup-machine.sh).
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { buildView } from './build-ui.mjs';
+import { BIN, REPO, startAppsHost } from './ui-host.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin/run.js');
-const out = path.join(root, 'docs/images');
+const out = path.join(REPO, 'docs/images');
 mkdirSync(out, { recursive: true });
-const stateDir = mkdtempSync(path.join(tmpdir(), 'mcptrace-shots-'));
-const env = { ...process.env, MCPTRACE_STATE_DIR: stateDir };
-
-const hostHtml = readFileSync(await buildView(path.join(root, 'test/ui/harness/host.html'), mkdtempSync(path.join(tmpdir(), 'mcptrace-host-'))), 'utf8');
-const client = new Client(
-  { name: 'screenshots', version: '1.0.0' },
-  { capabilities: { extensions: { 'io.modelcontextprotocol/ui': { mimeTypes: ['text/html;profile=mcp-app'] } } } },
-);
-await client.connect(new StdioClientTransport({ command: process.execPath, args: [bin, 'serve'], env, stderr: 'inherit' }));
-const call = (name, args) => client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 });
-const browser = await chromium.launch({ executablePath: process.env.MCPTRACE_CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
-
-async function view(name, input, result, theme = 'light') {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 760 }, colorScheme: theme });
-  const html = (await client.readResource({ uri: `ui://mcptrace/${name}.html` })).contents[0].text;
-  await page.exposeFunction('mcpCallTool', (p) => call(p.name, p.arguments ?? {}));
-  await page.setContent(hostHtml);
-  await page.evaluate(([h, i, r, t]) => window.openView(h, i, r, t), [html, input, result, theme]);
-  return { page, frame: page.frames().find((f) => f !== page.mainFrame()) };
-}
+const host = await startAppsHost({ stderr: 'inherit' });
+const { call } = host;
+const env = { ...process.env, MCPTRACE_STATE_DIR: host.stateDir };
+const view = (name, input, result, theme = 'light') => host.open(name, input, result, { theme });
 
 async function shot(page, frame, file) {
   // The iframe is made as tall as the view's content, so the picture shows all of it.
@@ -108,9 +85,9 @@ const b = await profile(997);
 
 // The history page in a browser, through mcptrace ui.
 {
-  const ui = spawn(process.execPath, [bin, 'ui', '--no-open'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const ui = spawn(process.execPath, [BIN, 'ui', '--no-open'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const link = await new Promise((resolve) => ui.stdout.on('data', (d) => resolve(String(d).trim())));
-  const page = await browser.newPage({ viewport: { width: 1100, height: 560 } });
+  const page = await host.browser.newPage({ viewport: { width: 1100, height: 560 } });
   await page.goto(link);
   await page.waitForSelector('#runs tbody tr');
   await page.screenshot({ path: path.join(out, 'ui-history.png') });
@@ -119,5 +96,4 @@ const b = await profile(997);
   ui.kill('SIGINT');
 }
 
-await browser.close();
-await client.close();
+await host.close();
