@@ -102,7 +102,8 @@ export async function serveHttp(v: ServeValues): Promise<void> {
     const addr = http.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : listen.port;
     // Tests and scripts read the port from this line when they asked for port 0.
-    log(`${servingLine(core, serverOpts, `at ${http.url.replace(`:${listen.port}/`, `:${port}/`)}`)}; auth: ${auth.kind}`);
+    const url = http.url.replace(`:${listen.port}/`, `:${port}/`);
+    log(`${servingLine(core, serverOpts, `at ${url}`)}; auth: ${auth.kind}; views at ${url.replace(/\/mcp$/, `${UI_PATH}/`)}`);
   });
 }
 
