@@ -241,6 +241,14 @@ export function createUiRoutes(core: Core, o: UiOptions) {
           .join(', ')}`,
       });
     if (!p) {
+      // A browser is sent to sign in; a script (curl, a monitor) gets the 401 it can act on.
+      if (!/text\/html/.test(req.headers.accept ?? ''))
+        return json(
+          res,
+          401,
+          { error: `sign in at ${UI_PATH}/login, or send Authorization: Bearer TOKEN (a token from mcptrace token create NAME)` },
+          { 'www-authenticate': 'Bearer realm="mcptrace"' },
+        );
       res.writeHead(303, { location: `${UI_PATH}/login?next=${encodeURIComponent(safeNext(req.url))}`, 'cache-control': 'no-store' });
       return void res.end();
     }

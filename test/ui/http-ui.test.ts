@@ -70,9 +70,13 @@ describeKernel('the views in a browser at /ui', () => {
     }
 
     it('keeps every page and the API behind the sign-in, with a strict CSP', () => {
-      const page = curl(`${base()}/ui/live?execution_id=x`, { method: 'GET' });
+      // A browser is sent to sign in; a script gets a 401 that says how.
+      const page = curl(`${base()}/ui/live?execution_id=x`, { method: 'GET', headers: { accept: 'text/html,application/xhtml+xml' } });
       expect(page.status).toBe(303);
       expect(page.headers.location).toBe('/ui/login?next=%2Fui%2Flive%3Fexecution_id%3Dx');
+      const script = curl(`${base()}/ui/`, { method: 'GET', headers: { accept: '*/*' } });
+      expect(script.status).toBe(401);
+      expect(JSON.parse(script.body).error).toMatch(/sign in at \/ui\/login, or send Authorization: Bearer TOKEN/);
       const api = curl(`${base()}/ui/api/call`, { body: JSON.stringify({ name: 'list_executions', arguments: {} }) });
       expect(api.status).toBe(401);
       expect(JSON.parse(api.body).error).toMatch(/sign in at \/ui\/login/);
@@ -151,6 +155,10 @@ describeKernel('the views in a browser at /ui', () => {
         const read = await post('analyze_output', { execution_id: runs.printed, png: false });
         expect(read.status()).toBe(200);
         expect((await read.json()).structuredContent.histograms[0].map).toBe(`@lat_${marker}`);
+        // Signing out ends the session on the server: the same cookie opens nothing any more.
+        await page.click('button:has-text("Sign out")');
+        await page.waitForURL(/\/ui\/login$/);
+        expect((await post('get_result', { execution_id: runs.printed })).status()).toBe(401);
       } finally {
         await context.close();
       }
