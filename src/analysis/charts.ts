@@ -1,5 +1,6 @@
 import { renderHist } from '../runtime/bpftrace/map-render.js';
-import { bucketLabel, type HistogramAnalysis } from './histogram.js';
+import { bucketLabel } from './bucket-label.js';
+import type { HistogramAnalysis } from './histogram.js';
 import type { Bucket } from './model.js';
 import { FONT, shortNumber, xmlEscape } from './svg.js';
 

@@ -109,21 +109,3 @@ export function analyzeBuckets(buckets: readonly Bucket[]): HistogramAnalysis {
     method: PERCENTILE_METHOD,
   };
 }
-
-/** `[4K, 8K)`-style label of a bucket, as bpftrace prints its ranges. */
-export function bucketLabel(b: Bucket): string {
-  if (b.low === null) return `(..., ${sizeLabel((b.high as number) + 1)})`;
-  if (b.high === null) return `[${sizeLabel(b.low)}, ...)`;
-  if (b.low === b.high) return `[${sizeLabel(b.low)}]`;
-  return `[${sizeLabel(b.low)}, ${sizeLabel(b.high + 1)})`;
-}
-
-const SUFFIXES = ['', 'K', 'M', 'G', 'T', 'P'];
-function sizeLabel(n: number): string {
-  let i = 0;
-  while (n !== 0 && i < SUFFIXES.length - 1 && n % 1024 === 0) {
-    n /= 1024;
-    i++;
-  }
-  return `${n}${SUFFIXES[i]}`;
-}

@@ -11,6 +11,7 @@ import type { Caller } from '../results/tool-result.js';
 import { principalLabel, SCOPES, type Principal, type Scope } from './auth/principal.js';
 import { RateLimiter } from './auth/rate-limit.js';
 import { LegacySessions, type SessionLimits } from './http-sessions.js';
+import { readBody } from './http-body.js';
 import { createServerFactory, type ServerOptions } from './server.js';
 import { createUiRoutes, UI_PATH } from './ui-http.js';
 
@@ -130,28 +131,6 @@ const CORS_ALLOWED = 'authorization, content-type, accept, last-event-id, mcp-pr
 const CORS_EXPOSED = 'mcp-session-id, mcp-protocol-version, www-authenticate, retry-after';
 
 const quote = (s: string) => `"${s.replace(/["\\]/g, "'")}"`;
-
-/**
- * Reads a body up to `max` bytes. Past it, the rest is read and dropped (up to 16 times the
- * bound) so the client is still reading when the 413 comes, rather than seeing a broken pipe.
- */
-function readBody(req: IncomingMessage, max: number): Promise<{ text: string } | { tooLarge: number } | { aborted: true }> {
-  return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= max) parts.push(c);
-      else if (size > 16 * max) {
-        resolve({ tooLarge: size });
-        req.destroy();
-      }
-    });
-    req.on('end', () => resolve(size > max ? { tooLarge: size } : { text: Buffer.concat(parts, size).toString('utf8') }));
-    req.on('error', () => resolve({ aborted: true }));
-    req.on('aborted', () => resolve({ aborted: true }));
-  });
-}
 
 interface RequestShape {
   id: unknown;

@@ -15,6 +15,7 @@ import { UI_DIR } from '../config/paths.js';
 import type { Core } from '../core/core.js';
 import type { Caller } from '../results/tool-result.js';
 import { principalLabel, type Principal } from './auth/principal.js';
+import { readBody } from './http-body.js';
 import { toCallToolResult } from './server.js';
 
 export const UI_PATH = '/ui';
@@ -88,22 +89,6 @@ function page(file: string): { html: string; csp: string } | undefined {
   return p;
 }
 
-function readBody(req: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        resolve(undefined);
-        req.destroy();
-      } else parts.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    req.on('error', () => resolve(undefined));
-  });
-}
-
 const json = (res: ServerResponse, status: number, doc: unknown, headers: Record<string, string> = {}) => {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
   res.end(JSON.stringify(doc));
@@ -172,8 +157,10 @@ export function createUiRoutes(core: Core, o: UiOptions) {
     // the SameSite cookie, this is the defence against cross-site requests.
     if (!/^application\/json\b/i.test(req.headers['content-type'] ?? ''))
       return json(res, 415, { error: 'send the call as JSON: Content-Type: application/json' });
-    const text = await readBody(req);
-    if (text === undefined) return json(res, 413, { error: `a call is at most ${MAX_BODY} bytes` });
+    const read = await readBody(req, MAX_BODY);
+    if ('aborted' in read) return;
+    if ('tooLarge' in read) return json(res, 413, { error: `a call is at most ${MAX_BODY} bytes; this one was ${read.tooLarge}` });
+    const text = read.text;
     let body: { name?: unknown; arguments?: unknown };
     try {
       body = JSON.parse(text) as typeof body;
@@ -212,7 +199,8 @@ export function createUiRoutes(core: Core, o: UiOptions) {
       .replace(/\.html$/, '');
     if (name === 'login' && o.verify) {
       if (req.method === 'POST') {
-        const form = new URLSearchParams((await readBody(req)) ?? '');
+        const read = await readBody(req, MAX_BODY);
+        const form = new URLSearchParams('text' in read ? read.text : '');
         return signIn(res, form.get('token') ?? '', safeNext(form.get('next')), req.socket.remoteAddress);
       }
       // mcptrace ui's link carries a one-time secret; it is exchanged for the cookie at once.

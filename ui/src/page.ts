@@ -1,5 +1,5 @@
 /** The frame every non-live view shares: a title, a summary, an error line, and the drawing. */
-import { textOf, type ToolResult } from './host';
+import { connectHost, textOf, type Opened, type ToolResult, type ViewHost } from './host';
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 
@@ -30,3 +30,19 @@ export const analysisArgs = (executionId: string, extra: Record<string, unknown>
   picture: 'none',
   ...extra,
 });
+
+/**
+ * Connects a view and shows it once: `show` answers false while what it was opened with is not
+ * enough yet (an app's tool input before its result), and is then called again.
+ */
+export async function showOnce(name: string, show: (host: ViewHost, o: Opened) => Promise<boolean>): Promise<void> {
+  const host = await connectHost(name);
+  let shown = false;
+  host.onOpened((o) => {
+    if (shown) return;
+    shown = true;
+    show(host, o)
+      .then((done) => (shown = done))
+      .catch((e: Error) => page.fail(e.message));
+  });
+}

@@ -4,8 +4,8 @@
  * when the run has a stack map.
  */
 import './style.css';
-import { connectHost, type Opened, type ViewHost } from './host';
-import { analysisArgs, page, structured } from './page';
+import type { Opened, ViewHost } from './host';
+import { analysisArgs, page, showOnce, structured } from './page';
 import { renderMaps, type Analysis, type Maps } from './maps';
 
 async function show(host: ViewHost, o: Opened) {
@@ -27,12 +27,4 @@ async function show(host: ViewHost, o: Opened) {
   return true;
 }
 
-const host = await connectHost('charts');
-let shown = false;
-host.onOpened((o) => {
-  if (shown) return;
-  shown = true;
-  show(host, o)
-    .then((done) => (shown = done))
-    .catch((e: Error) => page.fail(e.message));
-});
+await showOnce('charts', show);

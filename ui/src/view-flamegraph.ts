@@ -4,8 +4,8 @@
  * are drawn from, so the pictures and this view never disagree.
  */
 import './style.css';
-import { connectHost, type Opened, type ViewHost } from './host';
-import { analysisArgs, page, structured } from './page';
+import type { Opened, ViewHost } from './host';
+import { analysisArgs, page, showOnce, structured } from './page';
 import { renderFlameGraph } from './flame/flamegraph';
 import type { Analysis } from './maps';
 
@@ -45,12 +45,4 @@ async function show(host: ViewHost, o: Opened) {
   return true;
 }
 
-const host = await connectHost('flamegraph');
-let shown = false;
-host.onOpened((o) => {
-  if (shown) return;
-  shown = true;
-  show(host, o)
-    .then((done) => (shown = done))
-    .catch((e: Error) => page.fail(e.message));
-});
+await showOnce('flamegraph', show);

@@ -1,3 +1,5 @@
+// The server's own labels (pure code, bundled in): a view and the SVG/PNG name buckets alike.
+import { bucketLabel, SIZE_SUFFIXES as SUFFIXES } from '../../../src/analysis/bucket-label.js';
 import { compact, h, s } from '../dom';
 import './charts.css';
 
@@ -18,26 +20,6 @@ const HEIGHT = 220;
 // Chart text is 11px monospace (charts.css), so a label's width is known without measuring it.
 const CHAR_W = 6.7;
 const textWidth = (t: string) => t.length * CHAR_W;
-
-const SUFFIXES = ['', 'K', 'M', 'G', 'T', 'P'];
-
-/** A bucket bound as bpftrace prints it: exact powers of 1024 get a suffix (4096 → 4K). */
-function sizeLabel(n: number): string {
-  let i = 0;
-  while (n !== 0 && i < SUFFIXES.length - 1 && n % 1024 === 0) {
-    n /= 1024;
-    i++;
-  }
-  return `${n}${SUFFIXES[i]}`;
-}
-
-/** `[4K, 8K)`, as bpftrace labels its buckets. */
-export function bucketLabel(b: Bucket): string {
-  if (b.low === null) return `(..., ${sizeLabel((b.high ?? 0) + 1)})`;
-  if (b.high === null) return `[${sizeLabel(b.low)}, ...)`;
-  if (b.low === b.high) return `[${sizeLabel(b.low)}]`;
-  return `[${sizeLabel(b.low)}, ${sizeLabel(b.high + 1)})`;
-}
 
 /** An estimate in the units of the bucket labels: 1234 → 1.2K (1024s, like the buckets). */
 function human(v: number): string {
